@@ -1,0 +1,272 @@
+"""ExporterConfig: one frozen object built once at the edge (flags, env, YAML file) and passed down.
+
+Precedence, per setting: command-line flag > ``PERFADVISOR_*`` environment variable > config file > default.
+Every setting is declared once in a ``Setting`` row; the CLI options, the environment variable names and the
+JSON Schema of the config file are all generated from those rows and from the collectors' config_schema.
+
+YAML layout::
+
+    web: {listen_address, telemetry_path, config_file, max_requests, disable_exporter_metrics}
+    path: {procfs, sysfs, rootfs}
+    log: {level}
+    scrape: {timeout_seconds, workers}
+    disable_default_collectors: false
+    collectors: {NAME: true|false}          # enable/disable map
+    collectors_config: {NAME: {PROP: ...}}  # each collector's own section, its config_schema
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import jsonschema
+from jsonschema.exceptions import best_match
+
+from .registry import CollectorContext, CollectorSpec
+from .yamlfile import FileError, YamlDoc, dotted
+from . import yamlfile
+
+ENV_PREFIX = "PERFADVISOR_"
+LOG_LEVELS = ("debug", "info", "warn", "error")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: where it lives in the YAML file, its flag, type, default and schema."""
+
+    path: tuple[str, ...]
+    flag: str
+    type: type
+    default: Any
+    help: str
+    schema: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def param(self) -> str:
+        return "_".join(p.replace("-", "_") for p in self.path)
+
+    @property
+    def envvar(self) -> str:
+        return ENV_PREFIX + self.flag.lstrip("-").replace(".", "_").replace("-", "_").upper()
+
+
+_STR, _INT, _NUM, _BOOL = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
+
+BASE_SETTINGS: tuple[Setting, ...] = (
+    Setting(("web", "listen_address"), "--web.listen-address", str, ":3018",
+            "Address to listen on (HOST:PORT, :PORT for all interfaces, [IPv6]:PORT).", {**_STR, "minLength": 1}),
+    Setting(("web", "telemetry_path"), "--web.telemetry-path", str, "/api/metrics",
+            "Path under which to expose metrics (/metrics is always served too).", {**_STR, "pattern": "^/"}),
+    Setting(("web", "config_file"), "--web.config.file", str, None,
+            "Exporter-toolkit web config file (TLS, basic auth).", {"type": ["string", "null"]}),
+    Setting(("web", "max_requests"), "--web.max-requests", int, 40,
+            "Maximum number of concurrent requests; more get 503 (0 = no limit).", {**_INT, "minimum": 0}),
+    Setting(("web", "disable_exporter_metrics"), "--web.disable-exporter-metrics", bool, False,
+            "Exclude the exporter's own metrics (process_*, perfadvisor_exporter_*) from /metrics.", _BOOL),
+    Setting(("path", "procfs"), "--path.procfs", str, "/proc", "procfs mountpoint.", _STR),
+    Setting(("path", "sysfs"), "--path.sysfs", str, "/sys", "sysfs mountpoint.", _STR),
+    Setting(("path", "rootfs"), "--path.rootfs", str, "/", "rootfs mountpoint.", _STR),
+    Setting(("log", "level"), "--log.level", str, "info", "Only log messages with this severity or above.",
+            {"enum": list(LOG_LEVELS)}),
+    Setting(("scrape", "timeout_seconds"), "--scrape.timeout", float, 10.0,
+            "Per-collector timeout in seconds; a collector that takes longer reports success 0.",
+            {**_NUM, "exclusiveMinimum": 0}),
+    Setting(("scrape", "workers"), "--scrape.workers", int, 4,
+            "Collectors run in parallel on this many threads.", {**_INT, "minimum": 1, "maximum": 64}),
+    Setting(("disable_default_collectors",), "--collector.disable-defaults", bool, False,
+            "Disable every collector that is not explicitly enabled.", _BOOL),
+)
+
+_SCALARS = {"string": str, "integer": int, "number": float, "boolean": bool}
+
+
+def _scalar_type(schema: Mapping[str, Any]) -> type | None:
+    types = schema.get("type")
+    for t in [types] if isinstance(types, str) else list(types or []):
+        if t in _SCALARS:
+            return _SCALARS[t]
+    if "enum" in schema and all(isinstance(v, str) for v in schema["enum"]):
+        return str
+    return None
+
+
+def collector_settings(specs: Mapping[str, CollectorSpec]) -> tuple[Setting, ...]:
+    """Enable flags and per-property flags (``--collector.NAME.PROP``) for every registered collector."""
+    rows = []
+    for name, spec in specs.items():
+        rows.append(Setting(("collectors", name), f"--collector.{name}", bool, None,
+                            f"Enable the {name} collector (default: {'enabled' if spec.default_enabled else 'disabled'}). "
+                            f"{spec.help}".strip(), _BOOL))
+        for prop, sub in (spec.config_schema.get("properties") or {}).items():
+            typ = _scalar_type(sub)
+            if typ is None:
+                continue  # lists and objects are set in the config file
+            rows.append(Setting(("collectors_config", name, prop), f"--collector.{name}.{prop.replace('_', '-')}",
+                                typ, sub.get("default"), sub.get("description", ""), sub))
+    return tuple(rows)
+
+
+def all_settings(specs: Mapping[str, CollectorSpec]) -> tuple[Setting, ...]:
+    return BASE_SETTINGS + collector_settings(specs)
+
+
+def file_schema(specs: Mapping[str, CollectorSpec]) -> dict[str, Any]:
+    """JSON Schema of the YAML config file: the base settings plus each collector's own section."""
+    root: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
+    for s in BASE_SETTINGS:
+        node = root
+        for part in s.path[:-1]:
+            node = node["properties"].setdefault(part, {"type": "object", "additionalProperties": False,
+                                                        "properties": {}})
+        node["properties"][s.path[-1]] = dict(s.schema)
+    root["properties"]["collectors"] = {
+        "type": "object", "additionalProperties": False,
+        "properties": {n: {"type": "boolean"} for n in specs},
+    }
+    root["properties"]["collectors_config"] = {
+        "type": "object", "additionalProperties": False,
+        "properties": {n: {"type": "object", **copy.deepcopy(s.config_schema)} for n, s in specs.items()},
+    }
+    return root
+
+
+@dataclass(frozen=True)
+class ExporterConfig:
+    """Everything the exporter runs with; built by build_config, never mutated."""
+
+    listen_address: str = ":3018"
+    telemetry_path: str = "/api/metrics"
+    web_config_file: str | None = None
+    max_requests: int = 40
+    disable_exporter_metrics: bool = False
+    procfs: str = "/proc"
+    sysfs: str = "/sys"
+    rootfs: str = "/"
+    log_level: str = "info"
+    debug: bool = False
+    scrape_timeout: float = 10.0
+    scrape_workers: int = 4
+    collectors: tuple[str, ...] = ()
+    collector_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    config_file: str | None = None
+
+    def context_for(self, name: str) -> CollectorContext:
+        return CollectorContext(dict(self.collector_settings.get(name, {})), self.procfs, self.sysfs, self.rootfs)
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        return parse_listen_address(self.listen_address)
+
+
+def parse_listen_address(addr: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``:PORT`` or ``[V6]:PORT`` → (host, port); ValueError saying why otherwise."""
+    host, sep, port = addr.rpartition(":")
+    if not sep:
+        raise ValueError(f"{addr!r} is not HOST:PORT")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{addr!r}: port must be a number 0-65535")
+    return host, int(port)
+
+
+def _lookup(data: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
+    for p in path:
+        if not isinstance(data, dict) or p not in data:
+            return False, None
+        data = data[p]
+    return True, data
+
+
+def _unknown_hint(specs: Mapping[str, CollectorSpec]):
+    def hint(path: list, key: str) -> str | None:
+        if path in (["collectors"], ["collectors_config"]):
+            return f"unknown collector {key!r} (known: {', '.join(specs) or 'none'})"
+        return None
+    return hint
+
+
+def load_file(file: str, specs: Mapping[str, CollectorSpec]) -> YamlDoc:
+    """Parse and validate the YAML config file; FileError (one line with FILE:LINE) when it is wrong."""
+    doc = yamlfile.load(file)
+    if not isinstance(doc.data, dict):
+        raise FileError(file, doc.line_of([]), "", "the config file must be a mapping")
+    yamlfile.validate(doc, file_schema(specs), _unknown_hint(specs))
+    return doc
+
+
+def build_config(specs: Mapping[str, CollectorSpec], explicit: Mapping[str, Any] | None = None,
+                 config_file: str | None = None, debug: bool = False) -> ExporterConfig:
+    """Resolve every setting: explicit (flag or env, keyed by Setting.param) > config file > default."""
+    explicit = dict(explicit or {})
+    doc = load_file(config_file, specs) if config_file else None
+    data = doc.data if doc else {}
+    values: dict[tuple[str, ...], Any] = {}
+    source: dict[tuple[str, ...], str] = {}
+    for s in all_settings(specs):
+        if s.param in explicit and explicit[s.param] is not None:
+            values[s.path], source[s.path] = explicit[s.param], s.flag
+        else:
+            found, v = _lookup(data, s.path)
+            values[s.path], source[s.path] = (v, "file") if found else (s.default, "default")
+
+    def get(*path: str) -> Any:
+        return values[path]
+
+    try:
+        parse_listen_address(get("web", "listen_address"))
+    except ValueError as e:
+        raise _error(doc, source, ("web", "listen_address"), str(e)) from None
+    if not str(get("web", "telemetry_path")).startswith("/"):
+        raise _error(doc, source, ("web", "telemetry_path"), "must start with /")
+    for s in BASE_SETTINGS:
+        if source[s.path] not in ("file", "default") and s.schema:
+            err = best_match(jsonschema.Draft202012Validator(dict(s.schema)).iter_errors(values[s.path]))
+            if err is not None:
+                raise FileError(None, None, s.flag, err.message)
+
+    enabled = []
+    for name, spec in specs.items():
+        v = values[("collectors", name)]
+        if v is None:
+            v = spec.default_enabled and not get("disable_default_collectors")
+        if v:
+            enabled.append(name)
+
+    settings: dict[str, Mapping[str, Any]] = {}
+    for name in enabled:
+        schema = specs[name].config_schema
+        merged = {p: sub["default"] for p, sub in (schema.get("properties") or {}).items() if "default" in sub}
+        found, section = _lookup(data, ("collectors_config", name))
+        if found and isinstance(section, dict):
+            merged.update(section)
+        for path, v in values.items():
+            if path[:2] == ("collectors_config", name) and source[path] not in ("file", "default"):
+                merged[path[2]] = v
+        if schema:
+            err = best_match(jsonschema.Draft202012Validator({"type": "object", **schema}).iter_errors(merged))
+            if err is not None:
+                path = ("collectors_config", name, *[str(p) for p in err.absolute_path])
+                raise _error(doc, source, path, err.message)
+        settings[name] = MappingProxyType(merged)
+
+    return ExporterConfig(
+        listen_address=get("web", "listen_address"), telemetry_path=get("web", "telemetry_path"),
+        web_config_file=get("web", "config_file"), max_requests=int(get("web", "max_requests")),
+        disable_exporter_metrics=bool(get("web", "disable_exporter_metrics")),
+        procfs=get("path", "procfs"), sysfs=get("path", "sysfs"), rootfs=get("path", "rootfs"),
+        log_level="debug" if debug else get("log", "level"), debug=debug,
+        scrape_timeout=float(get("scrape", "timeout_seconds")), scrape_workers=int(get("scrape", "workers")),
+        collectors=tuple(enabled), collector_settings=MappingProxyType(settings), config_file=config_file,
+    )
+
+
+def _error(doc: YamlDoc | None, source: Mapping[tuple[str, ...], str], path: tuple[str, ...], reason: str) -> FileError:
+    src = source.get(path, "file" if doc else "default")
+    if src == "file" and doc is not None:
+        return doc.error(list(path), reason)
+    if src not in ("file", "default"):
+        return FileError(None, None, src, reason)
+    return FileError(None, None, dotted(path), reason)
