@@ -1,0 +1,254 @@
+"""The HTTP request handler: routing, the request cap, basic auth, and the endpoints.
+
+HTTP/1.1 with keep-alive (Prometheus reuses connections), so every response carries Content-Length, except the
+SSE stream, which closes its connection when it ends. Access lines go to the debug log with the path only:
+never the query string or headers, which may carry credentials.
+"""
+from __future__ import annotations
+
+import gzip
+import html
+import json
+import logging
+import math
+import socket
+import ssl
+import time
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .exposition import (
+    CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT, generate_openmetrics, generate_text, merge_families,
+    wants_openmetrics,
+)
+
+log = logging.getLogger("perfadvisor.exporter.http")
+
+JSON = "application/json"
+_UNCAPPED = ("/health/live", "/health/ready")  # probes must answer even when scrapes pile up
+_CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, socket.timeout, ssl.SSLError)
+MIN_INTERVAL = 0.5
+
+
+def _accepts_gzip(value: str | None) -> bool:
+    for part in (value or "").split(","):
+        fields = [f.strip() for f in part.split(";")]
+        if fields[0] in ("gzip", "*"):
+            q = next((f[2:] for f in fields[1:] if f.startswith("q=")), "1")
+            try:
+                return float(q) > 0
+            except ValueError:
+                return False
+    return False
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 300  # idle keep-alive connections are closed after this many seconds
+    app: Any = None  # set on a per-server subclass (server.App)
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        super().setup()
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()
+
+    def version_string(self) -> str:
+        return f"perfadvisor-exporter/{self.app.version}"
+
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        pass  # access lines are written by _access() with the duration and without the query
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug(format % args, extra={"kv": {"remote": self.client_address[0]}})
+
+    def _send(self, code: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
+        self._status = code
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in self.app.headers.items():
+            self.send_header(k, v)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        if self.command == "HEAD":
+            self.end_headers()
+            return
+        # headers and body in one write: one packet for small answers, no Nagle/delayed-ACK stall
+        self._headers_buffer.append(b"\r\n")
+        self._headers_buffer.append(body)
+        self.flush_headers()
+
+    def _json(self, code: int, obj: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(code, json.dumps(obj, separators=(",", ":")).encode() + b"\n", JSON, headers)
+
+    def _error(self, code: int, message: str, headers: dict[str, str] | None = None) -> None:
+        self._json(code, {"status": "error", "error": message}, headers)
+
+    def _access(self, started: float) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("request", extra={"kv": {
+                "remote": self.client_address[0], "method": self.command, "path": urlsplit(self.path).path,
+                "status": getattr(self, "_status", "-"), "duration_ms": round((time.perf_counter() - started) * 1e3, 3)}})
+
+    # -- methods ----------------------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_HEAD(self) -> None:
+        self._dispatch()
+
+    def _not_allowed(self) -> None:
+        self.close_connection = True  # the request body, if any, is not read
+        self._error(405, f"method {self.command} not allowed", {"Allow": "GET, HEAD"})
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed
+
+    def _dispatch(self) -> None:
+        started = time.perf_counter()
+        app = self.app
+        url = urlsplit(self.path)
+        path = url.path
+        capped = path not in _UNCAPPED and app.semaphore is not None
+        if capped and not app.semaphore.acquire(blocking=False):
+            app.selfmetrics.request_rejected()
+            self._error(503, f"too many concurrent requests (--web.max-requests={app.config.max_requests})",
+                        {"Retry-After": "1"})
+            self._access(started)
+            return
+        try:
+            if path not in _UNCAPPED and not app.auth.check(self.headers.get("Authorization")):
+                self._error(401, "unauthorized", {"WWW-Authenticate": 'Basic realm="perfadvisor-exporter"'})
+                return
+            route = app.routes.get(path)
+            if route is None:
+                self._error(404, f"no such endpoint: {path}")
+                return
+            getattr(self, route)(parse_qs(url.query, keep_blank_values=True))
+        except _CLIENT_GONE:
+            self.close_connection = True
+            log.debug("client went away", extra={"kv": {"path": path}})
+        except Exception as e:
+            log.error("request failed", extra={"kv": {"path": path, "err": f"{type(e).__name__}: {e}"}},
+                      exc_info=app.config.debug)
+            try:
+                self.close_connection = True
+                self._error(500, "internal error")
+            except OSError:
+                pass
+        finally:
+            if capped:
+                app.semaphore.release()
+            self._access(started)
+
+    # -- endpoints --------------------------------------------------------------------------------------
+    def metrics(self, params: dict[str, list[str]]) -> None:
+        app = self.app
+        started = time.perf_counter()
+        wanted, excluded = params.get("collect[]", []), params.get("exclude[]", [])
+        for n in wanted + excluded:
+            if n not in app.scraper.collectors:
+                why = "is not enabled" if n in app.known else "is unknown"
+                self._error(400, f"collector {n!r} {why} (enabled: {', '.join(app.scraper.names) or 'none'})")
+                return
+        only = None
+        if wanted or excluded:
+            only = frozenset(n for n in (wanted or app.scraper.names) if n not in excluded)
+        app.selfmetrics.scrape_started()
+        code = 500
+        try:
+            families = list(app.scraper.collect(only).families)
+            if not app.config.disable_exporter_metrics:
+                families = merge_families(families + app.selfmetrics.families())
+            if wants_openmetrics(self.headers.get("Accept")):
+                body, ctype = generate_openmetrics(families), CONTENT_TYPE_OPENMETRICS
+            else:
+                body, ctype = generate_text(families), CONTENT_TYPE_TEXT
+            headers = {"Vary": "Accept-Encoding"}
+            if _accepts_gzip(self.headers.get("Accept-Encoding")):
+                body = gzip.compress(body, compresslevel=1, mtime=0)
+                headers["Content-Encoding"] = "gzip"
+            code = 200
+            self._send(200, body, ctype, headers)
+        finally:
+            app.selfmetrics.scrape_finished(code)
+            app.health.record_scrape(time.perf_counter() - started)
+
+    def landing(self, params: dict[str, list[str]]) -> None:
+        app = self.app
+        links = [(app.config.telemetry_path, "Metrics"), ("/metrics", "Metrics (fixed path)"),
+                 ("/api/metrics/summary", "Summary (JSON)"), ("/api/metrics/stream", "Summary stream (SSE)"),
+                 ("/health", "Health"), ("/health/live", "Liveness"), ("/health/ready", "Readiness"),
+                 ("/health/detailed", "Collector status"), ("/health/performance", "Exporter performance")]
+        items = "".join(f'<li><a href="{html.escape(p)}">{html.escape(t)}</a> <code>{html.escape(p)}</code></li>'
+                        for p, t in dict(links).items())
+        collectors = ", ".join(html.escape(n) for n in app.scraper.names) or "none"
+        page = (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>perfadvisor-exporter</title></head>"
+                f"<body><h1>perfadvisor-exporter</h1><p>Version {html.escape(app.version)}</p><ul>{items}</ul>"
+                f"<p>Enabled collectors: {collectors}</p></body></html>\n")
+        self._send(200, page.encode(), "text/html; charset=utf-8")
+
+    def health(self, params: dict[str, list[str]]) -> None:
+        self._json(200, self.app.health.summary())
+
+    def live(self, params: dict[str, list[str]]) -> None:
+        self._json(200, {"status": "alive"})
+
+    def ready(self, params: dict[str, list[str]]) -> None:
+        if self.app.health.ready.is_set():
+            self._json(200, {"status": "ready"})
+        else:
+            self._json(503, {"status": "starting", "reason": "first collection has not completed"})
+
+    def detailed(self, params: dict[str, list[str]]) -> None:
+        self._json(200, self.app.health.detailed())
+
+    def performance(self, params: dict[str, list[str]]) -> None:
+        self._json(200, self.app.health.performance())
+
+    def summary(self, params: dict[str, list[str]]) -> None:
+        app = self.app
+        self._json(200, app.summarizer.summarize(app.scraper.collect(None)))
+
+    def stream(self, params: dict[str, list[str]]) -> None:
+        app = self.app
+        raw = (params.get("interval") or ["5"])[-1]
+        try:
+            interval = float(raw)
+            if not math.isfinite(interval) or interval < MIN_INTERVAL:
+                raise ValueError
+        except ValueError:
+            self._error(400, f"interval must be a number of seconds >= {MIN_INTERVAL:g}, got {raw!r}")
+            return
+        count = None
+        if "count" in params:
+            raw = params["count"][-1]
+            if not raw.isdigit() or int(raw) < 1:
+                self._error(400, f"count must be a positive integer, got {raw!r}")
+                return
+            count = int(raw)
+        self.close_connection = True  # the stream has no length: its end is the end of the connection
+        self._status = 200
+        self.send_response(200)
+        for k, v in {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
+                     "Connection": "close", "X-Accel-Buffering": "no", **app.headers}.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        sent = 0
+        while not app.stopping.is_set():
+            data = json.dumps(app.summarizer.summarize(app.scraper.collect(None)), separators=(",", ":"))
+            self.wfile.write(f"event: summary\nid: {sent}\ndata: {data}\n\n".encode())
+            sent += 1
+            if count is not None and sent >= count:
+                break
+            if app.stopping.wait(interval):
+                break

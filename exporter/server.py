@@ -1,0 +1,161 @@
+"""The exporter's HTTP server: wiring (App), listening (IPv4/IPv6/TLS), start and clean shutdown.
+
+``ExporterServer(config, collectors, web)`` takes the collectors explicitly (built from the registry by the
+CLI, or handed in by tests), so nothing here reads global state.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+from dataclasses import dataclass, field
+from http.server import HTTPServer, ThreadingHTTPServer
+from importlib import metadata
+from typing import Any, Mapping
+
+from .config import ExporterConfig
+from .handler import Handler
+from .health import HealthState
+from .registry import Collector
+from .scrape import Scraper
+from .selfmetrics import SelfMetrics
+from .summary import Summarizer
+from .webconfig import BasicAuth, WebConfig
+
+log = logging.getLogger("perfadvisor.exporter.server")
+
+ROUTES = {"/": "landing", "/metrics": "metrics", "/health": "health", "/health/live": "live",
+          "/health/ready": "ready", "/health/detailed": "detailed", "/health/performance": "performance",
+          "/api/metrics/summary": "summary", "/api/metrics/stream": "stream"}
+
+
+def exporter_version() -> str:
+    try:
+        return metadata.version("perfadvisor")
+    except metadata.PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
+@dataclass
+class App:
+    """Everything a request handler needs, passed explicitly through the handler class."""
+
+    config: ExporterConfig
+    scraper: Scraper
+    health: HealthState
+    summarizer: Summarizer
+    selfmetrics: SelfMetrics
+    auth: BasicAuth
+    version: str
+    known: frozenset[str] = frozenset()
+    headers: Mapping[str, str] = field(default_factory=dict)
+    semaphore: threading.BoundedSemaphore | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
+    routes: dict[str, str] = field(default_factory=dict)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    dual_stack = False
+
+    def server_bind(self) -> None:
+        if self.dual_stack:
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        # HTTPServer.server_bind would resolve the host's FQDN (a DNS lookup at start); it is not needed.
+        super(HTTPServer, self).server_bind()
+        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Failed TLS handshakes, resets and timeouts are the client's business, not a traceback on stderr.
+        import sys
+        err = sys.exc_info()[1]
+        log.debug("connection error", extra={"kv": {"remote": client_address[0], "err": f"{type(err).__name__}: {err}"}})
+
+
+def _listen(host: str, port: int, handler: type) -> _HTTPServer:
+    if host in ("", "::") and socket.has_ipv6:  # all interfaces: one dual-stack socket, as Go listens
+        try:
+            cls = type("_DualStackServer", (_HTTPServer,), {"address_family": socket.AF_INET6, "dual_stack": True})
+            return cls(("::", port), handler)
+        except OSError as e:
+            if host == "::":
+                raise
+            log.debug("IPv6 unavailable, listening on IPv4 only", extra={"kv": {"err": str(e)}})
+    if ":" in host:
+        cls = type("_V6Server", (_HTTPServer,), {"address_family": socket.AF_INET6})
+        return cls((host, port), handler)
+    return _HTTPServer((host or "0.0.0.0", port), handler)
+
+
+class ExporterServer:
+    def __init__(self, config: ExporterConfig, collectors: Mapping[str, Collector], web: WebConfig | None = None,
+                 known: frozenset[str] | None = None, version: str | None = None):
+        self.config = config
+        self.web = web or WebConfig()
+        version = version or exporter_version()
+        health = HealthState(version, tuple(collectors))
+        selfmetrics = SelfMetrics(version)
+        scraper = Scraper(collectors, timeout=config.scrape_timeout, workers=config.scrape_workers,
+                          on_collection=[health.record_collection, selfmetrics.collection_done])
+        routes = dict(ROUTES)
+        routes[config.telemetry_path] = "metrics"
+        self.app = App(config=config, scraper=scraper, health=health, summarizer=Summarizer(),
+                       selfmetrics=selfmetrics, auth=BasicAuth(self.web.users), version=version,
+                       known=known if known is not None else frozenset(collectors), headers=dict(self.web.headers),
+                       semaphore=threading.BoundedSemaphore(config.max_requests) if config.max_requests > 0 else None,
+                       routes=routes)
+        handler = type("BoundHandler", (Handler,), {"app": self.app})
+        host, port = config.host_port
+        self.httpd = _listen(host, port, handler)
+        if self.web.ssl_context is not None:
+            self.httpd.socket = self.web.ssl_context.wrap_socket(
+                self.httpd.socket, server_side=True, do_handshake_on_connect=False)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        host = self.config.host_port[0]
+        host = "127.0.0.1" if host in ("", "0.0.0.0") else ("[::1]" if host == "::" else
+                                                         f"[{host}]" if ":" in host else host)
+        scheme = "https" if self.web.ssl_context is not None else "http"
+        return f"{scheme}://{host}:{self.port}"
+
+    def _first_collection(self) -> None:
+        try:
+            self.app.scraper.collect(None)
+        except Exception as e:  # readiness then waits for the first scrape that works
+            log.error("first collection failed", extra={"kv": {"err": f"{type(e).__name__}: {e}"}})
+
+    def start(self) -> "ExporterServer":
+        """Serve in a background thread (returns at once) and run the first collection in the background."""
+        threading.Thread(target=self._first_collection, name="first-collection", daemon=True).start()
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="http", daemon=True)
+        self._thread.start()
+        log.info("listening", extra={"kv": {"address": self.url, "telemetry_path": self.config.telemetry_path,
+                                            "tls": self.web.ssl_context is not None,
+                                            "basic_auth": self.app.auth.enabled,
+                                            "collectors": ",".join(self.app.scraper.names)}})
+        return self
+
+    def shutdown(self) -> None:
+        """Stop accepting, end SSE streams, close the socket; in-flight requests are daemon threads."""
+        self.app.stopping.set()
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self._thread.join(5)
+        self.httpd.server_close()
+        self.app.scraper.close()
+
+    def __enter__(self) -> "ExporterServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.shutdown()

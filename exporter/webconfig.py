@@ -1,0 +1,163 @@
+"""The exporter-toolkit web config file (``--web.config.file``): TLS and basic auth, as node_exporter reads it.
+
+::
+
+    tls_server_config:
+      cert_file: server.crt          # relative paths are relative to this file
+      key_file: server.key
+      client_ca_file: ca.crt         # optional
+      client_auth_type: RequireAndVerifyClientCert   # or VerifyClientCertIfGiven, NoClientCert
+      min_version: TLS12             # optional: TLS12, TLS13
+    http_server_config:
+      headers: {X-Frame-Options: deny}
+    basic_auth_users:
+      alice: $2b$12$...              # bcrypt hash (htpasswd -nBC 10 alice)
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import ssl
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import bcrypt
+
+from . import yamlfile
+from .yamlfile import FileError
+
+_AUTH_TYPES = {"NoClientCert": ssl.CERT_NONE, "VerifyClientCertIfGiven": ssl.CERT_OPTIONAL,
+               "RequireAndVerifyClientCert": ssl.CERT_REQUIRED}
+_TLS_VERSIONS = {"TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
+
+SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "tls_server_config": {
+            "type": "object", "additionalProperties": False, "required": ["cert_file", "key_file"],
+            "properties": {
+                "cert_file": {"type": "string", "minLength": 1},
+                "key_file": {"type": "string", "minLength": 1},
+                "client_ca_file": {"type": "string"},
+                "client_auth_type": {"enum": list(_AUTH_TYPES)},
+                "min_version": {"enum": list(_TLS_VERSIONS)},
+                "max_version": {"enum": list(_TLS_VERSIONS)},
+            },
+        },
+        "http_server_config": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                           "http2": {"type": "boolean"}},
+        },
+        "basic_auth_users": {
+            "type": ["object", "null"],
+            "additionalProperties": {"type": "string", "pattern": r"^\$2[aby]?\$\d\d\$.{53}$"},
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    file: str | None = None
+    ssl_context: ssl.SSLContext | None = None
+    users: Mapping[str, bytes] = field(default_factory=lambda: MappingProxyType({}))
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def load(file: str | None) -> WebConfig:
+    """Read and check the web config; FileError (one line, FILE:LINE) when it is wrong."""
+    if not file:
+        return WebConfig()
+    doc = yamlfile.load(file)
+    if not isinstance(doc.data, dict):
+        raise FileError(file, doc.line_of([]), "", "the web config file must be a mapping")
+    yamlfile.validate(doc, SCHEMA)
+    data = doc.data
+    base = Path(file).resolve().parent
+    ctx = None
+    tls = data.get("tls_server_config")
+    if tls:
+        def path(key: str) -> str:
+            return str(base / tls[key])
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = _TLS_VERSIONS[tls.get("min_version", "TLS12")]
+        if "max_version" in tls:
+            ctx.maximum_version = _TLS_VERSIONS[tls["max_version"]]
+        try:
+            ctx.load_cert_chain(path("cert_file"), path("key_file"))
+        except (OSError, ssl.SSLError) as e:
+            raise doc.error(["tls_server_config", "cert_file"],
+                            f"cannot load certificate/key: {getattr(e, 'strerror', None) or e}") from None
+        auth = tls.get("client_auth_type", "RequireAndVerifyClientCert" if "client_ca_file" in tls else "NoClientCert")
+        if auth != "NoClientCert" and "client_ca_file" not in tls:
+            raise doc.error(["tls_server_config", "client_auth_type"], f"{auth} needs client_ca_file")
+        if "client_ca_file" in tls:
+            try:
+                ctx.load_verify_locations(path("client_ca_file"))
+            except (OSError, ssl.SSLError) as e:
+                raise doc.error(["tls_server_config", "client_ca_file"],
+                                f"cannot load CA: {getattr(e, 'strerror', None) or e}") from None
+        ctx.verify_mode = _AUTH_TYPES[auth]
+    users = {u: h.encode() for u, h in (data.get("basic_auth_users") or {}).items()}
+    headers = (data.get("http_server_config") or {}).get("headers") or {}
+    return WebConfig(file, ctx, MappingProxyType(users), MappingProxyType(dict(headers)))
+
+
+class BasicAuth:
+    """Checks ``Authorization: Basic`` against bcrypt hashes, remembering successes.
+
+    bcrypt is deliberately slow (~50-250 ms); paying it on every scrape would dominate the exporter's CPU.
+    A successful check is remembered as an HMAC (with a per-process random key) of the credentials, so the
+    cache never holds anything that can be turned back into a password. Failures are never cached.
+    """
+
+    MAX_CACHED = 1024
+
+    def __init__(self, users: Mapping[str, bytes]):
+        self.users = dict(users)
+        self._key = os.urandom(32)
+        self._ok: set[bytes] = set()
+        self._lock = threading.Lock()
+        # Unknown users still pay one bcrypt check, so response time does not reveal which users exist.
+        cost = next(iter(self.users.values()), b"$2b$10$")[4:6]
+        self._dummy = bcrypt.hashpw(b"x", bcrypt.gensalt(rounds=int(cost) if cost.isdigit() else 10))
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.users)
+
+    def check(self, header: str | None) -> bool:
+        if not self.users:
+            return True
+        if not header or not header[:6].lower() == "basic ":
+            return False
+        try:
+            user, sep, password = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        if not sep:
+            return False
+        digest = hmac.new(self._key, f"{user}\0{password}".encode(), hashlib.sha256).digest()
+        with self._lock:
+            if digest in self._ok:
+                return True
+        hashed = self.users.get(user)
+        try:
+            ok = bcrypt.checkpw(password.encode(), hashed if hashed is not None else self._dummy)
+        except ValueError:
+            ok = False
+        ok = ok and hashed is not None
+        if ok:
+            with self._lock:
+                if len(self._ok) >= self.MAX_CACHED:
+                    self._ok.clear()
+                self._ok.add(digest)
+        return ok
