@@ -2,3 +2,21 @@
 
 Add a collector by adding one file to this folder and one line below.
 """
+from . import cpu  # noqa: F401
+from . import diskstats  # noqa: F401
+from . import filefd  # noqa: F401
+from . import filesystem  # noqa: F401
+from . import loadavg  # noqa: F401
+from . import meminfo  # noqa: F401
+from . import netdev  # noqa: F401
+from . import netstat  # noqa: F401
+from . import os_release  # noqa: F401
+from . import pressure  # noqa: F401
+from . import processes  # noqa: F401
+from . import sockstat  # noqa: F401
+from . import stat  # noqa: F401
+from . import systime  # noqa: F401
+from . import tcpstat  # noqa: F401
+from . import textfile  # noqa: F401
+from . import uname  # noqa: F401
+from . import vmstat  # noqa: F401

@@ -1,0 +1,20 @@
+"""filefd: node_filefd_allocated and node_filefd_maximum from /proc/sys/fs/file-nr."""
+from __future__ import annotations
+
+import os
+
+from prometheus_client.core import GaugeMetricFamily
+
+from ..linux.procfs import parse_file_nr, read
+from ..registry import CollectorContext, register
+
+
+@register("filefd", default=True, help="File descriptor statistics from /proc/sys/fs/file-nr.")
+class FilefdCollector:
+    def __init__(self, ctx: CollectorContext):
+        self.path = os.path.join(ctx.procfs, "sys", "fs", "file-nr")
+
+    def collect(self):
+        allocated, maximum = parse_file_nr(read(self.path))
+        yield GaugeMetricFamily("node_filefd_allocated", "File descriptor statistics: allocated.", value=allocated)
+        yield GaugeMetricFamily("node_filefd_maximum", "File descriptor statistics: maximum.", value=maximum)

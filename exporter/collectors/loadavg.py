@@ -1,0 +1,21 @@
+"""loadavg: node_load1, node_load5, node_load15."""
+from __future__ import annotations
+
+import os
+import sys
+
+from prometheus_client.core import GaugeMetricFamily
+
+from ..linux.procfs import parse_loadavg, read
+from ..registry import CollectorContext, register
+
+
+@register("loadavg", default=True, help="Load averages (node_load1/5/15).")
+class LoadavgCollector:
+    def __init__(self, ctx: CollectorContext):
+        self.path = os.path.join(ctx.procfs, "loadavg")
+
+    def collect(self):
+        loads = parse_loadavg(read(self.path)) if sys.platform.startswith("linux") else os.getloadavg()
+        for minutes, value in zip((1, 5, 15), loads):
+            yield GaugeMetricFamily(f"node_load{minutes}", f"{minutes}m load average.", value=value)

@@ -1,0 +1,31 @@
+"""meminfo: node_memory_* from /proc/meminfo, named as node_exporter names them (swap included)."""
+from __future__ import annotations
+
+import os
+import sys
+
+from prometheus_client.core import GaugeMetricFamily
+
+from ..linux.procfs import parse_meminfo, read
+from ..registry import CollectorContext, register
+
+
+def _portable() -> dict[str, float]:
+    import psutil
+
+    vm, sw = psutil.virtual_memory(), psutil.swap_memory()
+    return {
+        "MemTotal_bytes": vm.total, "MemFree_bytes": getattr(vm, "free", 0), "MemAvailable_bytes": vm.available,
+        "SwapTotal_bytes": sw.total, "SwapFree_bytes": sw.free,
+    }
+
+
+@register("meminfo", default=True, help="Memory statistics from /proc/meminfo (node_memory_*).")
+class MeminfoCollector:
+    def __init__(self, ctx: CollectorContext):
+        self.path = os.path.join(ctx.procfs, "meminfo")
+
+    def collect(self):
+        fields = parse_meminfo(read(self.path)) if sys.platform.startswith("linux") else _portable()
+        for key, value in fields.items():
+            yield GaugeMetricFamily(f"node_memory_{key}", f"Memory information field {key}.", value=value)

@@ -1,0 +1,70 @@
+"""netdev: node_network_{receive,transmit}_*_total{device} from /proc/net/dev (loopback excluded by default)."""
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+from prometheus_client.core import CounterMetricFamily
+
+from ..linux.procfs import NETDEV_RX, NETDEV_TX, parse_net_dev, read
+from ..registry import CollectorContext, register
+
+DEFAULT_EXCLUDE = r"^lo$"
+NAMES = [f"receive_{k}" for k in NETDEV_RX] + [f"transmit_{k}" for k in NETDEV_TX]
+
+
+def _portable() -> dict[str, list[int]]:
+    import psutil
+
+    out = {}
+    for dev, c in psutil.net_io_counters(pernic=True).items():
+        out[dev] = [c.bytes_recv, c.packets_recv, c.errin, c.dropin, 0, 0, 0, 0,
+                    c.bytes_sent, c.packets_sent, c.errout, c.dropout, 0, 0, 0, 0]
+    return out
+
+
+@register(
+    "netdev", default=True, help="Network device statistics (node_network_*_total).",
+    config_schema={"type": "object", "properties": {
+        "device-exclude": {"type": "string", "default": DEFAULT_EXCLUDE, "description": "Regexp of net devices to exclude."},
+        "device-include": {"type": "string", "description": "Regexp of net devices to include (instead of exclude)."},
+    }, "additionalProperties": False},
+)
+class NetdevCollector:
+    def __init__(self, ctx: CollectorContext):
+        self.path = os.path.join(ctx.procfs, "net", "dev")
+        self.sysnet = os.path.join(ctx.sysfs, "class", "net")
+        inc = ctx.settings.get("device-include")
+        self.include = re.compile(inc) if inc else None
+        self.exclude = re.compile(ctx.settings.get("device-exclude", DEFAULT_EXCLUDE) or "^$")
+
+    def _wanted(self, dev: str) -> bool:
+        return bool(self.include.match(dev)) if self.include else not self.exclude.match(dev)
+
+    def _nohandler(self, dev: str) -> int | None:
+        # node_exporter reads link stats over netlink, which adds rx_nohandler; sysfs has the same counter.
+        try:
+            return int(read(os.path.join(self.sysnet, dev, "statistics", "rx_nohandler")))
+        except (OSError, ValueError):
+            return None
+
+    def collect(self):
+        linux = sys.platform.startswith("linux")
+        stats = parse_net_dev(read(self.path)) if linux else _portable()
+        fams = {n: CounterMetricFamily(f"node_network_{n}", f"Network device statistic {n}.", labels=["device"])
+                for n in NAMES}
+        nohandler = CounterMetricFamily(
+            "node_network_receive_nohandler", "Network device statistic receive_nohandler.", labels=["device"]
+        )
+        for dev, vals in stats.items():
+            if not self._wanted(dev):
+                continue
+            for n, v in zip(NAMES, vals):
+                fams[n].add_metric([dev], v)
+            nh = self._nohandler(dev) if linux else None
+            if nh is not None:
+                nohandler.add_metric([dev], nh)
+        yield from fams.values()
+        if nohandler.samples:
+            yield nohandler

@@ -1,0 +1,299 @@
+"""processes: process groups in process-exporter's dialect (namedprocess_namegroup_*{groupname}).
+
+With `groups` configured, processes are named by the first matching rule (see linux/procmatch.py) and every group
+seen is exported. Without it, processes are grouped by comm and the `top_n` groups by CPU + RSS share are exported.
+
+Counters are per-group accumulators, as in process-exporter: each scrape adds every process' increase since the
+previous scrape (a new process adds its whole count), so a group's counters never go backwards when processes
+exit or when a group drops out of and back into the top N.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from ..linux import pids as P
+from ..linux.procmatch import GroupRule, ProcInfo, first_match
+from ..registry import CollectorContext, register
+
+TICKS = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
+PAGE = os.sysconf("SC_PAGESIZE") if hasattr(os, "sysconf") else 4096
+STATES = {b"R": 8, b"S": 9, b"D": 10, b"Z": 11}  # index into the per-group gauge row; anything else is Other (12)
+STATE_NAMES = ("Running", "Sleeping", "Waiting", "Zombie", "Other")
+N_COUNTERS = 8  # utime, stime (ticks), minflt, majflt, voluntary, nonvoluntary, read_bytes, write_bytes
+
+
+
+def _fd_budget() -> int:
+    """How many processes may keep their three /proc files open (see linux/pids.OpenFiles).
+
+    Raises the soft open-files limit to the hard one (capped), which the Go runtime does for node_exporter and
+    process-exporter too, and leaves 256 descriptors for everything else.
+    """
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+        if soft != resource.RLIM_INFINITY and soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+            soft = want
+        return max(0, (min(soft, 65536) - 256) // 3)
+    except (ImportError, ValueError, OSError):
+        return 0
+
+
+RULE_SCHEMA = {"type": "object", "properties": {
+    "name": {"type": "string"},
+    "comm": {"type": "array", "items": {"type": "string"}},
+    "exe": {"type": "array", "items": {"type": "string"}},
+    "cmdline": {"type": "array", "items": {"type": "string"}},
+}, "additionalProperties": False}
+
+
+@register(
+    "processes", default=True, help="Process groups in process-exporter's names (namedprocess_namegroup_*).",
+    config_schema={"type": "object", "properties": {
+        "groups": {"type": "array", "items": RULE_SCHEMA, "default": [],
+                   "description": "Naming rules; empty: group by process name and keep the top_n groups."},
+        "top_n": {"type": "integer", "minimum": 1, "default": 20,
+                  "description": "Groups kept when grouping by process name (by CPU + RSS share)."},
+        "other": {"type": "boolean", "default": False,
+                  "description": "Also export the processes outside the top_n as group \"other\"."},
+    }, "additionalProperties": False},
+)
+class ProcessesCollector:
+    def __init__(self, ctx: CollectorContext):
+        s = ctx.settings
+        self.procfs = ctx.procfs
+        self.prefix = ctx.procfs.rstrip("/") + "/"
+        self.rules = tuple(GroupRule.from_config(g) for g in s.get("groups") or ())
+        self.top_n = int(s.get("top_n", 20))
+        self.other = bool(s.get("other", False))
+        self.boot = P.boot_time(ctx.procfs) if sys.platform.startswith("linux") else 0.0
+        # pid -> [starttime, group or None, max fds or None, last counters or None, generation, OpenFiles or None]
+        self._pids: dict[int, list[Any]] = {}
+        self._acc: dict[str, list[float]] = {}   # group -> accumulated counters
+        self._cpu_score: dict[str, float] = {}   # group -> smoothed CPU ticks per scrape (top-N ranking)
+        self._exported: dict[str, int] = {}      # group -> last generation it was exported in
+        self._gen = 0
+        self.partial_errors = 0
+        self.read_errors = 0
+        self._open_files = 0
+        self._fd_budget = _fd_budget()
+
+    def _name(self, pid: int, comm: str, base: str) -> str | None:
+        if not self.rules:
+            return comm
+        cached: dict[str, Any] = {}
+
+        def get_cmdline():
+            if "c" not in cached:
+                cached["c"] = P.cmdline(base)
+            return cached["c"]
+
+        return first_match(self.rules, ProcInfo(pid, comm, get_cmdline, lambda: P.uid(base)))
+
+    def _scan(self) -> dict[str, list[float]]:
+        """One pass over /proc: per-group gauge rows, with this scrape's counter increases in row[13:]."""
+        gen = self._gen = self._gen + 1
+        cache, prefix = self._pids, self.prefix
+        read_bytes, parse_stat, parse_status, parse_io = P.read_bytes, P.parse_stat, P.parse_status, P.parse_io
+        rows: dict[str, list[float]] = {}
+        for name in os.listdir(self.procfs):
+            if not name.isdigit():
+                continue
+            base = prefix + name
+            pid = int(name)
+            entry = cache.get(pid)
+            files = entry[5] if entry is not None else None
+            status = io = None
+            if files is not None:
+                try:
+                    st, status, io = files.read()
+                except OSError:
+                    st = b""
+                if not st:  # the task we held is gone (exited, or the pid was reused)
+                    self._drop(pid)
+                    entry = files = None
+            if files is None:
+                try:
+                    st = read_bytes(base + "/stat", 1024)
+                except OSError:
+                    continue  # exited between listdir and read
+            try:
+                comm, f = parse_stat(st)
+                start = int(f[19])
+            except (IndexError, ValueError):
+                continue
+            if entry is None or entry[0] != start:
+                if entry is not None:
+                    self._drop(pid)
+                entry = cache[pid] = [start, self._name(pid, comm, base), None, None, gen, None]
+                if entry[1] is not None and self._open_files < self._fd_budget:
+                    try:
+                        entry[5] = P.OpenFiles(base)
+                        self._open_files += 1
+                    except OSError:
+                        pass
+            entry[4] = gen
+            group = entry[1]
+            if group is None:
+                continue
+            try:
+                if status is None:
+                    status = read_bytes(base + "/status", 8192)
+                vol, nonvol, swapped = parse_status(status)
+            except (OSError, ValueError):
+                self.read_errors += 1
+                continue
+            try:
+                if io is None:
+                    io = read_bytes(base + "/io", 1024)
+                rb, wb = parse_io(io)
+            except (OSError, ValueError):
+                rb = wb = 0  # another user's process without CAP_SYS_PTRACE
+                self.partial_errors += 1
+            fds = P.count_fds(base)
+            if entry[2] is None:
+                entry[2] = P.max_fds(base)
+            cur = (int(f[11]), int(f[12]), int(f[7]), int(f[9]), vol, nonvol, rb, wb)
+            last = entry[3]
+            entry[3] = cur
+            row = rows.get(group)
+            if row is None:
+                # procs, rss, vsize, swap, fds, worst fd ratio, threads, oldest start, R, S, D, Z, other, +counters
+                row = rows[group] = [0, 0, 0, 0, 0, 0.0, 0, float("inf"), 0, 0, 0, 0, 0] + [0] * N_COUNTERS
+            row[0] += 1
+            row[1] += int(f[21]) * PAGE
+            row[2] += int(f[20])
+            row[3] += swapped
+            if fds >= 0:
+                row[4] += fds
+                if entry[2] and fds / entry[2] > row[5]:
+                    row[5] = fds / entry[2]
+            row[6] += int(f[17])
+            if start < row[7]:
+                row[7] = start
+            row[STATES.get(f[0], 12)] += 1
+            if last is None:
+                for i in range(N_COUNTERS):
+                    row[13 + i] += cur[i]
+            else:
+                for i in range(N_COUNTERS):
+                    d = cur[i] - last[i]
+                    if d > 0:
+                        row[13 + i] += d
+        for pid in [p for p, e in cache.items() if e[4] != gen]:
+            self._drop(pid)
+        return rows
+
+    def _drop(self, pid: int) -> None:
+        entry = self._pids.pop(pid, None)
+        if entry is not None and entry[5] is not None:
+            entry[5].close()
+            self._open_files -= 1
+
+    def _select(self, rows: dict[str, list[float]]) -> list[str]:
+        acc, score = self._acc, self._cpu_score
+        for g, row in rows.items():
+            a = acc.get(g)
+            if a is None:
+                a = acc[g] = [0.0] * N_COUNTERS
+            for i in range(N_COUNTERS):
+                a[i] += row[13 + i]
+        if self.rules:
+            return sorted(acc)
+        for g, row in rows.items():
+            cpu = row[13] + row[14]
+            score[g] = cpu if g not in score else 0.5 * score[g] + 0.5 * cpu
+        total_cpu = sum(score.get(g, 0) for g in rows) or 1.0
+        total_rss = sum(r[1] for r in rows.values()) or 1.0
+        ranked = sorted(rows, key=lambda g: (score[g] / total_cpu + rows[g][1] / total_rss, g), reverse=True)
+        chosen = ranked[: self.top_n]
+        self._forget(set(rows))
+        return chosen
+
+    def _forget(self, live: set[str]) -> None:
+        """Drop state of groups with no processes, unless exported recently (their counters must not reset)."""
+        keep_for = 3600  # scrapes; a group gone this long may restart its counters like any restarted exporter
+        for g in [g for g in self._acc if g not in live and self._gen - self._exported.get(g, -keep_for) >= keep_for]:
+            del self._acc[g]
+            self._cpu_score.pop(g, None)
+            self._exported.pop(g, None)
+
+    def collect(self):
+        if not sys.platform.startswith("linux"):
+            return  # /proc only; the portable collectors do not cover process groups
+        rows = self._scan()
+        groups = self._select(rows)
+        if self.other and not self.rules:
+            rest = [g for g in rows if g not in set(groups)]
+            other = [0, 0, 0, 0, 0, 0.0, 0, float("inf"), 0, 0, 0, 0, 0] + [0] * N_COUNTERS
+            for g in rest:
+                r = rows[g]
+                for i in (0, 1, 2, 3, 4, 6, 8, 9, 10, 11, 12, *range(13, 13 + N_COUNTERS)):
+                    other[i] += r[i]
+                other[5], other[7] = max(other[5], r[5]), min(other[7], r[7])
+            a = self._acc.setdefault("other", [0.0] * N_COUNTERS)
+            for i in range(N_COUNTERS):
+                a[i] += other[13 + i]
+            rows["other"] = other
+            groups.append("other")
+        yield from self._families(groups, rows)
+
+    def _families(self, groups: list[str], rows: dict[str, list[float]]):
+        L, G = ["groupname"], GaugeMetricFamily
+        num = G("namedprocess_namegroup_num_procs", "number of processes in this group", labels=L)
+        cpu = CounterMetricFamily("namedprocess_namegroup_cpu_seconds", "Cpu user usage in seconds", labels=L + ["mode"])
+        rd = CounterMetricFamily("namedprocess_namegroup_read_bytes", "number of bytes read by this group", labels=L)
+        wr = CounterMetricFamily("namedprocess_namegroup_write_bytes", "number of bytes written by this group", labels=L)
+        majf = CounterMetricFamily("namedprocess_namegroup_major_page_faults", "Major page faults", labels=L)
+        minf = CounterMetricFamily("namedprocess_namegroup_minor_page_faults", "Minor page faults", labels=L)
+        ctx = CounterMetricFamily("namedprocess_namegroup_context_switches", "Context switches",
+                                  labels=L + ["ctxswitchtype"])
+        mem = G("namedprocess_namegroup_memory_bytes", "number of bytes of memory in use", labels=L + ["memtype"])
+        fds = G("namedprocess_namegroup_open_filedesc", "number of open file descriptors for this group", labels=L)
+        worst = G("namedprocess_namegroup_worst_fd_ratio",
+                  "the worst (closest to 1) ratio between open fds and max fds among all procs in this group", labels=L)
+        oldest = G("namedprocess_namegroup_oldest_start_time_seconds",
+                   "start time in seconds since 1970/01/01 of oldest process in group", labels=L)
+        thr = G("namedprocess_namegroup_num_threads", "Number of threads", labels=L)
+        states = G("namedprocess_namegroup_states",
+                   "Number of processes in states Running, Sleeping, Waiting, Zombie, or Other", labels=L + ["state"])
+        empty = [0, 0, 0, 0, 0, 0.0, 0, float("inf"), 0, 0, 0, 0, 0]
+        for g in groups:
+            r, a = rows.get(g, empty), self._acc[g]
+            self._exported[g] = self._gen
+            lv = [g]
+            num.add_metric(lv, r[0])
+            mem.add_metric([g, "resident"], r[1])
+            mem.add_metric([g, "virtual"], r[2])
+            mem.add_metric([g, "swapped"], r[3])
+            oldest.add_metric(lv, self.boot + r[7] / TICKS if r[0] else 0)
+            fds.add_metric(lv, r[4])
+            worst.add_metric(lv, r[5])
+            cpu.add_metric([g, "user"], a[0] / TICKS)
+            cpu.add_metric([g, "system"], a[1] / TICKS)
+            rd.add_metric(lv, a[6])
+            wr.add_metric(lv, a[7])
+            majf.add_metric(lv, a[3])
+            minf.add_metric(lv, a[2])
+            ctx.add_metric([g, "voluntary"], a[4])
+            ctx.add_metric([g, "nonvoluntary"], a[5])
+            thr.add_metric(lv, r[6])
+            for i, s in enumerate(STATE_NAMES):
+                states.add_metric([g, s], r[8 + i])
+        yield from (num, cpu, rd, wr, majf, minf, ctx, mem, fds, worst, oldest, thr, states)
+        for name, doc, v in (
+            ("namedprocess_scrape_procread_errors", "incremented each time a proc's metrics collection fails",
+             self.read_errors),
+            ("namedprocess_scrape_partial_errors", "incremented each time a tracked proc's metrics collection fails "
+             "partially, e.g. unreadable I/O stats", self.partial_errors),
+        ):
+            m = Metric(name, doc, "counter")  # process-exporter's names have no _total suffix
+            m.add_sample(name, {}, v)
+            yield m

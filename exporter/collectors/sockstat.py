@@ -1,0 +1,37 @@
+"""sockstat: node_sockstat_* from /proc/net/sockstat and sockstat6."""
+from __future__ import annotations
+
+import os
+
+from prometheus_client.core import GaugeMetricFamily
+
+from ..linux.procfs import parse_sockstat, read
+from ..registry import CollectorContext, register
+
+PAGE = os.sysconf("SC_PAGESIZE") if hasattr(os, "sysconf") else 4096
+
+
+@register("sockstat", default=True, help="Socket statistics from /proc/net/sockstat{,6} (node_sockstat_*).")
+class SockstatCollector:
+    def __init__(self, ctx: CollectorContext):
+        self.net = os.path.join(ctx.procfs, "net")
+
+    def collect(self):
+        rows = parse_sockstat(read(os.path.join(self.net, "sockstat")))
+        try:
+            rows += [(p, k, v) for p, k, v in parse_sockstat(read(os.path.join(self.net, "sockstat6")))]
+        except OSError:
+            pass
+        for proto, field, value in rows:
+            if proto == "sockets":
+                if field == "used":
+                    yield GaugeMetricFamily("node_sockstat_sockets_used", "Number of IPv4 sockets in use.", value=value)
+                continue
+            yield GaugeMetricFamily(
+                f"node_sockstat_{proto}_{field}", f"Number of {proto} sockets in state {field}.", value=value
+            )
+            if field == "mem" and proto in ("TCP", "UDP"):  # pages; FRAG "memory" is already bytes
+                yield GaugeMetricFamily(
+                    f"node_sockstat_{proto}_mem_bytes", f"Number of {proto} sockets in state mem_bytes.",
+                    value=value * PAGE,
+                )

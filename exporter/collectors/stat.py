@@ -1,0 +1,29 @@
+"""stat: boot time, context switches, forks, interrupts and running/blocked process counts from /proc/stat."""
+from __future__ import annotations
+
+import os
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from ..linux.procfs import parse_stat, read
+from ..registry import CollectorContext, register
+
+
+@register("stat", default=True, help="Kernel counters from /proc/stat (node_boot_time_seconds, node_forks_total, ...).")
+class StatCollector:
+    def __init__(self, ctx: CollectorContext):
+        self.path = os.path.join(ctx.procfs, "stat")
+
+    def collect(self):
+        _, s = parse_stat(read(self.path))
+        yield CounterMetricFamily("node_intr", "Total number of interrupts serviced.", value=s.get("intr", 0))
+        yield CounterMetricFamily("node_context_switches", "Total number of context switches.", value=s.get("ctxt", 0))
+        yield CounterMetricFamily("node_forks", "Total number of forks.", value=s.get("processes", 0))
+        yield GaugeMetricFamily("node_boot_time_seconds", "Node boot time, in unixtime.", value=s.get("btime", 0))
+        yield GaugeMetricFamily(
+            "node_procs_running", "Number of processes in runnable state.", value=s.get("procs_running", 0)
+        )
+        yield GaugeMetricFamily(
+            "node_procs_blocked", "Number of processes blocked waiting for I/O to complete.",
+            value=s.get("procs_blocked", 0),
+        )

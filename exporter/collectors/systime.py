@@ -1,0 +1,49 @@
+"""time: node_time_seconds, the local time zone offset, and the kernel clock sources."""
+from __future__ import annotations
+
+import os
+import time
+
+from prometheus_client.core import GaugeMetricFamily
+
+from ..linux.procfs import read
+from ..registry import CollectorContext, register
+
+
+@register("time", default=True, help="System time (node_time_seconds, node_time_zone_offset_seconds).")
+class TimeCollector:
+    def __init__(self, ctx: CollectorContext):
+        self.clocksource = os.path.join(ctx.sysfs, "devices", "system", "clocksource")
+
+    def _clocksources(self):
+        avail = GaugeMetricFamily("node_time_clocksource_available_info",
+                                  "Available clocksources read from '/sys/devices/system/clocksource'.",
+                                  labels=["clocksource", "device"])
+        current = GaugeMetricFamily("node_time_clocksource_current_info",
+                                    "Current clocksource read from '/sys/devices/system/clocksource'.",
+                                    labels=["clocksource", "device"])
+        try:
+            devices = sorted(d for d in os.listdir(self.clocksource) if d.startswith("clocksource"))
+        except OSError:
+            return
+        for d in devices:
+            dev = d[len("clocksource"):]
+            base = os.path.join(self.clocksource, d)
+            try:
+                for src in read(os.path.join(base, "available_clocksource")).split():
+                    avail.add_metric([src, dev], 1)
+                current.add_metric([read(os.path.join(base, "current_clocksource")).strip(), dev], 1)
+            except OSError:
+                continue
+        yield avail
+        yield current
+
+    def collect(self):
+        now = time.time()
+        yield GaugeMetricFamily("node_time_seconds", "System time in seconds since epoch (1970).", value=now)
+        lt = time.localtime(now)
+        zone = GaugeMetricFamily("node_time_zone_offset_seconds", "System time zone offset in seconds.",
+                                 labels=["time_zone"])
+        zone.add_metric([lt.tm_zone], lt.tm_gmtoff)
+        yield zone
+        yield from self._clocksources()

@@ -1,0 +1,27 @@
+"""tcpstat: node_tcp_connection_states{state} from /proc/net/tcp and tcp6 (off by default, as in node_exporter)."""
+from __future__ import annotations
+
+import os
+
+from prometheus_client.core import GaugeMetricFamily
+
+from ..linux.procfs import parse_tcp_states, read
+from ..registry import CollectorContext, register
+
+
+@register("tcpstat", default=False, help="TCP connection counts by state (node_tcp_connection_states).")
+class TcpstatCollector:
+    def __init__(self, ctx: CollectorContext):
+        self.paths = [os.path.join(ctx.procfs, "net", n) for n in ("tcp", "tcp6")]
+
+    def collect(self):
+        counts: dict[str, int] = {}
+        for p in self.paths:
+            try:
+                parse_tcp_states(read(p), counts)
+            except OSError:
+                pass
+        fam = GaugeMetricFamily("node_tcp_connection_states", "Number of connection states.", labels=["state"])
+        for state, n in sorted(counts.items()):
+            fam.add_metric([state], n)
+        yield fam

@@ -1,0 +1,28 @@
+"""uname: node_uname_info{domainname,machine,nodename,release,sysname,version}."""
+from __future__ import annotations
+
+import os
+
+from prometheus_client.core import GaugeMetricFamily
+
+from ..linux.procfs import read
+from ..registry import CollectorContext, register
+
+
+@register("uname", default=True, help="System information from uname(2) (node_uname_info).")
+class UnameCollector:
+    def __init__(self, ctx: CollectorContext):
+        self.domain = os.path.join(ctx.procfs, "sys", "kernel", "domainname")
+
+    def collect(self):
+        u = os.uname()
+        try:
+            domain = read(self.domain).strip()
+        except OSError:
+            domain = "(none)"
+        fam = GaugeMetricFamily(
+            "node_uname_info", "Labeled system information as provided by the uname system call.",
+            labels=["domainname", "machine", "nodename", "release", "sysname", "version"],
+        )
+        fam.add_metric([domain, u.machine, u.nodename, u.release, u.sysname, u.version], 1)
+        yield fam

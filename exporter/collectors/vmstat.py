@@ -1,0 +1,34 @@
+"""vmstat: selected /proc/vmstat fields as node_vmstat_<field> (untyped, as node_exporter exports them)."""
+from __future__ import annotations
+
+import os
+import re
+
+from prometheus_client.core import UnknownMetricFamily
+
+from ..linux.procfs import parse_vmstat, read
+from ..registry import CollectorContext, register
+
+DEFAULT_FIELDS = r"^(oom_kill|pgpg|pswp|pg.*fault).*"
+
+
+@register(
+    "vmstat", default=True, help="Virtual memory statistics from /proc/vmstat (node_vmstat_*).",
+    config_schema={"type": "object", "properties": {
+        "fields": {"type": "string", "default": DEFAULT_FIELDS, "description": "Regexp of fields to return."},
+    }, "additionalProperties": False},
+)
+class VmstatCollector:
+    def __init__(self, ctx: CollectorContext):
+        self.path = os.path.join(ctx.procfs, "vmstat")
+        self.fields = re.compile(ctx.settings.get("fields") or DEFAULT_FIELDS)
+        self._match: dict[str, bool] = {}
+
+    def collect(self):
+        match = self._match
+        for key, value in parse_vmstat(read(self.path)):
+            ok = match.get(key)
+            if ok is None:
+                ok = match[key] = bool(self.fields.match(key))
+            if ok:
+                yield UnknownMetricFamily(f"node_vmstat_{key}", f"/proc/vmstat information field {key}.", value=float(value))
