@@ -1,0 +1,71 @@
+"""A real Prometheus scraping our exporter, with the advisor's textfile metrics in its textfile directory."""
+from __future__ import annotations
+
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.procs import free_port, stop, wait_http
+from tests.support.prometheus import PrometheusServer, start_prometheus
+
+REPO = Path(__file__).resolve().parents[2]
+EXPORTER = REPO / ".venv" / "bin" / "perfadvisor-exporter"
+
+
+def advisor_textfile(now: float) -> str:
+    """What `advisor run --textfile DIR` writes: the metric names the advisor dashboard reads."""
+    return f"""\
+# HELP perfadvisor_advisor_score Advisor score 0-100 per dimension; dimension="overall" is the total.
+# TYPE perfadvisor_advisor_score gauge
+perfadvisor_advisor_score{{dimension="overall"}} 72
+perfadvisor_advisor_score{{dimension="cpu"}} 90
+perfadvisor_advisor_score{{dimension="memory"}} 55
+# HELP perfadvisor_advisor_findings Findings of the last run.
+# TYPE perfadvisor_advisor_findings gauge
+perfadvisor_advisor_findings{{category="optimization",dimension="memory",severity="warning"}} 2
+perfadvisor_advisor_findings{{category="alert",dimension="memory",severity="critical"}} 1
+# HELP perfadvisor_advisor_finding_info One series per finding of the last run.
+# TYPE perfadvisor_advisor_finding_info gauge
+perfadvisor_advisor_finding_info{{pack="host",rule="memory_pressure",severity="critical",category="alert",dimension="memory",target="web-1",title="Memory pressure stalls tasks"}} 1
+# HELP perfadvisor_advisor_rules Rules of the last run by whether they could be evaluated.
+# TYPE perfadvisor_advisor_rules gauge
+perfadvisor_advisor_rules{{state="evaluated"}} 10
+perfadvisor_advisor_rules{{state="not_evaluated"}} 2
+# HELP perfadvisor_advisor_last_run_timestamp_seconds When the last advisor run finished.
+# TYPE perfadvisor_advisor_last_run_timestamp_seconds gauge
+perfadvisor_advisor_last_run_timestamp_seconds {now:.3f}
+"""
+
+
+@dataclass
+class Scraped:
+    prometheus: PrometheusServer
+    exporter: str
+    textfile_dir: Path
+
+
+@pytest.fixture(scope="package")
+def scraped(tmp_path_factory) -> Scraped:
+    if not EXPORTER.exists():
+        pytest.fail(f"{EXPORTER} missing: run scripts/bootstrap --test")
+    tmp = tmp_path_factory.mktemp("grafana")
+    textfile_dir = tmp / "textfile"
+    textfile_dir.mkdir()
+    (textfile_dir / "advisor.prom").write_text(advisor_textfile(time.time()))
+    port = free_port()
+    exporter = subprocess.Popen(
+        [str(EXPORTER), f"--web.listen-address=127.0.0.1:{port}",
+         f"--collector.textfile.directory={textfile_dir}", "--log.level=warn"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    prom = None
+    try:
+        wait_http(f"http://127.0.0.1:{port}/metrics", proc=exporter)
+        prom = start_prometheus(tmp / "prometheus", {"perfadvisor": [f"127.0.0.1:{port}"]}, metrics_path="/metrics")
+        yield Scraped(prom, f"127.0.0.1:{port}", textfile_dir)
+    finally:
+        if prom is not None:
+            prom.stop()
+        stop(exporter)
