@@ -84,6 +84,7 @@ class ProcessesCollector:
         self.read_errors = 0
         self._open_files = 0
         self._fd_budget = _fd_budget()
+        self._fd_in_size = P.fd_count_in_size(ctx.procfs)
 
     def _name(self, pid: int, comm: str, base: str) -> str | None:
         if not self.rules:
@@ -100,7 +101,7 @@ class ProcessesCollector:
     def _scan(self) -> dict[str, list[float]]:
         """One pass over /proc: per-group gauge rows, with this scrape's counter increases in row[13:]."""
         gen = self._gen = self._gen + 1
-        cache, prefix = self._pids, self.prefix
+        cache, prefix, fd_in_size = self._pids, self.prefix, self._fd_in_size
         read_bytes, parse_stat, parse_status, parse_io = P.read_bytes, P.parse_stat, P.parse_status, P.parse_io
         rows: dict[str, list[float]] = {}
         for name in os.listdir(self.procfs):
@@ -157,7 +158,7 @@ class ProcessesCollector:
             except (OSError, ValueError):
                 rb = wb = 0  # another user's process without CAP_SYS_PTRACE
                 self.partial_errors += 1
-            fds = P.count_fds(base)
+            fds = P.count_fds(base, fd_in_size)
             if entry[2] is None:
                 entry[2] = P.max_fds(base)
             cur = (int(f[11]), int(f[12]), int(f[7]), int(f[9]), vol, nonvol, rb, wb)

@@ -66,25 +66,23 @@ def max_fds(base: str) -> int:
         return 0
 
 
-def count_fds(base: str) -> int:
+def count_fds(base: str, in_size: bool = False) -> int:
     """Open descriptors (-1 when the fd directory cannot be read: another user's process without privileges).
 
     Since Linux 6.2 stat() of /proc/<pid>/fd reports the count as st_size, one syscall instead of a listing.
     """
     try:
-        return _stat(base + "/fd").st_size if FD_COUNT_IN_SIZE else len(_listdir(base + "/fd"))
+        return _stat(base + "/fd").st_size if in_size else len(_listdir(base + "/fd"))
     except OSError:
         return -1
 
 
-def _fd_count_in_size() -> bool:
+def fd_count_in_size(procfs: str) -> bool:
+    """Whether this procfs reports fd counts as st_size (a fixture tree or an older kernel does not)."""
     try:
-        return os.stat("/proc/self/fd").st_size > 0  # this process always has descriptors open
+        return os.stat(os.path.join(procfs, "self", "fd")).st_size > 0  # this process always has fds open
     except OSError:
         return False
-
-
-FD_COUNT_IN_SIZE = _fd_count_in_size()
 
 
 class OpenFiles:

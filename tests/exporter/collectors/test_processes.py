@@ -1,0 +1,162 @@
+"""processes: process-exporter names and values for a real child process, and counter rules on a fixture /proc."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from .conftest import build, samples
+
+CHILD = r"""
+import os, sys, threading, time
+open("/proc/self/comm", "w").write(sys.argv[1])
+ballast = bytearray(48 * 1024 * 1024)
+for i in range(0, len(ballast), 4096):
+    ballast[i] = 1
+files = [open(os.devnull) for _ in range(6)]
+stop = threading.Event()
+threads = [threading.Thread(target=stop.wait) for _ in range(2)]
+for t in threads:
+    t.start()
+print("ready", flush=True)
+sys.stdin.read()
+stop.set()
+"""
+
+
+@pytest.fixture
+def child():
+    comm = "pa-" + uuid.uuid4().hex[:8]
+    p = subprocess.Popen([sys.executable, "-c", CHILD, comm], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        yield comm, p
+    finally:
+        p.stdin.close()
+        p.wait(10)
+
+
+def test_configured_group_reports_the_child(child):
+    comm, p = child
+    reg, _ = build("processes", {"groups": [{"name": "mychild", "comm": [comm]}]})
+    g = {"groupname": "mychild"}
+    assert reg.get_sample_value("namedprocess_namegroup_num_procs", g) == 1
+    assert reg.get_sample_value("namedprocess_namegroup_num_threads", g) == 3
+    assert reg.get_sample_value("namedprocess_namegroup_open_filedesc", g) == len(os.listdir(f"/proc/{p.pid}/fd"))
+    rss = reg.get_sample_value("namedprocess_namegroup_memory_bytes", {**g, "memtype": "resident"})
+    statm_rss = int(open(f"/proc/{p.pid}/statm").read().split()[1]) * os.sysconf("SC_PAGESIZE")
+    assert rss >= 48 * 1024 * 1024 and abs(rss - statm_rss) < 4 * 1024 * 1024
+    assert reg.get_sample_value("namedprocess_namegroup_memory_bytes", {**g, "memtype": "virtual"}) > rss
+    assert reg.get_sample_value("namedprocess_namegroup_cpu_seconds_total", {**g, "mode": "user"}) > 0
+    assert reg.get_sample_value("namedprocess_namegroup_states", {**g, "state": "Sleeping"}) == 1
+    assert reg.get_sample_value("namedprocess_namegroup_context_switches_total", {**g, "ctxswitchtype": "voluntary"}) > 0
+    ratio = reg.get_sample_value("namedprocess_namegroup_worst_fd_ratio", g)
+    assert 0 < ratio < 1
+    start = reg.get_sample_value("namedprocess_namegroup_oldest_start_time_seconds", g)
+    assert abs(start - os.stat(f"/proc/{p.pid}").st_mtime) < 60
+    # processes nobody asked for are not exported
+    assert len({dict(k)["groupname"] for k in samples(reg, "namedprocess_namegroup_num_procs")}) == 1
+
+
+def test_templates_and_cmdline_captures(child):
+    comm, _ = child
+    reg, _ = build("processes", {"groups": [
+        {"name": "{{.Comm}}:{{.Matches.word}}:{{.ExeBase}}", "cmdline": [r"(?P<word>pa-[0-9a-f]{8})"],
+         "exe": [os.path.basename(sys.executable)]},
+    ]})
+    name = f"{comm}:{comm}:{os.path.basename(sys.executable)}"
+    assert reg.get_sample_value("namedprocess_namegroup_num_procs", {"groupname": name}) == 1
+
+
+def test_default_grouping_by_comm_keeps_top_n(child):
+    comm, _ = child
+    reg, _ = build("processes", {"top_n": 3})
+    groups = {dict(k)["groupname"] for k in samples(reg, "namedprocess_namegroup_num_procs")}
+    assert len(groups) == 3
+    assert comm in groups or "python3" in groups or "pytest" in groups  # 48 MB makes the child a top RSS holder
+
+
+# --- fixture /proc: deterministic counter rules -------------------------------------------------------------
+
+def _proc(root, pid, comm, *, utime, rss_pages, start=100, state="S", ctx=0, rb=0):
+    d = root / str(pid)
+    (d / "fd").mkdir(parents=True, exist_ok=True)
+    fields = [state, "1", str(pid), str(pid), "0", "-1", "0", "5", "0", "1", "0", str(utime), "0", "0", "0", "20",
+              "0", "1", "0", str(start), str(rss_pages * 4096 * 2), str(rss_pages)]
+    (d / "stat").write_text(f"{pid} ({comm}) " + " ".join(fields) + "\n")
+    (d / "status").write_text(f"Name:\t{comm}\nvoluntary_ctxt_switches:\t{ctx}\nnonvoluntary_ctxt_switches:\t0\n")
+    (d / "io").write_text(f"rchar: 0\nwchar: 0\nread_bytes: {rb}\nwrite_bytes: 0\n")
+    (d / "limits").write_text("Max open files            1024                 4096                 files\n")
+
+
+def _cpu(reg, group):
+    return reg.get_sample_value("namedprocess_namegroup_cpu_seconds_total", {"groupname": group, "mode": "user"})
+
+
+@pytest.fixture
+def fakeproc(tmp_path):
+    root = tmp_path / "proc"
+    root.mkdir()
+    (root / "stat").write_text("cpu  0 0 0 0\nbtime 1000\n")
+    return root
+
+
+def test_counters_never_go_backwards_when_top_n_membership_changes(fakeproc):
+    _proc(fakeproc, 10, "big", utime=100, rss_pages=10000)
+    _proc(fakeproc, 20, "busy", utime=500, rss_pages=10)
+    reg, _ = build("processes", {"top_n": 1}, procfs=str(fakeproc))
+    first = {dict(k)["groupname"] for k in samples(reg, "namedprocess_namegroup_num_procs")}
+    assert len(first) == 1
+    seen = {g: _cpu(reg, g) for g in first}
+    for step in range(1, 6):
+        # alternate which group leads, so membership flips; counters keep growing underneath
+        _proc(fakeproc, 10, "big", utime=100 + step * (300 if step % 2 else 1), rss_pages=10000 if step % 2 else 1)
+        _proc(fakeproc, 20, "busy", utime=500 + step * 10, rss_pages=10)
+        for m in reg.collect():
+            for s in m.samples:
+                if s.name == "namedprocess_namegroup_cpu_seconds_total" and s.labels["mode"] == "user":
+                    g = s.labels["groupname"]
+                    assert s.value >= seen.get(g, 0), (step, g)
+                    seen[g] = s.value
+    assert set(seen) == {"big", "busy"}  # both were exported at some point
+
+
+def test_group_counter_keeps_exited_processes_contribution(fakeproc):
+    _proc(fakeproc, 10, "worker", utime=300, rss_pages=10, ctx=5, rb=4096)
+    _proc(fakeproc, 11, "worker", utime=200, rss_pages=10, ctx=5, rb=4096)
+    reg, _ = build("processes", {"groups": [{"name": "w", "comm": ["worker"]}]}, procfs=str(fakeproc))
+    assert _cpu(reg, "w") == 5.0
+    import shutil
+
+    shutil.rmtree(fakeproc / "11")  # one worker exits
+    _proc(fakeproc, 10, "worker", utime=350, rss_pages=10, ctx=6, rb=8192)
+    assert _cpu(reg, "w") == 5.5
+    assert reg.get_sample_value("namedprocess_namegroup_num_procs", {"groupname": "w"}) == 1
+    assert reg.get_sample_value("namedprocess_namegroup_read_bytes_total", {"groupname": "w"}) == 3 * 4096
+    # a new process in the group adds its whole history; a pid reused by a new process is a new process
+    _proc(fakeproc, 10, "worker", utime=10, rss_pages=10, start=999)
+    assert _cpu(reg, "w") == 5.6
+
+
+def test_states_and_oldest_start(fakeproc):
+    _proc(fakeproc, 10, "svc", utime=1, rss_pages=1, state="R", start=500)
+    _proc(fakeproc, 11, "svc", utime=1, rss_pages=1, state="D", start=200)
+    _proc(fakeproc, 12, "svc", utime=1, rss_pages=1, state="I", start=300)
+    reg, _ = build("processes", {"groups": [{"name": "{{.Comm}}", "comm": ["svc"]}]}, procfs=str(fakeproc))
+    st = {dict(k)["state"]: v for k, v in samples(reg, "namedprocess_namegroup_states").items()}
+    assert st == {"Running": 1, "Sleeping": 0, "Waiting": 1, "Zombie": 0, "Other": 1}
+    ticks = os.sysconf("SC_CLK_TCK")
+    assert reg.get_sample_value("namedprocess_namegroup_oldest_start_time_seconds", {"groupname": "svc"}) == 1000 + 200 / ticks
+    assert reg.get_sample_value("namedprocess_namegroup_memory_bytes", {"groupname": "svc", "memtype": "resident"}) == 3 * 4096
+
+
+def test_other_bucket(fakeproc):
+    _proc(fakeproc, 10, "a", utime=100, rss_pages=1000)
+    _proc(fakeproc, 11, "b", utime=1, rss_pages=1)
+    _proc(fakeproc, 12, "c", utime=1, rss_pages=1)
+    reg, _ = build("processes", {"top_n": 1, "other": True}, procfs=str(fakeproc))
+    assert reg.get_sample_value("namedprocess_namegroup_num_procs", {"groupname": "a"}) == 1
+    assert reg.get_sample_value("namedprocess_namegroup_num_procs", {"groupname": "other"}) == 2
