@@ -140,20 +140,34 @@ class BasicAuth:
         if not header or not header[:6].lower() == "basic ":
             return False
         try:
-            user, sep, password = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+            raw = base64.b64decode(header[6:].strip(), validate=True)
+        except binascii.Error:
             return False
+        user_b, sep, password = raw.partition(b":")
         if not sep:
             return False
-        digest = hmac.new(self._key, f"{user}\0{password}".encode(), hashlib.sha256).digest()
+        # Go's exporter-toolkit compares raw bytes; some clients (python-requests) send latin-1 rather than
+        # UTF-8, so a password that is not valid UTF-8 is also tried transcoded from latin-1.
+        candidates = [password]
+        try:
+            user = user_b.decode("utf-8")
+            password.decode("utf-8")
+        except UnicodeDecodeError:
+            user = user_b.decode("latin-1")
+            candidates.append(password.decode("latin-1").encode("utf-8"))
+        digest = hmac.new(self._key, user_b + b"\0" + password, hashlib.sha256).digest()
         with self._lock:
             if digest in self._ok:
                 return True
         hashed = self.users.get(user)
-        try:
-            ok = bcrypt.checkpw(password.encode(), hashed if hashed is not None else self._dummy)
-        except ValueError:
-            ok = False
+        ok = False
+        for candidate in candidates:
+            try:
+                ok = bcrypt.checkpw(candidate, hashed if hashed is not None else self._dummy)
+            except ValueError:
+                ok = False
+            if ok:
+                break
         ok = ok and hashed is not None
         if ok:
             with self._lock:

@@ -1,0 +1,140 @@
+"""TLS and basic auth from an exporter-toolkit web config file, against a real server over https."""
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import bcrypt
+import pytest
+import requests
+
+from perfadvisor.exporter import webconfig
+from perfadvisor.exporter.webconfig import BasicAuth
+from perfadvisor.exporter.yamlfile import FileError
+from tests.support.procs import free_port, need_binary, stop, wait_http
+
+from .core_support import make_specs, running
+
+EXE = str(Path(sys.executable).with_name("perfadvisor-exporter"))
+PASSWORD = "s3cret-pässword"
+
+
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run([need_binary("openssl"), *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("pki")
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.crt",
+            "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", cwd=d)
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+            "-days", "2", "-subj", "/CN=test-ca", cwd=d)
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr",
+            "-subj", "/CN=prometheus", cwd=d)
+    openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "client.crt", "-days", "2", cwd=d)
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+    (d / "web.yml").write_text(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+        "http_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n"
+        f"basic_auth_users:\n  prometheus: '{hashed}'\n")
+    (d / "mtls.yml").write_text(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_ca_file: ca.crt\n"
+        "  client_auth_type: RequireAndVerifyClientCert\n")
+    return d
+
+
+def test_https_with_basic_auth(pki):
+    with running(make_specs(failing=False), web=webconfig.load(str(pki / "web.yml"))) as s:
+        assert s.url.startswith("https://")
+        ca = str(pki / "server.crt")
+        r = requests.get(s.url + "/metrics", auth=("prometheus", PASSWORD), verify=ca)
+        assert r.status_code == 200 and "test_static_value" in r.text
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        for auth in (("prometheus", "wrong"), ("nobody", PASSWORD), None):
+            r = requests.get(s.url + "/metrics", auth=auth, verify=ca)
+            assert r.status_code == 401
+            assert r.headers["WWW-Authenticate"] == 'Basic realm="perfadvisor-exporter"'
+            assert "test_static_value" not in r.text
+        assert requests.get(s.url + "/health/live", verify=ca).status_code == 200  # probes need no password
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(s.url.replace("https", "http") + "/metrics", timeout=5)
+
+
+def test_client_certificates(pki):
+    with running(make_specs(failing=False), web=webconfig.load(str(pki / "mtls.yml"))) as s:
+        ca = str(pki / "server.crt")
+        r = requests.get(s.url + "/metrics", verify=ca, cert=(str(pki / "client.crt"), str(pki / "client.key")))
+        assert r.status_code == 200
+        with pytest.raises(requests.exceptions.RequestException):
+            requests.get(s.url + "/metrics", verify=ca, timeout=5)
+        # a failed handshake does not take the server down
+        assert requests.get(s.url + "/health/live", verify=ca,
+                            cert=(str(pki / "client.crt"), str(pki / "client.key"))).status_code == 200
+
+
+def test_console_script_with_web_config_never_logs_secrets(pki):
+    port = free_port()
+    proc = subprocess.Popen([EXE, f"--web.listen-address=127.0.0.1:{port}", f"--web.config.file={pki / 'web.yml'}",
+                             "--collector.disable-defaults", "--log.level=debug"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        url = f"https://127.0.0.1:{port}"
+        wait_http(url + "/health/live", proc=proc, verify=str(pki / "server.crt"))
+        r = requests.get(url + "/metrics?token=hunter2", auth=("prometheus", PASSWORD), verify=str(pki / "server.crt"))
+        assert r.status_code == 200
+        r = requests.get(url + "/metrics", auth=("prometheus", "wrong-one"), verify=str(pki / "server.crt"))
+        assert r.status_code == 401
+    finally:
+        stop(proc)
+    out = proc.stdout.read().decode()
+    assert "path=/metrics status=200" in out and "status=401" in out
+    secret = base64.b64encode(f"prometheus:{PASSWORD}".encode()).decode()
+    for leaked in (PASSWORD, "wrong-one", secret, "hunter2", "Authorization"):
+        assert leaked not in out
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("tls_server_config:\n  cert_file: a.crt\n", "web.yml:2: tls_server_config: 'key_file' is a required property"),
+    ("basic_auth_users:\n  alice: plaintext\n", "web.yml:2: basic_auth_users.alice: 'plaintext' does not match"),
+    ("tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n",
+     "web.yml:2: tls_server_config.cert_file: cannot load certificate/key: No such file or directory"),
+    ("tls_config:\n  cert_file: a\n", "web.yml:1: tls_config: unknown field"),
+    ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n",
+     "web.yml:4: tls_server_config.client_auth_type: RequireAndVerifyClientCert needs client_ca_file"),
+])
+def test_invalid_web_config_is_one_line(pki, tmp_path, text, expected):
+    for name in ("server.crt", "server.key"):
+        (tmp_path / name).write_bytes((pki / name).read_bytes())
+    f = tmp_path / "web.yml"
+    f.write_text(text)
+    with pytest.raises(FileError) as e:
+        webconfig.load(str(f))
+    assert str(e.value).startswith(str(tmp_path) + "/") and expected in str(e.value)
+
+
+def test_invalid_web_config_exits_2(tmp_path):
+    f = tmp_path / "web.yml"
+    f.write_text("basic_auth_users:\n  alice: plaintext\n")
+    r = subprocess.run([EXE, "--web.config.file", str(f), "--web.listen-address=127.0.0.1:0"], capture_output=True,
+                       text=True, timeout=30, env={**os.environ})
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith(f"{f}:2: basic_auth_users.alice: ")
+
+
+def test_successful_checks_are_remembered_failures_are_not(monkeypatch):
+    auth = BasicAuth({"alice": bcrypt.hashpw(b"pw", bcrypt.gensalt(rounds=4))})
+    calls = []
+    real = bcrypt.checkpw
+    monkeypatch.setattr(bcrypt, "checkpw", lambda p, h: calls.append(1) or real(p, h))
+    good = "Basic " + base64.b64encode(b"alice:pw").decode()
+    bad = "Basic " + base64.b64encode(b"alice:nope").decode()
+    assert [auth.check(good) for _ in range(5)] == [True] * 5
+    assert len(calls) == 1
+    assert [auth.check(bad) for _ in range(3)] == [False] * 3
+    assert len(calls) == 4
+    assert auth.check("Basic !!notbase64") is False and auth.check("Bearer x") is False and auth.check(None) is False
