@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="perfadvisor", prog_name="advisor")
 def cli() -> None:
     """Evaluate PromQL rule packs and recommend optimizations, scaling and alerts."""
@@ -12,3 +12,11 @@ def cli() -> None:
 
 def main() -> None:
     cli()
+
+
+from .cli_packs import explain, packs_group  # noqa: E402
+from .cli_run import run  # noqa: E402
+
+cli.add_command(run)
+cli.add_command(packs_group)
+cli.add_command(explain)

@@ -1,0 +1,100 @@
+"""``advisor run``: evaluate the packs against a data source and write a report."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import config as C
+from .cli_common import errors_to_exit, pack_options
+from .errors import EXIT_FAIL_ON, EXIT_OK, ConfigError
+from .reports import FORMATS, render
+from .run import execute
+
+EXT_FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".md": "markdown", ".txt": "table"}
+
+
+@click.command("run")
+@click.option("--prometheus", "prometheus_url", metavar="URL",
+              help="Prometheus-compatible API base URL. Env: PERFADVISOR_PROMETHEUS_URL. "
+                   "Without one, the advisor runs in local mode.")
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None,
+              help="Report format (default: table, or from --output's extension).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write the report to FILE.")
+@pack_options
+@click.option("--category", "categories", multiple=True, type=click.Choice(["optimization", "scaling", "alert"]),
+              help="Only rules of this category (repeatable).")
+@click.option("--min-severity", type=click.Choice(["info", "warning", "critical"]), default="info",
+              show_default=True, help="Only rules of at least this severity.")
+@click.option("--fail-on", type=click.Choice(["warning", "critical"]),
+              help="Exit 1 when a finding of this severity or higher exists.")
+@click.option("--concurrency", type=click.IntRange(1, 64), help="Queries in flight at once (default 4).")
+@click.option("--timeout", metavar="DURATION", help="Per-request timeout, e.g. 30s (default 30s).")
+@click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'",
+              help="Extra HTTP header, e.g. 'X-Scope-OrgID: tenant' (repeatable).")
+@click.option("--ca-file", type=click.Path(dir_okay=False, exists=True), help="CA bundle to verify TLS with.")
+@click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+def run(prometheus_url, fmt, output, config_path, packs, no_builtin, sets, categories, min_severity, fail_on,
+        concurrency, timeout, headers, ca_file, insecure, debug):
+    """Evaluate all enabled rule packs and write a report.
+
+    Credentials come from the environment or the config file, never from flags:
+    PERFADVISOR_PROMETHEUS_TOKEN / _TOKEN_FILE (bearer), PERFADVISOR_PROMETHEUS_USERNAME / _PASSWORD (basic).
+
+    Exit codes: 0 ok, 1 --fail-on reached, 2 usage/config/pack error, 3 data source unreachable or failing.
+
+    Example:
+
+    \b
+        advisor run --prometheus http://localhost:9090
+        advisor run --prometheus http://prom:9090 --set cpu_high=0.8 --set host.lookback=6h \\
+            --format html -o report.html
+        advisor run --category scaling --fail-on warning --format json
+    """
+    with errors_to_exit(debug):
+        if fmt is None:
+            fmt = EXT_FORMATS.get(Path(output).suffix.lower(), "table") if output else "table"
+        cfg = C.build(prometheus_url=prometheus_url, config_path=config_path, sets=sets, packs=packs,
+                      no_builtin=no_builtin, concurrency=concurrency, categories=categories,
+                      min_severity=min_severity, fail_on=fail_on, timeout=timeout, headers=headers,
+                      insecure=insecure, ca_file=ca_file, debug=debug)
+        report = execute(cfg, progress=_progress() if sys.stderr.isatty() else None)
+        color = fmt == "table" and not output and sys.stdout.isatty()
+        text = render(report, fmt, color=color)
+        if output:
+            try:
+                Path(output).write_text(text)
+            except OSError as e:
+                raise ConfigError(f"cannot write {output}: {e.strerror or e}") from None
+            click.echo(f"advisor: wrote {fmt} report to {output} (score "
+                       f"{report.overall.value if report.overall.value is not None else '—'}, "
+                       f"{len(report.findings)} finding(s))", err=True)
+        else:
+            click.echo(text, nl=False)
+    if fail_on:
+        order = C.SEVERITY_ORDER
+        if any(order[f.severity] >= order[fail_on] for f in report.findings):
+            sys.exit(EXIT_FAIL_ON)
+    sys.exit(EXIT_OK)
+
+
+def _progress():
+    """A rich progress bar on stderr (only used when stderr is a terminal)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    state: dict = {}
+
+    def update(done: int, total: int, result) -> None:
+        if "p" not in state:
+            p = Progress(TextColumn("evaluating rules"), BarColumn(), MofNCompleteColumn(),
+                         TextColumn("{task.description}"), console=Console(stderr=True), transient=True)
+            p.start()
+            state["p"], state["t"] = p, p.add_task("", total=total)
+        p, t = state["p"], state["t"]
+        p.update(t, completed=done, description=result.rule.id if result else "")
+        if done >= total:
+            p.stop()
+    return update

@@ -1,0 +1,190 @@
+"""The advisor's one validated configuration, built at the edge from flags, environment and a config file.
+
+Precedence: command-line flags > environment (``PERFADVISOR_*``) > config file > defaults.
+
+Config file (YAML, ``--config`` or ``PERFADVISOR_CONFIG``)::
+
+    prometheus:
+      url: https://prometheus.example:9090
+      bearer_token_file: /run/secrets/prom-token     # or basic_auth: {username, password_file}
+      tls: {ca_file: /etc/ssl/ca.pem, cert_file: c.pem, key_file: k.pem, insecure_skip_verify: false}
+      headers: {X-Scope-OrgID: tenant-1}
+      timeout: 30s
+      retries: 2
+    concurrency: 4
+    packs: {paths: [/etc/perfadvisor/packs], disable: [scaling]}
+    parameters: {cpu_high: 0.85, host: {lookback: 2h}}   # or "host.lookback": 2h
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .errors import ConfigError, ParamError
+from .packs import Pack
+from .packs import params as P
+from .sources.prometheus import PrometheusConfig
+
+SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
+
+
+@dataclass(frozen=True)
+class Config:
+    prometheus: PrometheusConfig | None = None
+    concurrency: int = 4
+    pack_paths: tuple[str, ...] = ()
+    disabled_packs: tuple[str, ...] = ()
+    builtin: bool = True
+    # Overrides: (pack name or None for "every pack having it", parameter, raw value, where it came from)
+    overrides: tuple[tuple[str | None, str, Any, str], ...] = ()
+    categories: tuple[str, ...] = ()
+    min_severity: str = "info"
+    fail_on: str | None = None
+    debug: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _read_secret(path: str, what: str) -> str:
+    try:
+        return Path(path).read_text().strip()
+    except OSError as e:
+        raise ConfigError(f"cannot read {what} file {path}: {e.strerror or e}") from None
+
+
+def load_file(path: str | None) -> dict:
+    """The config file's mapping ({} without one)."""
+    if not path:
+        return {}
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise ConfigError(f"{path}:{mark.line + 1 if mark else '?'}: invalid YAML: "
+                          f"{getattr(e, 'problem', None) or e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config file must be a mapping")
+    known = {"prometheus", "concurrency", "packs", "parameters"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+    return data
+
+
+def prometheus_config(url: str | None, file_cfg: dict, env: Mapping[str, str], *, timeout: str | None = None,
+                      headers: tuple[str, ...] = (), insecure: bool = False, ca_file: str | None = None,
+                      retries: int | None = None) -> PrometheusConfig | None:
+    """Prometheus settings from flags, environment and the config file's ``prometheus`` section."""
+    pc = dict(file_cfg.get("prometheus") or {})
+    url = url or env.get("PERFADVISOR_PROMETHEUS_URL") or pc.get("url")
+    if not url:
+        return None
+    token = env.get("PERFADVISOR_PROMETHEUS_TOKEN") or pc.get("bearer_token")
+    token_file = env.get("PERFADVISOR_PROMETHEUS_TOKEN_FILE") or pc.get("bearer_token_file")
+    if not token and token_file:
+        token = _read_secret(token_file, "bearer token")
+    basic = pc.get("basic_auth") or {}
+    username = env.get("PERFADVISOR_PROMETHEUS_USERNAME") or basic.get("username")
+    password = env.get("PERFADVISOR_PROMETHEUS_PASSWORD") or basic.get("password")
+    if not password and basic.get("password_file"):
+        password = _read_secret(basic["password_file"], "password")
+    tls = pc.get("tls") or {}
+    hdrs = dict((pc.get("headers") or {}).items())
+    for h in headers:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip():
+            raise ConfigError(f"--header must look like 'Name: value', got {name.strip()!r}")
+        hdrs[name.strip()] = value.strip()
+    try:
+        t = P.parse_duration(str(timeout or pc.get("timeout") or "30s"))
+    except ValueError as e:
+        raise ConfigError(f"prometheus timeout: {e}") from None
+    return PrometheusConfig(
+        url=str(url), bearer_token=token, username=username, password=password,
+        verify=not (insecure or tls.get("insecure_skip_verify", False)),
+        ca_file=ca_file or tls.get("ca_file"), cert_file=tls.get("cert_file"), key_file=tls.get("key_file"),
+        headers=tuple(hdrs.items()), timeout=t,
+        retries=int(retries if retries is not None else pc.get("retries", 2)))
+
+
+def parse_sets(items: tuple[str, ...], where: str = "--set") -> tuple[tuple[str | None, str, Any, str], ...]:
+    """``name=value`` (every pack having it) or ``pack.name=value`` (one pack)."""
+    out = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ParamError(f"{where} {item!r}: expected NAME=VALUE or PACK.NAME=VALUE")
+        pack, _, name = key.rpartition(".")
+        out.append((pack or None, name, value, where))
+    return tuple(out)
+
+
+def file_overrides(file_cfg: dict, path: str | None) -> tuple[tuple[str | None, str, Any, str], ...]:
+    out = []
+    for key, value in (file_cfg.get("parameters") or {}).items():
+        if isinstance(value, dict):
+            out += [(str(key), str(k), v, f"{path}: parameters.{key}") for k, v in value.items()]
+        else:
+            pack, _, name = str(key).rpartition(".")
+            out.append((pack or None, name, value, f"{path}: parameters"))
+    return tuple(out)
+
+
+def pack_values(packs: list[Pack], overrides) -> dict[str, dict[str, Any]]:
+    """Validated parameter values per pack; an override no pack knows is a ParamError naming it."""
+    by_name = {p.name: p for p in packs}
+    values: dict[str, dict[str, Any]] = {p.name: {} for p in packs}
+    for pack_name, name, raw, where in overrides:
+        if pack_name:
+            if pack_name not in by_name:
+                raise ParamError(f"{where}: unknown pack {pack_name!r} in {pack_name}.{name} "
+                                 f"(loaded: {', '.join(sorted(by_name))})")
+            targets = [by_name[pack_name]] if name in by_name[pack_name].params else []
+        else:
+            targets = [p for p in packs if name in p.params]
+        if not targets:
+            scope = f"pack {pack_name}" if pack_name else "any loaded pack"
+            raise ParamError(f"{where}: unknown parameter {name!r} (not defined by {scope})")
+        for p in targets:
+            values[p.name][name] = P.coerce(p.params[name], raw)
+    return values
+
+
+def build(*, prometheus_url: str | None = None, config_path: str | None = None, sets: tuple[str, ...] = (),
+          packs: tuple[str, ...] = (), no_builtin: bool = False, concurrency: int | None = None,
+          categories: tuple[str, ...] = (), min_severity: str = "info", fail_on: str | None = None,
+          timeout: str | None = None, headers: tuple[str, ...] = (), insecure: bool = False,
+          ca_file: str | None = None, debug: bool = False, env: Mapping[str, str] | None = None) -> Config:
+    """The run's Config from flag values (None = not given)."""
+    env = os.environ if env is None else env
+    config_path = config_path or env.get("PERFADVISOR_CONFIG")
+    fc = load_file(config_path)
+    pk = fc.get("packs") or {}
+    conc = concurrency or fc.get("concurrency") or 4
+    if not isinstance(conc, int) or conc < 1:
+        raise ConfigError(f"concurrency must be a positive integer, got {conc!r}")
+    return Config(
+        prometheus=prometheus_config(prometheus_url, fc, env, timeout=timeout, headers=headers,
+                                     insecure=insecure, ca_file=ca_file),
+        concurrency=conc, pack_paths=tuple(pk.get("paths") or ()) + tuple(packs),
+        disabled_packs=tuple(pk.get("disable") or ()), builtin=not no_builtin,
+        overrides=file_overrides(fc, config_path) + parse_sets(sets),
+        categories=tuple(categories), min_severity=min_severity, fail_on=fail_on, debug=debug)
+
+
+def load_packs(config: Config) -> list[Pack]:
+    """Built-in packs plus user packs (a user pack with a built-in's name replaces it), minus disabled ones."""
+    from .errors import PackError
+    from .packs import load_builtin, load_path
+    packs: dict[str, Pack] = {p.name: p for p in load_builtin()} if config.builtin else {}
+    for path in config.pack_paths:
+        if not Path(path).exists():
+            raise PackError(str(path), None, "", "no such file or directory")
+        for p in load_path(path):
+            packs[p.name] = p
+    return [p for name, p in packs.items() if name not in config.disabled_packs]

@@ -1,0 +1,121 @@
+"""What an advisor run produces: findings per target, results per rule, and the report that holds them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .packs import Rule
+from .scoring import Score
+from .sizing import ReplicaResult, SizingResult
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """How much to trust a finding: sample coverage over the lookback and history length (KRR-style)."""
+
+    samples: int
+    expected: int
+    history_seconds: float | None
+    min_history_met: bool
+    preferred_history_met: bool
+    score: float                  # coverage × history factor, 0..1
+
+    @property
+    def coverage(self) -> float:
+        return min(1.0, self.samples / self.expected) if self.expected else 1.0
+
+    @property
+    def level(self) -> str:
+        return "high" if self.score >= 0.75 else "medium" if self.score >= 0.4 else "low"
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Linear growth fitted over the lookback (trend rules)."""
+
+    current: float
+    slope: float                  # per second
+    projected: float              # value at now + horizon
+    horizon: float
+    r2: float
+    limit: float | None = None
+    time_to_limit: float | None = None  # seconds until the fitted line reaches the limit/threshold
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    title: str
+    query: str
+    series: tuple[tuple[dict[str, str], float], ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: Rule
+    target: dict[str, str]
+    labels: dict[str, str]
+    value: float
+    stats: dict[str, float]
+    threshold: float | None
+    summary: str
+    description: str
+    recommendation: str
+    confidence: Confidence
+    evidence: tuple[EvidenceItem, ...] = ()
+    projection: Projection | None = None
+    sizing: SizingResult | None = None
+    replicas: ReplicaResult | None = None
+
+    @property
+    def severity(self) -> str:
+        return self.rule.severity
+
+    @property
+    def target_text(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.target.items()) or "(all)"
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """The outcome of one rule: evaluated (with 0..n findings) or not evaluated, with why."""
+
+    rule: Rule
+    query: str
+    evaluated: bool
+    reason: str = ""              # why not evaluated: "no data: metric X", "needs ≥ 1h of history", …
+    targets: int = 0
+    findings: tuple[Finding, ...] = ()
+    score: float | None = None    # 0..1, None when not scored
+    values: tuple[tuple[dict[str, str], float], ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    generated_at: float
+    source: dict[str, Any]
+    packs: tuple[dict[str, Any], ...]
+    results: tuple[RuleResult, ...]
+    dimensions: dict[str, Score]
+    overall: Score
+    warnings: tuple[str, ...] = ()
+    filters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def findings(self) -> list[Finding]:
+        order = {"critical": 0, "warning": 1, "info": 2}
+        return sorted((f for r in self.results for f in r.findings),
+                      key=lambda f: (order[f.severity], f.rule.category, f.rule.id, f.target_text))
+
+    @property
+    def not_evaluated(self) -> list[RuleResult]:
+        return [r for r in self.results if not r.evaluated]
+
+    @property
+    def evaluated_count(self) -> int:
+        return sum(1 for r in self.results if r.evaluated)
+
+    def monthly_cost_change(self) -> float | None:
+        costs = [f.sizing.monthly_cost_change for f in self.findings
+                 if f.sizing and f.sizing.monthly_cost_change is not None]
+        return sum(costs) if costs else None

@@ -1,0 +1,135 @@
+"""Rendering rule texts (summary, description, recommendation) with jinja2 in a sandbox.
+
+Templates see: ``labels``, ``value``, ``threshold``, ``params``, ``target``, ``stats``, ``unit``,
+``projection``, ``sizing``, ``replicas``, ``rule``; filters ``bytes``, ``pct``, ``duration``, ``num``, ``unit``.
+The environment is ``ImmutableSandboxedEnvironment``: reaching for Python internals (``__class__``, mutating
+lists, …) is a ``TemplateError`` naming the rule.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from .errors import TemplateError
+
+
+def fmt_bytes(v: Any) -> str:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if not math.isfinite(v):
+        return str(v)
+    sign, v = ("-" if v < 0 else ""), abs(v)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if v < 1024 or unit == "PiB":
+            return f"{sign}{v:.0f} {unit}" if unit == "B" else f"{sign}{v:.1f} {unit}"
+        v /= 1024
+    return str(v)
+
+
+def fmt_duration(seconds: Any) -> str:
+    try:
+        s = float(seconds)
+    except (TypeError, ValueError):
+        return str(seconds)
+    if not math.isfinite(s):
+        return "never"
+    s = abs(s)
+    for size, name in ((86400 * 365, "y"), (86400, "d"), (3600, "h"), (60, "m")):
+        if s >= size:
+            whole, rest = divmod(s, size)
+            return f"{int(whole)}{name}" + (f" {int(rest // (size / (24 if name == 'd' else 60)))}"
+                                             f"{ {'y': 'd', 'd': 'h', 'h': 'm', 'm': 's'}[name]}"
+                                             if rest >= size / 60 and name != "y" else "")
+    return f"{s:.0f}s"
+
+
+def fmt_pct(v: Any, digits: int = 0) -> str:
+    try:
+        return f"{float(v) * 100:.{digits}f}%"
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def fmt_num(v: Any, digits: int = 2) -> str:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if not math.isfinite(v):
+        return str(v)
+    if v != 0 and (abs(v) >= 1e6 or abs(v) < 10 ** -digits):
+        return f"{v:.{digits}g}" if abs(v) < 1e6 else f"{v:,.0f}"
+    return f"{v:,.{digits}f}".rstrip("0").rstrip(".") if digits else f"{v:,.0f}"
+
+
+def fmt_unit(v: Any, unit: str) -> str:
+    """A value in a rule's unit, for people."""
+    if unit == "ratio":
+        return fmt_pct(v, 1)
+    if unit == "percent":
+        return f"{fmt_num(v, 1)}%"
+    if unit == "bytes":
+        return fmt_bytes(v)
+    if unit == "bytes_per_second":
+        return f"{fmt_bytes(v)}/s"
+    if unit == "seconds":
+        return fmt_duration(v)
+    if unit == "cores":
+        return f"{fmt_num(v, 2)} cores"
+    if unit == "per_second":
+        return f"{fmt_num(v, 2)}/s"
+    return fmt_num(v, 2)
+
+
+def _env() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
+                                        trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(bytes=fmt_bytes, pct=fmt_pct, duration=fmt_duration, num=fmt_num, unit=fmt_unit)
+    return env
+
+
+ENV = _env()
+_LENIENT = _env()
+_LENIENT.undefined = jinja2.ChainableUndefined
+
+
+def render(rule_id: str, template: str, context: dict[str, Any]) -> str:
+    """Render one rule text; any template failure is a TemplateError naming the rule."""
+    if not template:
+        return ""
+    try:
+        return ENV.from_string(template).render(**context).strip()
+    except SecurityError as e:
+        raise TemplateError(rule_id, f"not allowed in the sandbox: {e}") from None
+    except jinja2.TemplateError as e:
+        raise TemplateError(rule_id, f"{type(e).__name__}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - a filter fed odd data; keep it one line
+        raise TemplateError(rule_id, f"{type(e).__name__}: {e}") from None
+
+
+def check_templates(rule, resolved) -> None:
+    """Compile a rule's templates and trial-render them with placeholder data, so packs fail at load time."""
+    context = sample_context(resolved)
+    for name in ("summary", "description", "recommendation"):
+        text = getattr(rule, name)
+        if not text:
+            continue
+        try:
+            _LENIENT.from_string(text).render(**context)
+        except SecurityError as e:
+            raise TemplateError(rule.id, f"{name}: not allowed in the sandbox: {e}") from None
+        except jinja2.TemplateSyntaxError as e:
+            raise TemplateError(rule.id, f"{name}: line {e.lineno}: {e.message}") from None
+        except Exception:  # noqa: BLE001 - data-dependent failures only show with real data
+            pass
+
+
+def sample_context(resolved) -> dict[str, Any]:
+    return {"labels": {}, "value": 1.0, "threshold": resolved.threshold, "params": dict(resolved.params),
+            "target": "target", "stats": {}, "unit": resolved.rule.unit, "projection": None, "sizing": None,
+            "replicas": None, "rule": {"id": resolved.rule.id, "title": resolved.rule.title}}

@@ -1,0 +1,88 @@
+"""The JSON report: stable for scripts, described by ``report.schema.json`` beside this file."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+from ..findings import Finding, Report, RuleResult
+from ..scoring import Score
+from . import register
+
+SCHEMA_VERSION = 1
+
+
+def _num(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return _num(obj)
+
+
+def _score(s: Score) -> dict:
+    return {"score": s.value, "evaluated": s.evaluated, "total": s.total, "coverage": round(s.coverage, 4)}
+
+
+def finding_dict(f: Finding) -> dict:
+    r = f.rule
+    c = f.confidence
+    return {
+        "rule_id": r.id, "pack": r.pack, "title": r.title, "category": r.category, "dimension": r.dimension,
+        "severity": r.severity, "target": f.target, "labels": f.labels, "value": f.value, "unit": r.unit,
+        "threshold": f.threshold, "operator": r.condition.op if r.condition else None,
+        "condition_of": r.condition.of if r.condition else None, "stats": f.stats,
+        "summary": f.summary, "description": f.description, "recommendation": f.recommendation,
+        "confidence": {"score": c.score, "level": c.level, "samples": c.samples, "expected_samples": c.expected,
+                       "coverage": round(c.coverage, 4), "history_seconds": c.history_seconds,
+                       "min_history_met": c.min_history_met, "preferred_history_met": c.preferred_history_met},
+        "evidence": [{"title": e.title, "query": e.query,
+                      "series": [{"labels": lb, "value": v} for lb, v in e.series]} for e in f.evidence],
+        "projection": dataclasses.asdict(f.projection) if f.projection else None,
+        "sizing": dict(dataclasses.asdict(f.sizing), change=f.sizing.change) if f.sizing else None,
+        "replicas": dataclasses.asdict(f.replicas) if f.replicas else None,
+        "references": list(r.references), "runbook": r.runbook,
+    }
+
+
+def rule_dict(r: RuleResult) -> dict:
+    return {"id": r.rule.id, "pack": r.rule.pack, "title": r.rule.title, "category": r.rule.category,
+            "dimension": r.rule.dimension, "severity": r.rule.severity, "evaluated": r.evaluated,
+            "reason": r.reason, "targets": r.targets, "findings": len(r.findings),
+            "score": None if r.score is None else round(r.score, 4), "weight": r.rule.weight_value,
+            "query": r.query}
+
+
+def as_dict(report: Report) -> dict:
+    findings = report.findings
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in ("critical", "warning", "info")}
+    return _clean({
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": datetime.fromtimestamp(report.generated_at, timezone.utc).isoformat().replace("+00:00", "Z"),
+        "source": report.source,
+        "summary": {"score": report.overall.value, "rules_total": len(report.results),
+                    "rules_evaluated": report.evaluated_count,
+                    "coverage": round(report.evaluated_count / len(report.results), 4) if report.results else 0.0,
+                    "findings": counts, "monthly_cost_change": report.monthly_cost_change()},
+        "scores": {"overall": _score(report.overall),
+                   "dimensions": {d: _score(s) for d, s in report.dimensions.items()}},
+        "findings": [finding_dict(f) for f in findings],
+        "rules": [rule_dict(r) for r in report.results],
+        "not_evaluated": [{"rule_id": r.rule.id, "reason": r.reason} for r in report.not_evaluated],
+        "packs": [dict(p) for p in report.packs],
+        "filters": report.filters,
+        "warnings": list(report.warnings),
+    })
+
+
+@register("json")
+def render_json(report: Report, **_) -> str:
+    return json.dumps(as_dict(report), indent=2, sort_keys=False, allow_nan=False) + "\n"

@@ -1,0 +1,73 @@
+"""One advisor run: packs + parameter values → resolved rules → evaluation → scored report."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from .config import SEVERITY_ORDER, Config, load_packs, pack_values
+from .evaluate import Evaluator
+from .findings import Report, RuleResult
+from .packs import Pack, ResolvedRule
+from .scoring import Score, to_score, weighted
+from .sources import Source, choose
+
+
+def plan(config: Config) -> tuple[list[Pack], dict[str, dict], list[ResolvedRule]]:
+    """Packs, validated parameter values, and the enabled rules selected by the filters."""
+    packs = load_packs(config)
+    values = pack_values(packs, config.overrides)
+    rules = []
+    for p in packs:
+        for rr in p.resolved(values[p.name]):
+            r = rr.rule
+            if not r.enabled or (config.categories and r.category not in config.categories):
+                continue
+            if SEVERITY_ORDER[r.severity] < SEVERITY_ORDER[config.min_severity]:
+                continue
+            rules.append(rr)
+    return packs, values, rules
+
+
+def score(results: list[RuleResult]) -> tuple[dict[str, Score], Score]:
+    """Per-dimension and overall scores; unevaluated rules are excluded and show up as lower coverage."""
+    dims: dict[str, list[RuleResult]] = {}
+    for r in results:
+        if r.rule.weight_value > 0:
+            dims.setdefault(r.rule.dimension, []).append(r)
+
+    def agg(rs: list[RuleResult]) -> Score:
+        items = [(r.score, r.rule.weight_value) for r in rs if r.evaluated and r.score is not None]
+        return to_score(weighted(items), sum(1 for r in rs if r.evaluated), len(rs))
+    return {d: agg(rs) for d, rs in sorted(dims.items())}, agg([r for rs in dims.values() for r in rs])
+
+
+def execute(config: Config, source: Source | None = None,
+            progress: Callable[[int, int, RuleResult | None], None] | None = None,
+            now: float | None = None) -> Report:
+    """Evaluate every selected rule and build the report."""
+    packs, values, rules = plan(config)
+    source = source or choose(config)
+    done = [0]
+
+    def tick(result: RuleResult) -> None:
+        done[0] += 1
+        if progress:
+            progress(done[0], len(rules), result)
+    if progress:
+        progress(0, len(rules), None)
+    evaluator = Evaluator(source, now=now, concurrency=config.concurrency, progress=tick)
+    results = evaluator.run(rules)
+    dims, overall = score(results)
+    warnings = list(getattr(source, "warnings", []) or [])
+    for r in results:
+        warnings.extend(w for w in r.warnings if w not in warnings)
+    src = {"type": getattr(source, "name", type(source).__name__)}
+    if getattr(source, "base", None):
+        src["url"] = source.base
+    return Report(
+        generated_at=evaluator.now if now is not None else time.time(), source=src,
+        packs=tuple({"name": p.name, "description": p.description, "path": p.path,
+                     "parameters": {k: p.params[k].default if k not in values[p.name] else values[p.name][k]
+                                    for k in p.params}} for p in packs),
+        results=tuple(results), dimensions=dims, overall=overall, warnings=tuple(warnings),
+        filters={"categories": list(config.categories), "min_severity": config.min_severity})

@@ -1,0 +1,180 @@
+"""A Prometheus-compatible HTTP API as a data source (Prometheus, Thanos, Mimir, VictoriaMetrics, …).
+
+Queries go out as form POSTs to ``/api/v1/query`` and ``/api/v1/query_range``. Connection errors, timeouts
+and 5xx answers are retried with exponential backoff, then raised as ``SourceError``; a query the server
+rejects (4xx, ``status: error``) is a ``QueryError``. URLs in messages never carry credentials.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from .base import QueryError, QueryResult, Series, SourceError
+
+
+@dataclass(frozen=True)
+class PrometheusConfig:
+    """How to reach and authenticate to the API. Secrets are kept out of ``repr``."""
+
+    url: str
+    bearer_token: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    verify: bool = True
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    timeout: float = 30.0
+    retries: int = 2
+    backoff: float = 0.5
+
+
+def redact_url(url: str) -> str:
+    """The URL without userinfo, query string or fragment (they may carry credentials)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _float(v) -> float:
+    return float(v)  # handles "NaN", "+Inf", "-Inf"
+
+
+def parse_data(query: str, data: dict, warnings: tuple[str, ...] = ()) -> QueryResult:
+    """The ``data`` field of an API answer as a QueryResult."""
+    try:
+        kind, result = data["resultType"], data["result"]
+        if kind in ("scalar", "string"):
+            t, v = result
+            return QueryResult(kind, (Series({}, ((float(t), _float(v) if kind == "scalar" else v),)),), warnings)
+        series = []
+        for item in result:
+            if kind == "vector":
+                pts = (item["value"],) if "value" in item else ()
+            else:
+                pts = item.get("values", [])
+            # Native histograms ("histogram"/"histograms") carry no float value; the packs do not use them.
+            series.append(Series(dict(item.get("metric", {})), tuple((float(t), _float(v)) for t, v in pts)))
+        return QueryResult(kind, tuple(series), warnings)
+    except (KeyError, TypeError, ValueError) as e:
+        raise QueryError(query, f"unexpected result shape: {type(e).__name__}: {e}") from None
+
+
+class PrometheusSource:
+    """Data source over HTTP; safe to share between threads (one requests.Session per thread)."""
+
+    name = "prometheus"
+
+    def __init__(self, config: PrometheusConfig):
+        if not config.url.startswith(("http://", "https://")):
+            raise SourceError(f"Prometheus URL must start with http:// or https://: {redact_url(config.url)}")
+        self.config = config
+        parts = urlsplit(config.url)
+        self._user = config.username or (parts.username and requests.utils.unquote(parts.username))
+        self._password = config.password or (parts.password and requests.utils.unquote(parts.password)) or ""
+        self.base = redact_url(config.url).rstrip("/")
+        self._local = threading.local()
+        self.warnings: list[str] = []
+        self._lock = threading.Lock()
+
+    def _session(self) -> requests.Session:
+        s = getattr(self._local, "session", None)
+        if s is None:
+            c = self.config
+            s = requests.Session()
+            s.headers.update({"User-Agent": "perfadvisor-advisor", "Accept": "application/json"})
+            s.headers.update(dict(c.headers))
+            if c.bearer_token:
+                s.headers["Authorization"] = f"Bearer {c.bearer_token}"
+            elif self._user:
+                s.auth = (self._user, self._password)
+            s.verify = c.ca_file if (c.verify and c.ca_file) else c.verify
+            if c.cert_file:
+                s.cert = (c.cert_file, c.key_file) if c.key_file else c.cert_file
+            self._local.session = s
+        return s
+
+    def instant(self, query: str, time: float) -> QueryResult:
+        return self._query("/api/v1/query", query, {"query": query, "time": f"{time:.3f}"})
+
+    def range(self, query: str, start: float, end: float, step: float) -> QueryResult:
+        return self._query("/api/v1/query_range", query,
+                           {"query": query, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"})
+
+    def raw(self, path: str, form: dict) -> dict:
+        """The JSON body of a successful API call (used for ``stats=all`` by the benchmark)."""
+        return self._post(path, form.get("query", ""), form)
+
+    def _query(self, path: str, query: str, form: dict) -> QueryResult:
+        body = self._post(path, query, form)
+        warnings = tuple(str(w) for w in (body.get("warnings") or []))
+        if warnings:
+            with self._lock:
+                self.warnings.extend(w for w in warnings if w not in self.warnings)
+        return parse_data(query, body.get("data") or {}, warnings)
+
+    def _post(self, path: str, query: str, form: dict) -> dict:
+        url = self.base + path
+        attempt = 0
+        while True:
+            try:
+                resp = self._session().post(url, data=form, timeout=self.config.timeout)
+            except requests.exceptions.Timeout:
+                problem = f"no answer within {self.config.timeout:g}s"
+            except requests.exceptions.SSLError as e:
+                raise SourceError(f"TLS error talking to {url}: {_reason(e)}") from None
+            except requests.exceptions.ConnectionError as e:
+                problem = f"cannot connect ({_reason(e)})"
+            else:
+                if resp.status_code < 500:
+                    return self._parse(resp, url, query)
+                problem = f"HTTP {resp.status_code}{_server_error(resp)}"
+            if attempt >= self.config.retries:
+                raise SourceError(f"Prometheus at {url} failed: {problem}"
+                                  + (f" (after {attempt + 1} attempts)" if attempt else ""))
+            time.sleep(self.config.backoff * (2 ** attempt))
+            attempt += 1
+
+    @staticmethod
+    def _parse(resp: requests.Response, url: str, query: str) -> dict:
+        if resp.status_code in (401, 403):
+            raise SourceError(f"Prometheus at {url} refused the credentials: HTTP {resp.status_code}")
+        if resp.status_code == 404:
+            raise SourceError(f"{url} answered 404: not a Prometheus API (check the URL's path prefix)")
+        try:
+            body = resp.json()
+        except ValueError:
+            raise SourceError(f"invalid response from {url}: HTTP {resp.status_code}, body is not JSON") from None
+        if not isinstance(body, dict) or "status" not in body:
+            raise SourceError(f"invalid response from {url}: not a Prometheus API answer")
+        if body["status"] != "success":
+            msg = f"{body.get('errorType', 'error')}: {body.get('error', '')}".strip()
+            if resp.status_code in (400, 422) or body.get("errorType") in ("bad_data", "execution"):
+                raise QueryError(query, msg)
+            raise SourceError(f"Prometheus at {url} failed: HTTP {resp.status_code}: {msg}")
+        return body
+
+
+def _reason(e: Exception) -> str:
+    text = str(e)
+    for key in ("Connection refused", "Name or service not known", "No route to host", "timed out",
+                "Connection reset", "certificate verify failed", "Remote end closed"):
+        if key.lower() in text.lower():
+            return key.lower()
+    return type(e).__name__
+
+
+def _server_error(resp: requests.Response) -> str:
+    try:
+        body = resp.json()
+        return f": {body.get('error', '')}" if isinstance(body, dict) and body.get("error") else ""
+    except ValueError:
+        return ""
