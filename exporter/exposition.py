@@ -109,7 +109,11 @@ def generate_text(families: Iterable[Metric]) -> bytes:
             continue
         name = fam.name
         typ = fam.type
-        mname = name + "_total" if typ == "counter" else name + "_info" if typ == "info" else name
+        if typ == "counter":
+            # A counter whose samples lack _total (process-exporter's names) keeps its own name in HELP/TYPE.
+            mname = name if fam.samples and fam.samples[0].name == name else name + "_total"
+        else:
+            mname = name + "_info" if typ == "info" else name
         doc = fam.documentation
         if "\\" in doc or "\n" in doc:
             doc = doc.replace("\\", "\\\\").replace("\n", "\\n")
@@ -157,7 +161,10 @@ def generate_openmetrics(families: Iterable[Metric]) -> bytes:
         doc = fam.documentation
         if _needs_escape(doc):
             doc = _esc(doc)
-        append(f"# HELP {name} {doc}\n# TYPE {name} {fam.type}\n")
+        typ = fam.type
+        if typ == "counter" and fam.samples and fam.samples[0].name == name:
+            typ = "unknown"  # OpenMetrics counters must end in _total; this one cannot be typed as a counter
+        append(f"# HELP {name} {doc}\n# TYPE {name} {typ}\n")
         if fam.unit:
             append(f"# UNIT {name} {fam.unit}\n")
         for s in fam.samples:

@@ -136,3 +136,15 @@ def test_merge_families_same_name_from_two_collectors():
 ])
 def test_wants_openmetrics(accept, expected):
     assert wants_openmetrics(accept) is expected
+
+
+def test_counter_without_total_suffix_keeps_its_name():
+    m = Metric("t_errors", "A process-exporter style counter.", "counter")
+    m.add_sample("t_errors", {}, 2.0)
+    text = generate_text([m]).decode()
+    assert text == "# HELP t_errors A process-exporter style counter.\n# TYPE t_errors counter\nt_errors 2.0\n"
+    (fam,) = parse(text)
+    assert fam.type == "counter"
+    om = generate_openmetrics([m]).decode()
+    assert "# TYPE t_errors unknown\nt_errors 2.0\n" in om
+    assert [f.type for f in om_parse(om)] == ["unknown"]
