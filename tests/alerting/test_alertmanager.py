@@ -1,5 +1,5 @@
 """alerting/alertmanager.yml: amtool accepts it, routes by severity and category, and a real Alertmanager
-delivers to the webhook with warnings inhibited while the critical alert of the same rule and target fires."""
+delivers to the webhook with warnings inhibited while the critical alert of the same family and target fires."""
 from __future__ import annotations
 
 import subprocess
@@ -44,7 +44,7 @@ def test_routing(labels, receiver):
 def _alert(name: str, severity: str, instance: str, *, ends: datetime | None = None) -> dict:
     now = datetime.now(timezone.utc)
     a = {"labels": {"alertname": name, "severity": severity, "category": "alert", "dimension": "memory",
-                    "rule": "memory_pressure", "instance": instance, "job": "node"},
+                    "rule": f"host-memory-pressure-{severity}", "alertgroup": "host-memory-pressure", "instance": instance, "job": "node"},
          "annotations": {"summary": f"{severity} memory pressure on {instance}"},
          "startsAt": (now - timedelta(minutes=1)).isoformat()}
     a["endsAt"] = (ends or now + timedelta(hours=1)).isoformat()
@@ -52,7 +52,7 @@ def _alert(name: str, severity: str, instance: str, *, ends: datetime | None = N
 
 
 @pytest.mark.slow
-def test_critical_pages_and_inhibits_the_warning_of_the_same_rule_and_target(tmp_path):
+def test_critical_pages_and_inhibits_the_warning_of_the_same_family_and_target(tmp_path):
     hook = start_webhook()
     am = start_alertmanager(tmp_path, fast(yaml.safe_load(CONFIG.read_text()), hook.url))
     try:
