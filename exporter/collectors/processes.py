@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -23,7 +24,8 @@ TICKS = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
 PAGE = os.sysconf("SC_PAGESIZE") if hasattr(os, "sysconf") else 4096
 STATES = {b"R": 8, b"S": 9, b"D": 10, b"Z": 11}  # index into the per-group gauge row; anything else is Other (12)
 STATE_NAMES = ("Running", "Sleeping", "Waiting", "Zombie", "Other")
-N_COUNTERS = 8  # utime, stime (ticks), minflt, majflt, voluntary, nonvoluntary, read_bytes, write_bytes
+N_COUNTERS = 8
+REFRESH = 10  # scrapes an idle process' status may be reused before it is read again (VmSwap moves while asleep)  # utime, stime (ticks), minflt, majflt, voluntary, nonvoluntary, read_bytes, write_bytes
 
 
 
@@ -83,8 +85,10 @@ class ProcessesCollector:
         self.partial_errors = 0
         self.read_errors = 0
         self._open_files = 0
+        self._lock = threading.Lock()  # scrapes with different collect[] filters may overlap; the state is shared
         self._fd_budget = _fd_budget()
         self._fd_in_size = P.fd_count_in_size(ctx.procfs)
+        self._gate = P.schedstat_works(ctx.procfs)
 
     def _name(self, pid: int, comm: str, base: str) -> str | None:
         if not self.rules:
@@ -101,8 +105,8 @@ class ProcessesCollector:
     def _scan(self) -> dict[str, list[float]]:
         """One pass over /proc: per-group gauge rows, with this scrape's counter increases in row[13:]."""
         gen = self._gen = self._gen + 1
-        cache, prefix, fd_in_size = self._pids, self.prefix, self._fd_in_size
-        read_bytes, parse_stat, parse_status, parse_io = P.read_bytes, P.parse_stat, P.parse_status, P.parse_io
+        cache, prefix, fd_in_size, gate = self._pids, self.prefix, self._fd_in_size, self._gate
+        read_slot, parse_stat, parse_status, parse_io = P.read_slot, P.parse_stat, P.parse_status, P.parse_io
         rows: dict[str, list[float]] = {}
         for name in os.listdir(self.procfs):
             if not name.isdigit():
@@ -111,19 +115,19 @@ class ProcessesCollector:
             pid = int(name)
             entry = cache.get(pid)
             files = entry[5] if entry is not None else None
-            status = io = None
-            if files is not None:
-                try:
-                    st, status, io = files.read()
-                except OSError:
-                    st = b""
-                if not st:  # the task we held is gone (exited, or the pid was reused)
+            try:
+                st = read_slot(files, 0, base)
+            except OSError:
+                st = b""
+            if not st:
+                if entry is not None:  # the task we held is gone (exited, or the pid was reused)
                     self._drop(pid)
                     entry = files = None
-            if files is None:
-                try:
-                    st = read_bytes(base + "/stat", 1024)
-                except OSError:
+                    try:
+                        st = read_slot(None, 0, base)
+                    except OSError:
+                        continue
+                else:
                     continue  # exited between listdir and read
             try:
                 comm, f = parse_stat(st)
@@ -133,10 +137,11 @@ class ProcessesCollector:
             if entry is None or entry[0] != start:
                 if entry is not None:
                     self._drop(pid)
-                entry = cache[pid] = [start, self._name(pid, comm, base), None, None, gen, None]
+                # start, group, max fds, last counters, generation, OpenFiles, schedule-ins, (ctx, swap, io, fds), age
+                entry = cache[pid] = [start, self._name(pid, comm, base), None, None, gen, None, None, None, 0]
                 if entry[1] is not None and self._open_files < self._fd_budget:
                     try:
-                        entry[5] = P.OpenFiles(base)
+                        files = entry[5] = P.OpenFiles(base)
                         self._open_files += 1
                     except OSError:
                         pass
@@ -144,21 +149,34 @@ class ProcessesCollector:
             group = entry[1]
             if group is None:
                 continue
-            try:
-                if status is None:
-                    status = read_bytes(base + "/status", 8192)
-                vol, nonvol, swapped = parse_status(status)
-            except (OSError, ValueError):
-                self.read_errors += 1
-                continue
-            try:
-                if io is None:
-                    io = read_bytes(base + "/io", 1024)
-                rb, wb = parse_io(io)
-            except (OSError, ValueError):
-                rb = wb = 0  # another user's process without CAP_SYS_PTRACE
-                self.partial_errors += 1
-            fds = P.count_fds(base, fd_in_size)
+            kthread = int(f[6]) & P.PF_KTHREAD
+            # A task that has not been scheduled in since the last scrape cannot have switched context, done I/O
+            # or changed its descriptor table; reuse those values (re-read every REFRESH scrapes for VmSwap).
+            sched = None
+            if gate:
+                try:
+                    sched = read_slot(files, 1, base).rsplit(None, 1)[-1]
+                except (OSError, IndexError):
+                    sched = None
+            if sched is not None and sched == entry[6] and entry[8] < REFRESH:
+                vol, nonvol, swapped, rb, wb, fds = entry[7]
+                entry[8] += 1
+            else:
+                try:
+                    vol, nonvol, swapped = parse_status(read_slot(files, 2, base))
+                except (OSError, ValueError):
+                    self.read_errors += 1
+                    continue
+                if kthread:
+                    rb = wb = fds = 0  # kernel threads have no descriptor table and no I/O accounting of their own
+                else:
+                    try:
+                        rb, wb = parse_io(read_slot(files, 3, base))
+                    except (OSError, ValueError):
+                        rb = wb = 0  # another user's process without CAP_SYS_PTRACE
+                        self.partial_errors += 1
+                    fds = P.count_fds(base, fd_in_size)
+                entry[6], entry[7], entry[8] = sched, (vol, nonvol, swapped, rb, wb, fds), 0
             if entry[2] is None:
                 entry[2] = P.max_fds(base)
             cur = (int(f[11]), int(f[12]), int(f[7]), int(f[9]), vol, nonvol, rb, wb)
@@ -229,6 +247,11 @@ class ProcessesCollector:
     def collect(self):
         if not sys.platform.startswith("linux"):
             return  # /proc only; the portable collectors do not cover process groups
+        with self._lock:
+            families = self._collect_locked()
+        yield from families
+
+    def _collect_locked(self) -> list[Metric]:
         rows = self._scan()
         groups = self._select(rows)
         if self.other and not self.rules:
@@ -244,7 +267,7 @@ class ProcessesCollector:
                 a[i] += other[13 + i]
             rows["other"] = other
             groups.append("other")
-        yield from self._families(groups, rows)
+        return list(self._families(groups, rows))
 
     def _families(self, groups: list[str], rows: dict[str, list[float]]):
         L, G = ["groupname"], GaugeMetricFamily

@@ -85,38 +85,54 @@ def fd_count_in_size(procfs: str) -> bool:
         return False
 
 
+FILES = ("/stat", "/schedstat", "/status", "/io")  # OpenFiles slots, in this order
+SIZES = (1024, 256, 8192, 1024)
+PF_KTHREAD = 0x00200000
+
+
 class OpenFiles:
-    """/proc/<pid>/{stat,status,io} kept open and re-read with pread: saves an open and a close per file per
-    scrape. The descriptors pin the task, so after exit (or pid reuse) reads fail and the caller drops them."""
+    """A process' /proc files kept open and re-read with pread: saves an open and a close per file per scrape.
+
+    The descriptors pin the task, so after exit (or pid reuse) reads fail and the caller drops them. A file that
+    cannot be opened (io of another user's process, schedstat without CONFIG_SCHED_INFO) gets slot -1.
+    """
 
     __slots__ = ("fds",)
 
     def __init__(self, base: str):
         fds = []
-        try:
-            for name in ("/stat", "/status", "/io"):
-                try:
-                    fds.append(_open(base + name, _O_RDONLY))
-                except PermissionError:
-                    if name != "/io":
-                        raise
-                    fds.append(-1)
-        except OSError:
-            for fd in fds:
-                if fd >= 0:
-                    _close(fd)
-            raise
+        for i, name in enumerate(FILES):
+            try:
+                fds.append(_open(base + name, _O_RDONLY))
+            except OSError:
+                if i == 0:
+                    raise
+                fds.append(-1)
         self.fds = fds
 
-    def read(self) -> tuple[bytes, bytes, bytes | None]:
-        f = self.fds
-        return _pread(f[0], 1024, 0), _pread(f[1], 8192, 0), (_pread(f[2], 1024, 0) if f[2] >= 0 else None)
+    def read(self, slot: int, base: str) -> bytes:
+        fd = self.fds[slot]
+        if fd >= 0:
+            return _pread(fd, SIZES[slot], 0)
+        return read_bytes(base + FILES[slot], SIZES[slot])
 
     def close(self) -> None:
         for fd in self.fds:
             if fd >= 0:
                 _close(fd)
-        self.fds = [-1, -1, -1]
+        self.fds = [-1, -1, -1, -1]
+
+
+def read_slot(files: OpenFiles | None, slot: int, base: str) -> bytes:
+    return files.read(slot, base) if files is not None else read_bytes(base + FILES[slot], SIZES[slot])
+
+
+def schedstat_works(procfs: str) -> bool:
+    """Whether /proc/<pid>/schedstat counts schedule-ins (its third field); this process has surely run."""
+    try:
+        return int(read_bytes(os.path.join(procfs, "self", "schedstat")).split()[2]) > 0
+    except (OSError, ValueError, IndexError):
+        return False
 
 
 def cmdline(base: str) -> list[str]:

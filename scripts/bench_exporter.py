@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Benchmark perfadvisor-exporter against prometheus-node-exporter on this machine, side by side.
+
+Starts both on free loopback ports with their default collectors (ours includes the process groups), warms
+them, then for each: N sequential scrapes (server CPU seconds per scrape from /proc/<pid>/stat utime+stime,
+median and p90 wall time, series count, RSS), the same with P parallel scrapers, and prints the ratios
+ours/node_exporter. --procs adds the per-process cost of the processes collector: it spawns that many sleeping
+processes (and removes them), measured in-process as µs of CPU per process per collection.
+
+Example:
+    .venv/bin/python scripts/bench_exporter.py --scrapes 200 --parallel 10 --procs 500
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+TICKS = os.sysconf("SC_CLK_TCK")
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+DEADLINE = time.monotonic() + 900  # the whole run is bounded, whatever the arguments
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Target:
+    def __init__(self, name: str, argv: list[str], port: int):
+        self.name, self.argv, self.port = name, argv, port
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "Target":
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                sys.exit(f"{self.name} exited with {self.proc.returncode} at start: {' '.join(self.argv)}")
+            try:
+                self.scrape(http.client.HTTPConnection("127.0.0.1", self.port, timeout=10))
+                return self
+            except OSError:
+                time.sleep(0.1)
+        sys.exit(f"{self.name} did not answer on 127.0.0.1:{self.port} within 30 s")
+
+    def scrape(self, conn: http.client.HTTPConnection) -> bytes:
+        conn.request("GET", "/metrics")
+        resp = conn.getresponse()
+        body = resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"{self.name}: HTTP {resp.status}")
+        return body
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+def run_scrapes(t: Target, n: int, parallel: int) -> dict:
+    """n scrapes spread over `parallel` clients (one keep-alive connection each)."""
+    walls: list[float] = []
+    series = [0]
+    lock = threading.Lock()
+
+    def worker(count: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", t.port, timeout=30)
+        for _ in range(count):
+            if time.monotonic() > DEADLINE:
+                return
+            t0 = time.perf_counter()
+            body = t.scrape(conn)
+            dt = time.perf_counter() - t0
+            with lock:
+                walls.append(dt)
+                series[0] = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
+        conn.close()
+
+    per = [n // parallel + (1 if i < n % parallel else 0) for i in range(parallel)]
+    cpu0, w0 = cpu_seconds(t.proc.pid), time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(c,)) for c in per]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    elapsed, cpu = time.perf_counter() - w0, cpu_seconds(t.proc.pid) - cpu0
+    walls.sort()
+    return {
+        "cpu_ms": cpu / max(len(walls), 1) * 1000,
+        "p50_ms": statistics.median(walls) * 1000,
+        "p90_ms": walls[int(len(walls) * 0.9) - 1] * 1000,
+        "rps": len(walls) / elapsed,
+        "series": series[0],
+        "rss_mb": rss_mb(t.proc.pid),
+    }
+
+
+@contextmanager
+def sleepers(count: int):
+    """count sleeping child processes, always removed afterwards."""
+    procs: list[subprocess.Popen] = []
+    try:
+        for _ in range(count):
+            procs.append(subprocess.Popen(["sleep", "900"], stdin=subprocess.DEVNULL))
+        yield procs
+    finally:
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait()
+
+
+def per_process_cost(extra: int, rounds: int = 50) -> tuple[float, int, int]:
+    """µs of CPU per process per collection of the processes collector (difference with and without extras)."""
+    sys.path.insert(0, REPO)
+    from perfadvisor.exporter.registry import CollectorContext, all_collectors
+
+    factory = all_collectors()["processes"].factory
+
+    def measure() -> tuple[float, int]:
+        c = factory(CollectorContext(settings={}))
+        list(c.collect())  # first pass fills the caches, as a long-running exporter has them
+        n = sum(1 for d in os.listdir("/proc") if d.isdigit())
+        t0 = time.process_time()
+        for _ in range(rounds):
+            list(c.collect())
+        return (time.process_time() - t0) / rounds, n
+
+    base, n0 = measure()
+    with sleepers(extra):
+        more, n1 = measure()
+    return (more - base) / max(n1 - n0, 1) * 1e6, n0, n1
+
+
+def table(rows: list[tuple[str, dict, dict]]) -> None:
+    print(f"{'run':<22}{'metric':<12}{'node_exporter':>15}{'perfadvisor':>14}{'ratio':>8}")
+    for label, ne, ours in rows:
+        for key in ("cpu_ms", "p50_ms", "p90_ms", "rps", "series", "rss_mb"):
+            ratio = ours[key] / ne[key] if ne[key] else float("nan")
+            print(f"{label:<22}{key:<12}{ne[key]:>15.2f}{ours[key]:>14.2f}{ratio:>8.2f}")
+        label = ""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scrapes", type=int, default=200, help="scrapes per run (max 2000)")
+    ap.add_argument("--parallel", type=int, default=10, help="concurrent scrapers in the parallel run (max 50)")
+    ap.add_argument("--procs", type=int, default=500, help="sleeping processes for the per-process run (0 = skip)")
+    ap.add_argument("--node-exporter", default=shutil.which("prometheus-node-exporter") or "prometheus-node-exporter")
+    ap.add_argument("--ours", default=os.path.join(REPO, ".venv", "bin", "perfadvisor-exporter"))
+    a = ap.parse_args()
+    n, par, procs = min(a.scrapes, 2000), max(1, min(a.parallel, 50)), min(a.procs, 2000)
+
+    targets = [
+        Target("node_exporter", [a.node_exporter, f"--web.listen-address=127.0.0.1:{(p := free_port())}"], p),
+        Target("perfadvisor", [a.ours, f"--web.listen-address=127.0.0.1:{(q := free_port())}"], q),
+    ]
+    rows = []
+    try:
+        for t in targets:
+            t.start()
+            run_scrapes(t, 20, 1)  # warm caches, JIT-free but allocator and page cache warm
+        seq = {t.name: run_scrapes(t, n, 1) for t in targets}
+        rows.append((f"sequential x{n}", seq["node_exporter"], seq["perfadvisor"]))
+        con = {t.name: run_scrapes(t, n, par) for t in targets}
+        rows.append((f"{par} parallel x{n}", con["node_exporter"], con["perfadvisor"]))
+        if procs:
+            with sleepers(procs):
+                for t in targets:
+                    run_scrapes(t, 5, 1)
+                many = {t.name: run_scrapes(t, max(n // 4, 20), 1) for t in targets}
+            rows.append((f"+{procs} procs x{max(n // 4, 20)}", many["node_exporter"], many["perfadvisor"]))
+    finally:
+        for t in targets:
+            t.stop()
+    nprocs = sum(1 for d in os.listdir("/proc") if d.isdigit())
+    print(f"\n{os.cpu_count()} CPUs, {nprocs} processes; CPU per scrape is the server's utime+stime / scrapes\n")
+    table(rows)
+    if procs:
+        us, n0, n1 = per_process_cost(procs)
+        print(f"\nprocesses collector: {us:.1f} µs CPU per process per collection ({n0} → {n1} processes)")
+
+
+if __name__ == "__main__":
+    main()
