@@ -177,12 +177,14 @@ def main() -> None:
     ap.add_argument("--procs", type=int, default=500, help="sleeping processes for the per-process run (0 = skip)")
     ap.add_argument("--node-exporter", default=shutil.which("prometheus-node-exporter") or "prometheus-node-exporter")
     ap.add_argument("--ours", default=os.path.join(REPO, ".venv", "bin", "perfadvisor-exporter"))
+    ap.add_argument("--ours-arg", action="append", default=[], metavar="ARG",
+                    help="extra flag for our exporter, repeatable (e.g. --ours-arg=--scrape.workers=1)")
     a = ap.parse_args()
     n, par, procs = min(a.scrapes, 2000), max(1, min(a.parallel, 50)), min(a.procs, 2000)
 
     targets = [
         Target("node_exporter", [a.node_exporter, f"--web.listen-address=127.0.0.1:{(p := free_port())}"], p),
-        Target("perfadvisor", [a.ours, f"--web.listen-address=127.0.0.1:{(q := free_port())}"], q),
+        Target("perfadvisor", [a.ours, f"--web.listen-address=127.0.0.1:{(q := free_port())}", *a.ours_arg], q),
     ]
     rows = []
     try:

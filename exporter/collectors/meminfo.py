@@ -4,10 +4,9 @@ from __future__ import annotations
 import os
 import sys
 
-from prometheus_client.core import GaugeMetricFamily
-
 from ..linux.procfs import parse_meminfo, read
 from ..registry import CollectorContext, register
+from ._families import single
 
 
 def _portable() -> dict[str, float]:
@@ -28,4 +27,4 @@ class MeminfoCollector:
     def collect(self):
         fields = parse_meminfo(read(self.path)) if sys.platform.startswith("linux") else _portable()
         for key, value in fields.items():
-            yield GaugeMetricFamily(f"node_memory_{key}", f"Memory information field {key}.", value=value)
+            yield single(f"node_memory_{key}", f"Memory information field {key}.", "gauge", value)

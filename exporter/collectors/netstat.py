@@ -4,10 +4,9 @@ from __future__ import annotations
 import os
 import re
 
-from prometheus_client.core import UnknownMetricFamily
-
-from ..linux.procfs import parse_netstat, parse_snmp6, read
+from ..linux.procfs import parse_snmp6, read
 from ..registry import CollectorContext, register
+from ._families import single
 
 DEFAULT_FIELDS = (
     r"^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)"
@@ -27,20 +26,45 @@ class NetstatCollector:
     def __init__(self, ctx: CollectorContext):
         self.net = os.path.join(ctx.procfs, "net")
         self.fields = re.compile(ctx.settings.get("fields") or DEFAULT_FIELDS)
-        self._match: dict[str, bool] = {}
+        # The header lines and snmp6 keys are the same every scrape: decide once which columns are wanted.
+        self._headers: dict[str, list[tuple[int, str]]] = {}
+        self._snmp6: dict[str, str | None] = {}
+
+    def _wanted_columns(self, header: str) -> list[tuple[int, str]]:
+        cols = self._headers.get(header)
+        if cols is None:
+            proto, _, rest = header.partition(":")
+            cols = self._headers[header] = [
+                (i, f"{proto}_{k}") for i, k in enumerate(rest.split()) if self.fields.match(f"{proto}_{k}")
+            ]
+        return cols
+
+    def _values(self):
+        for name in ("netstat", "snmp"):
+            lines = read(os.path.join(self.net, name)).split("\n")
+            for header, values in zip(lines[::2], lines[1::2]):
+                cols = self._wanted_columns(header)
+                if cols:
+                    vals = values.split()[1:]
+                    for i, key in cols:
+                        if i < len(vals):
+                            yield key, vals[i]
+        try:
+            text = read(os.path.join(self.net, "snmp6"))
+        except OSError:  # IPv6 disabled
+            return
+        known = self._snmp6
+        for line in text.split("\n"):
+            raw, _, value = line.partition(" ")
+            if raw not in known:
+                parsed = parse_snmp6(f"{raw} 0")
+                key = next(iter(parsed), None)
+                known[raw] = key if key and self.fields.match(key) else None
+            key = known[raw]
+            if key:
+                yield key, value.strip()
 
     def collect(self):
-        values = parse_netstat(read(os.path.join(self.net, "netstat")))
-        values.update(parse_netstat(read(os.path.join(self.net, "snmp"))))
-        try:
-            values.update(parse_snmp6(read(os.path.join(self.net, "snmp6"))))
-        except OSError:  # IPv6 disabled
-            pass
-        match = self._match
-        for key, value in values.items():
-            ok = match.get(key)
-            if ok is None:
-                ok = match[key] = bool(self.fields.match(key))
-            if ok:
-                proto, _, field = key.partition("_")
-                yield UnknownMetricFamily(f"node_netstat_{key}", f"Statistic {proto}{field}.", value=float(value))
+        for key, value in self._values():
+            proto, _, field = key.partition("_")
+            yield single(f"node_netstat_{key}", f"Statistic {proto}{field}.", "unknown", float(value))

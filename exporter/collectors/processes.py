@@ -14,11 +14,12 @@ import sys
 import threading
 from typing import Any
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 
 from ..linux import pids as P
 from ..linux.procmatch import GroupRule, ProcInfo, first_match
 from ..registry import CollectorContext, register
+from ._families import Sample, family
 
 TICKS = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
 PAGE = os.sysconf("SC_PAGESIZE") if hasattr(os, "sysconf") else 4096
@@ -270,54 +271,61 @@ class ProcessesCollector:
         return list(self._families(groups, rows))
 
     def _families(self, groups: list[str], rows: dict[str, list[float]]):
-        L, G = ["groupname"], GaugeMetricFamily
-        num = G("namedprocess_namegroup_num_procs", "number of processes in this group", labels=L)
-        cpu = CounterMetricFamily("namedprocess_namegroup_cpu_seconds", "Cpu user usage in seconds", labels=L + ["mode"])
-        rd = CounterMetricFamily("namedprocess_namegroup_read_bytes", "number of bytes read by this group", labels=L)
-        wr = CounterMetricFamily("namedprocess_namegroup_write_bytes", "number of bytes written by this group", labels=L)
-        majf = CounterMetricFamily("namedprocess_namegroup_major_page_faults", "Major page faults", labels=L)
-        minf = CounterMetricFamily("namedprocess_namegroup_minor_page_faults", "Minor page faults", labels=L)
-        ctx = CounterMetricFamily("namedprocess_namegroup_context_switches", "Context switches",
-                                  labels=L + ["ctxswitchtype"])
-        mem = G("namedprocess_namegroup_memory_bytes", "number of bytes of memory in use", labels=L + ["memtype"])
-        fds = G("namedprocess_namegroup_open_filedesc", "number of open file descriptors for this group", labels=L)
-        worst = G("namedprocess_namegroup_worst_fd_ratio",
-                  "the worst (closest to 1) ratio between open fds and max fds among all procs in this group", labels=L)
-        oldest = G("namedprocess_namegroup_oldest_start_time_seconds",
-                   "start time in seconds since 1970/01/01 of oldest process in group", labels=L)
-        thr = G("namedprocess_namegroup_num_threads", "Number of threads", labels=L)
-        states = G("namedprocess_namegroup_states",
-                   "Number of processes in states Running, Sleeping, Waiting, Zombie, or Other", labels=L + ["state"])
+        out: dict[str, list] = {name: [] for name, _, _ in FAMILIES}
+        num, cpu, rd, wr, majf, minf, ctx, mem, fds, worst, oldest, thr, states = out.values()
         empty = [0, 0, 0, 0, 0, 0.0, 0, float("inf"), 0, 0, 0, 0, 0]
+        boot, gen = self.boot, self._gen
         for g in groups:
             r, a = rows.get(g, empty), self._acc[g]
-            self._exported[g] = self._gen
-            lv = [g]
-            num.add_metric(lv, r[0])
-            mem.add_metric([g, "resident"], r[1])
-            mem.add_metric([g, "virtual"], r[2])
-            mem.add_metric([g, "swapped"], r[3])
-            oldest.add_metric(lv, self.boot + r[7] / TICKS if r[0] else 0)
-            fds.add_metric(lv, r[4])
-            worst.add_metric(lv, r[5])
-            cpu.add_metric([g, "user"], a[0] / TICKS)
-            cpu.add_metric([g, "system"], a[1] / TICKS)
-            rd.add_metric(lv, a[6])
-            wr.add_metric(lv, a[7])
-            majf.add_metric(lv, a[3])
-            minf.add_metric(lv, a[2])
-            ctx.add_metric([g, "voluntary"], a[4])
-            ctx.add_metric([g, "nonvoluntary"], a[5])
-            thr.add_metric(lv, r[6])
-            for i, s in enumerate(STATE_NAMES):
-                states.add_metric([g, s], r[8 + i])
-        yield from (num, cpu, rd, wr, majf, minf, ctx, mem, fds, worst, oldest, thr, states)
-        for name, doc, v in (
-            ("namedprocess_scrape_procread_errors", "incremented each time a proc's metrics collection fails",
-             self.read_errors),
-            ("namedprocess_scrape_partial_errors", "incremented each time a tracked proc's metrics collection fails "
-             "partially, e.g. unreadable I/O stats", self.partial_errors),
-        ):
-            m = Metric(name, doc, "counter")  # process-exporter's names have no _total suffix
-            m.add_sample(name, {}, v)
-            yield m
+            self._exported[g] = gen
+            lv = {"groupname": g}
+            num.append(Sample("namedprocess_namegroup_num_procs", lv, r[0], None, None))
+            mem.append(Sample("namedprocess_namegroup_memory_bytes", {"groupname": g, "memtype": "resident"}, r[1], None, None))
+            mem.append(Sample("namedprocess_namegroup_memory_bytes", {"groupname": g, "memtype": "virtual"}, r[2], None, None))
+            mem.append(Sample("namedprocess_namegroup_memory_bytes", {"groupname": g, "memtype": "swapped"}, r[3], None, None))
+            oldest.append(Sample("namedprocess_namegroup_oldest_start_time_seconds", lv,
+                                 boot + r[7] / TICKS if r[0] else 0, None, None))
+            fds.append(Sample("namedprocess_namegroup_open_filedesc", lv, r[4], None, None))
+            worst.append(Sample("namedprocess_namegroup_worst_fd_ratio", lv, r[5], None, None))
+            cpu.append(Sample("namedprocess_namegroup_cpu_seconds_total", {"groupname": g, "mode": "user"}, a[0] / TICKS, None, None))
+            cpu.append(Sample("namedprocess_namegroup_cpu_seconds_total", {"groupname": g, "mode": "system"}, a[1] / TICKS, None, None))
+            rd.append(Sample("namedprocess_namegroup_read_bytes_total", lv, a[6], None, None))
+            wr.append(Sample("namedprocess_namegroup_write_bytes_total", lv, a[7], None, None))
+            majf.append(Sample("namedprocess_namegroup_major_page_faults_total", lv, a[3], None, None))
+            minf.append(Sample("namedprocess_namegroup_minor_page_faults_total", lv, a[2], None, None))
+            ctx.append(Sample("namedprocess_namegroup_context_switches_total",
+                              {"groupname": g, "ctxswitchtype": "voluntary"}, a[4], None, None))
+            ctx.append(Sample("namedprocess_namegroup_context_switches_total",
+                              {"groupname": g, "ctxswitchtype": "nonvoluntary"}, a[5], None, None))
+            thr.append(Sample("namedprocess_namegroup_num_threads", lv, r[6], None, None))
+            for i, st in enumerate(STATE_NAMES):
+                states.append(Sample("namedprocess_namegroup_states", {"groupname": g, "state": st}, r[8 + i], None, None))
+        for name, doc, typ in FAMILIES:
+            yield family(name, doc, typ, out[name])
+        # process-exporter's scrape error counters carry no _total suffix
+        yield family("namedprocess_scrape_procread_errors", "incremented each time a proc's metrics collection fails",
+                     "counter", [Sample("namedprocess_scrape_procread_errors", {}, self.read_errors, None, None)])
+        yield family("namedprocess_scrape_partial_errors", "incremented each time a tracked proc's metrics collection "
+                     "fails partially, e.g. unreadable I/O stats", "counter",
+                     [Sample("namedprocess_scrape_partial_errors", {}, self.partial_errors, None, None)])
+
+
+# (family name — counters without _total, help, type), in process-exporter's order
+FAMILIES = (
+    ("namedprocess_namegroup_num_procs", "number of processes in this group", "gauge"),
+    ("namedprocess_namegroup_cpu_seconds", "Cpu user usage in seconds", "counter"),
+    ("namedprocess_namegroup_read_bytes", "number of bytes read by this group", "counter"),
+    ("namedprocess_namegroup_write_bytes", "number of bytes written by this group", "counter"),
+    ("namedprocess_namegroup_major_page_faults", "Major page faults", "counter"),
+    ("namedprocess_namegroup_minor_page_faults", "Minor page faults", "counter"),
+    ("namedprocess_namegroup_context_switches", "Context switches", "counter"),
+    ("namedprocess_namegroup_memory_bytes", "number of bytes of memory in use", "gauge"),
+    ("namedprocess_namegroup_open_filedesc", "number of open file descriptors for this group", "gauge"),
+    ("namedprocess_namegroup_worst_fd_ratio",
+     "the worst (closest to 1) ratio between open fds and max fds among all procs in this group", "gauge"),
+    ("namedprocess_namegroup_oldest_start_time_seconds",
+     "start time in seconds since 1970/01/01 of oldest process in group", "gauge"),
+    ("namedprocess_namegroup_num_threads", "Number of threads", "gauge"),
+    ("namedprocess_namegroup_states", "Number of processes in states Running, Sleeping, Waiting, Zombie, or Other",
+     "gauge"),
+)

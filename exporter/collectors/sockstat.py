@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client.core import GaugeMetricFamily
-
 from ..linux.procfs import parse_sockstat, read
 from ..registry import CollectorContext, register
+from ._families import single
 
 PAGE = os.sysconf("SC_PAGESIZE") if hasattr(os, "sysconf") else 4096
 
@@ -25,13 +24,9 @@ class SockstatCollector:
         for proto, field, value in rows:
             if proto == "sockets":
                 if field == "used":
-                    yield GaugeMetricFamily("node_sockstat_sockets_used", "Number of IPv4 sockets in use.", value=value)
+                    yield single("node_sockstat_sockets_used", "Number of IPv4 sockets in use.", "gauge", value)
                 continue
-            yield GaugeMetricFamily(
-                f"node_sockstat_{proto}_{field}", f"Number of {proto} sockets in state {field}.", value=value
-            )
+            yield single(f"node_sockstat_{proto}_{field}", f"Number of {proto} sockets in state {field}.", "gauge", value)
             if field == "mem" and proto in ("TCP", "UDP"):  # pages; FRAG "memory" is already bytes
-                yield GaugeMetricFamily(
-                    f"node_sockstat_{proto}_mem_bytes", f"Number of {proto} sockets in state mem_bytes.",
-                    value=value * PAGE,
-                )
+                yield single(f"node_sockstat_{proto}_mem_bytes", f"Number of {proto} sockets in state mem_bytes.",
+                             "gauge", value * PAGE)

@@ -4,10 +4,9 @@ from __future__ import annotations
 import os
 import re
 
-from prometheus_client.core import UnknownMetricFamily
-
 from ..linux.procfs import parse_vmstat, read
 from ..registry import CollectorContext, register
+from ._families import single
 
 DEFAULT_FIELDS = r"^(oom_kill|pgpg|pswp|pg.*fault).*"
 
@@ -31,4 +30,4 @@ class VmstatCollector:
             if ok is None:
                 ok = match[key] = bool(self.fields.match(key))
             if ok:
-                yield UnknownMetricFamily(f"node_vmstat_{key}", f"/proc/vmstat information field {key}.", value=float(value))
+                yield single(f"node_vmstat_{key}", f"/proc/vmstat information field {key}.", "unknown", float(value))

@@ -4,21 +4,31 @@ Names and units follow node_exporter so the collectors only have to attach metri
 """
 from __future__ import annotations
 
+import os
 import re
 
 CPU_MODES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 
 
-def read(path: str) -> str:
-    """Whole small file as text (os-level read: /proc files are generated on read and small)."""
-    with open(path, "rb", buffering=0) as f:
-        data = f.read()
-        # /proc files larger than one read are rare (interrupts, mountinfo on busy hosts); keep reading.
-        while True:
-            more = f.read()
-            if not more:
-                break
-            data += more
+def read(path: str, size: int = 65536) -> str:
+    """Whole small file as text, with os-level calls (no file object).
+
+    /proc and /sys files are generated on read; a seq_file read fills the buffer unless it reached the end,
+    so a short read means the whole file was returned and no second (empty) read is needed.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, size)
+        if len(data) == size:
+            chunks = [data]
+            while True:
+                more = os.read(fd, size)
+                if not more:
+                    break
+                chunks.append(more)
+            data = b"".join(chunks)
+    finally:
+        os.close(fd)
     return data.decode("utf-8", "replace")
 
 
