@@ -54,7 +54,8 @@ def _value(filt: str | None, digits: str | None, unit: str) -> str:
     if filt == "unit":
         filt = {"ratio": "pct", "bytes": "bytes", "seconds": "duration"}.get(unit, "num")
         if unit == "per_second":
-            return "{{ $value | humanize }}/s"
+            # humanize would print 0.0167 as "16.67m", which reads as a unit
+            return '{{ printf "%.3g" $value }}/s'
         if unit == "bytes_per_second":
             return "{{ $value | humanize1024 }}B/s"
     if filt == "pct":

@@ -38,6 +38,6 @@ class PackError(AdvisorError):
 class TemplateError(AdvisorError):
     """A recommendation template failed to render (syntax, or an attempt to reach Python internals)."""
 
-    def __init__(self, rule_id: str, reason: str):
-        super().__init__(f"rule {rule_id}: recommendation template: {reason}")
-        self.rule_id = rule_id
+    def __init__(self, rule_id: str, reason: str, field: str = "recommendation"):
+        super().__init__(f"rule {rule_id}: {field} template: {reason}")
+        self.rule_id, self.reason, self.field = rule_id, reason, field

@@ -120,9 +120,10 @@ class Evaluator:
             for s in fr.series:
                 for_points[_key(s.labels)] = list(s.points)
             span = max((s.points[-1][0] - s.points[0][0]) for s in fr.series if s.points) if fr.series else 0.0
-        if rr.min_history and span is not None and span + _slack(rr) < rr.min_history:
+        needed = _needed_history(rr)
+        if needed and span is not None and span + _slack(rr) < needed:
             return RuleResult(rule, rr.query, False, warnings=result.warnings,
-                              reason=f"not enough history: needs ≥ {format_duration(rr.min_history)} "
+                              reason=f"not enough history: needs ≥ {format_duration(needed)} "
                                      f"(have {format_duration(span)})")
         return self._judge(rr, series, for_points, result.warnings)
 
@@ -269,8 +270,8 @@ class Evaluator:
                "projection": projection, "sizing": sizing_res, "replicas": replica_res,
                "rule": {"id": rule.id, "title": rule.title}}
         return Finding(rule=rule, target=target, labels=dict(s.labels), value=value, stats=st,
-                       threshold=rr.threshold, summary=render(rule.id, rule.summary, ctx),
-                       description=render(rule.id, rule.description, ctx),
+                       threshold=rr.threshold, summary=render(rule.id, rule.summary, ctx, "summary"),
+                       description=render(rule.id, rule.description, ctx, "description"),
                        recommendation=render(rule.id, rule.recommendation, ctx), confidence=conf,
                        evidence=tuple(items), projection=projection, sizing=sizing_res, replicas=replica_res)
 
@@ -283,8 +284,18 @@ class Evaluator:
         coverage = min(1.0, len(pts) / expected)
         preferred = rr.preferred_history or rr.lookback
         history_factor = min(1.0, (span + step) / preferred) if preferred else 1.0
-        return Confidence(len(pts), expected, span, not rr.min_history or span + _slack(rr) >= rr.min_history,
+        return Confidence(len(pts), expected, span, span + _slack(rr) >= _needed_history(rr),
                           span + step >= preferred, round(coverage * history_factor, 3))
+
+
+def _needed_history(rr: ResolvedRule) -> float:
+    """History a rule needs: its min_history, never more than the window it looks at (an explicitly short
+    --set lookback means the operator accepts short history); an instant rule with `for` needs that window."""
+    window = rr.lookback if rr.rule.evaluate.mode != "instant" else rr.for_seconds
+    need = min(rr.min_history, window) if (rr.min_history and window) else (rr.min_history or 0.0)
+    if rr.rule.evaluate.mode == "instant" and rr.for_seconds:
+        need = max(need, rr.for_seconds)
+    return need
 
 
 def _slack(rr: ResolvedRule) -> float:

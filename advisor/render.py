@@ -93,23 +93,43 @@ def _env() -> ImmutableSandboxedEnvironment:
     return env
 
 
+class _Probe(jinja2.ChainableUndefined):
+    """Undefined for trial renders: missing data is fine, but a sandbox refusal still raises when used."""
+
+    def _raise_if_unsafe(self) -> None:
+        if self._undefined_exception is SecurityError:
+            self._fail_with_undefined_error()
+
+    def __str__(self) -> str:
+        self._raise_if_unsafe()
+        return ""
+
+    def __iter__(self):
+        self._raise_if_unsafe()
+        return iter(())
+
+    def __bool__(self) -> bool:
+        self._raise_if_unsafe()
+        return False
+
+
 ENV = _env()
 _LENIENT = _env()
-_LENIENT.undefined = jinja2.ChainableUndefined
+_LENIENT.undefined = _Probe
 
 
-def render(rule_id: str, template: str, context: dict[str, Any]) -> str:
+def render(rule_id: str, template: str, context: dict[str, Any], field: str = "recommendation") -> str:
     """Render one rule text; any template failure is a TemplateError naming the rule."""
     if not template:
         return ""
     try:
         return ENV.from_string(template).render(**context).strip()
     except SecurityError as e:
-        raise TemplateError(rule_id, f"not allowed in the sandbox: {e}") from None
+        raise TemplateError(rule_id, f"not allowed in the sandbox: {e}", field) from None
     except jinja2.TemplateError as e:
-        raise TemplateError(rule_id, f"{type(e).__name__}: {e}") from None
+        raise TemplateError(rule_id, f"{type(e).__name__}: {e}", field) from None
     except Exception as e:  # noqa: BLE001 - a filter fed odd data; keep it one line
-        raise TemplateError(rule_id, f"{type(e).__name__}: {e}") from None
+        raise TemplateError(rule_id, f"{type(e).__name__}: {e}", field) from None
 
 
 def check_templates(rule, resolved) -> None:
@@ -122,9 +142,9 @@ def check_templates(rule, resolved) -> None:
         try:
             _LENIENT.from_string(text).render(**context)
         except SecurityError as e:
-            raise TemplateError(rule.id, f"{name}: not allowed in the sandbox: {e}") from None
+            raise TemplateError(rule.id, f"not allowed in the sandbox: {e}", name) from None
         except jinja2.TemplateSyntaxError as e:
-            raise TemplateError(rule.id, f"{name}: line {e.lineno}: {e.message}") from None
+            raise TemplateError(rule.id, f"line {e.lineno} of the template: {e.message}", name) from None
         except Exception:  # noqa: BLE001 - data-dependent failures only show with real data
             pass
 

@@ -13,7 +13,7 @@ import jsonschema
 import promql_parser
 import yaml
 
-from ..errors import PackError, ParamError
+from ..errors import PackError, ParamError, TemplateError
 from . import model as M
 from . import params as P
 
@@ -180,7 +180,10 @@ def _check_rule(rule: M.Rule, raw: dict, params: dict, base: tuple, lines: dict,
     if rule.evaluate.mode != "instant" and rule.evaluate.step is None:
         pass  # the evaluator derives a step from the lookback
     from ..render import check_templates  # local import: render pulls in jinja2
-    check_templates(rule, resolved)
+    try:
+        check_templates(rule, resolved)
+    except TemplateError as e:
+        fail((e.field,), f"rule {rule.id}: {e.reason}")
 
 
 def load_pack(path: str | Path) -> M.Pack:

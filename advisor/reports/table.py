@@ -42,7 +42,7 @@ def render_table(report: Report, color: bool = False, width: int | None = None, 
             continue
         t = Table(title=f"{cat} ({len(fs)})", title_justify="left", show_lines=True, expand=True)
         t.add_column("severity", no_wrap=True)
-        t.add_column("rule / target", ratio=1)
+        t.add_column("rule / target", ratio=1, overflow="fold")
         t.add_column("observed", no_wrap=True)
         t.add_column("recommendation", ratio=3)
         for f in fs:

@@ -1,0 +1,151 @@
+"""Fixtures for advisor tests: real Prometheus scraping a real node_exporter / our exporter, and tiny fake APIs."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from perfadvisor.advisor.cli import cli
+from tests.support.procs import free_port, need_binary, stop, wait_http
+from tests.support.prometheus import start_prometheus
+
+REPO = Path(__file__).resolve().parents[2]
+XSS = "<script>alert(1)</script>"
+# Short windows so rules evaluate on the seconds of history a test has.
+SHORT = ["--set", "lookback=20s", "--set", "step=1s", "--set", "rate_window=4s", "--set", "host.for_short=2s",
+         "--set", "host.for_medium=2s", "--set", "host.for_long=2s", "--set", "process.for_short=2s"]
+
+
+def advisor(*args: str, env: dict | None = None):
+    """Run the CLI in-process like a user would; returns click's Result (exit_code, stdout, stderr)."""
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False,
+                                env={"PERFADVISOR_PROMETHEUS_URL": None, "PERFADVISOR_CONFIG": None, **(env or {})})
+
+
+@pytest.fixture(scope="session")
+def node_prometheus(tmp_path_factory):
+    """Prometheus scraping prometheus-node-exporter twice: as job "node", and relabelled with a hostile instance."""
+    binary = need_binary("prometheus-node-exporter")
+    port = free_port()
+    ne = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    prom = None
+    try:
+        wait_http(f"http://127.0.0.1:{port}/metrics", proc=ne)
+        xss_job = {"job_name": "xss", "metrics_path": "/metrics",
+                   "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
+                   "relabel_configs": [{"target_label": "instance", "replacement": XSS}]}
+        prom = start_prometheus(tmp_path_factory.mktemp("prom-node"), {"node": [f"127.0.0.1:{port}"]},
+                                metrics_path="/metrics", extra_scrape_configs=[xss_job])
+        prom.wait_for_series("rate(node_cpu_seconds_total[4s])", min_results=2)
+        time.sleep(22)  # enough history for the 20 s windows in SHORT
+        yield prom
+    finally:
+        if prom:
+            prom.stop()
+        stop(ne)
+
+
+LEAKER = r"""
+import sys, time
+open("/proc/self/comm", "w").write("leakyadv")
+chunks = []
+while True:
+    chunks.append(b"x" * 1_000_000)   # written bytes, so they are resident
+    time.sleep(0.5)
+"""
+
+
+@pytest.fixture(scope="session")
+def exporter_prometheus(tmp_path_factory):
+    """Prometheus scraping our perfadvisor-exporter while a child process leaks ~2 MB/s (groupname leakyadv)."""
+    exe = REPO / ".venv" / "bin" / "perfadvisor-exporter"
+    ok = exe.exists() and subprocess.run([str(exe), "--help"], capture_output=True).returncode == 0
+    if not ok:
+        pytest.skip("perfadvisor-exporter is not installed (scripts/bootstrap)")
+    port = free_port()
+    leak = subprocess.Popen([sys.executable, "-c", LEAKER])
+    exp = subprocess.Popen([str(exe), f"--web.listen-address=127.0.0.1:{port}", "--collector.processes.top-n=1000",
+                            "--no-collector.textfile", "--log.level=warn"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    prom = None
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/metrics", proc=exp, timeout=60)
+        prom = start_prometheus(tmp_path_factory.mktemp("prom-exp"), {"perfadvisor": [f"127.0.0.1:{port}"]})
+        prom.wait_for_series('namedprocess_namegroup_memory_bytes{groupname="leakyadv"}', timeout=60)
+        time.sleep(22)
+        yield prom
+    finally:
+        if prom:
+            prom.stop()
+        stop(exp)
+        stop(leak)
+
+
+class FakeAPI:
+    """A tiny HTTP server standing in for a misbehaving Prometheus; records the requests it got."""
+
+    def __init__(self, behaviour: str, delay: float = 0.0):
+        self.behaviour, self.delay, self.requests = behaviour, delay, []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                api.requests.append((self.path, dict(self.headers), body))
+                if api.delay:
+                    time.sleep(api.delay)
+                if api.behaviour == "500":
+                    self._send(500, b'{"status":"error","errorType":"internal","error":"boom"}')
+                elif api.behaviour == "badjson":
+                    self._send(200, b"<html>this is a proxy login page</html>")
+                else:  # "empty": a valid, empty answer with a warning
+                    data = {"status": "success", "warnings": ["partial response: store gateway down"],
+                            "data": {"resultType": "matrix" if "range" in self.path else "vector", "result": []}}
+                    self._send(200, json.dumps(data).encode())
+
+            def _send(self, code, payload):
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = _answer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_api():
+    servers = []
+
+    def make(behaviour: str, delay: float = 0.0) -> FakeAPI:
+        s = FakeAPI(behaviour, delay)
+        servers.append(s)
+        return s
+    yield make
+    for s in servers:
+        s.close()
