@@ -4,7 +4,7 @@ prometheus_client's generate_latest spends ~4 µs per series (sorted labels, a f
 float round trip per value); a scrape of ~1000 series then costs more CPU than node_exporter's whole scrape.
 These writers produce output that parses to the same families, at a fraction of the cost: label strings are
 joined once per sample with escaping only when a value needs it, and values are formatted with a fast path
-for plain floats and ints. Families carrying exemplars or native histograms go through prometheus_client.
+for plain floats and ints. In OpenMetrics, a family carrying exemplars goes through prometheus_client.
 """
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Iterable
 
 from prometheus_client.core import Metric
 from prometheus_client.openmetrics import exposition as om_exposition
-from prometheus_client.exposition import generate_latest as _pc_generate_latest
 from prometheus_client.utils import floatToGoString
 
 CONTENT_TYPE_TEXT = "text/plain; version=0.0.4; charset=utf-8"
@@ -74,72 +73,66 @@ def _value(v) -> str:
     return floatToGoString(v)
 
 
-def _needs_escape(s: str) -> bool:
-    return "\\" in s or "\n" in s or '"' in s
-
-
 def _esc(s: str) -> str:
     return s.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def _labels(labels: dict) -> str:
-    parts = []
-    for k, v in labels.items():
-        if "\\" in v or "\n" in v or '"' in v:
-            v = _esc(v)
-        parts.append(f'{k}="{v}"')
-    return "{" + ",".join(parts) + "}"
-
-
-def _special(fam: Metric) -> bool:
-    for s in fam.samples:
-        if s.exemplar is not None or getattr(s, "native_histogram", None) is not None:
-            return True
-    return False
+_PLAIN_TYPES = frozenset(("gauge", "untyped", "unknown", "info", "stateset"))
 
 
 def generate_text(families: Iterable[Metric]) -> bytes:
-    """Prometheus text format 0.0.4 for the families (already merged by name)."""
+    """Prometheus text format 0.0.4 for the families (already merged by name).
+
+    Exemplars are not part of this format (prometheus_client drops them too); native-histogram samples,
+    which have no plain value, are skipped.
+    """
     out: list[str] = []
     append = out.append
     value = _value
     for fam in families:
-        if _special(fam):
-            append(_pc_generate_latest(_One([fam])).decode("utf-8"))
-            continue
         name = fam.name
         typ = fam.type
+        samples = fam.samples
         if typ == "counter":
             # A counter whose samples lack _total (process-exporter's names) keeps its own name in HELP/TYPE.
-            mname = name if fam.samples and fam.samples[0].name == name else name + "_total"
+            mname = name if samples and samples[0].name == name else name + "_total"
         else:
             mname = name + "_info" if typ == "info" else name
         doc = fam.documentation
         if "\\" in doc or "\n" in doc:
             doc = doc.replace("\\", "\\\\").replace("\n", "\\n")
         append(f"# HELP {mname} {doc}\n# TYPE {mname} {_TEXT_TYPES.get(typ, 'untyped')}\n")
+        check_om = typ not in _PLAIN_TYPES
         extra: dict[str, list[str]] | None = None
-        for s in fam.samples:
+        for s in samples:
+            v = s.value
+            if v.__class__ is float and v - v == 0.0:
+                v = repr(v)
+            elif v is None:
+                continue
+            else:
+                v = value(v)
             labels = s.labels
             if labels:
                 parts = []
-                for k, v in labels.items():
-                    if "\\" in v or "\n" in v or '"' in v:
-                        v = _esc(v)
-                    parts.append(f'{k}="{v}"')
-                line = f"{s.name}{{{','.join(parts)}}} {value(s.value)}"
+                for k, x in labels.items():
+                    if "\\" in x or "\n" in x or '"' in x:
+                        x = _esc(x)
+                    parts.append(f'{k}="{x}"')
+                line = f"{s.name}{{{','.join(parts)}}} {v}\n"
             else:
-                line = f"{s.name} {value(s.value)}"
+                line = f"{s.name} {v}\n"
             if s.timestamp is not None:
-                line = f"{line} {int(float(s.timestamp) * 1000):d}"
-            sname = s.name
-            if sname.endswith(_OM_SUFFIXES) and sname[len(name):] in _OM_SUFFIXES and sname.startswith(name):
-                # OpenMetrics-only samples become separate gauges, as prometheus_client does.
-                if extra is None:
-                    extra = {}
-                extra.setdefault(sname[len(name):], []).append(line + "\n")
-                continue
-            append(line + "\n")
+                line = f"{line[:-1]} {int(float(s.timestamp) * 1000):d}\n"
+            if check_om:
+                sname = s.name
+                if sname.endswith(_OM_SUFFIXES) and sname[len(name):] in _OM_SUFFIXES and sname.startswith(name):
+                    # OpenMetrics-only samples become separate gauges, as prometheus_client does.
+                    if extra is None:
+                        extra = {}
+                    extra.setdefault(sname[len(name):], []).append(line)
+                    continue
+            append(line)
         if extra:
             for suffix, lines in sorted(extra.items()):
                 append(f"# HELP {name}{suffix} {doc}\n# TYPE {name}{suffix} gauge\n")
@@ -148,31 +141,49 @@ def generate_text(families: Iterable[Metric]) -> bytes:
 
 
 def generate_openmetrics(families: Iterable[Metric]) -> bytes:
-    """OpenMetrics 1.0.0 text for the families (already merged by name), ending with # EOF."""
+    """OpenMetrics 1.0.0 text for the families (already merged by name), ending with # EOF.
+
+    A family carrying exemplars is rendered by prometheus_client; native-histogram samples (OpenMetrics 2.0)
+    are skipped, as prometheus_client does for 1.0.0.
+    """
     out: list[str] = []
     append = out.append
     value = _value
     for fam in families:
-        if _special(fam):
-            text = om_exposition.generate_latest(_One([fam])).decode("utf-8")
-            append(text[: -len("# EOF\n")])
-            continue
+        mark = len(out)
         name = fam.name
         doc = fam.documentation
-        if _needs_escape(doc):
+        if "\\" in doc or "\n" in doc or '"' in doc:
             doc = _esc(doc)
         typ = fam.type
-        if typ == "counter" and fam.samples and fam.samples[0].name == name:
+        samples = fam.samples
+        if typ == "counter" and samples and samples[0].name == name:
             typ = "unknown"  # OpenMetrics counters must end in _total; this one cannot be typed as a counter
         append(f"# HELP {name} {doc}\n# TYPE {name} {typ}\n")
         if fam.unit:
             append(f"# UNIT {name} {fam.unit}\n")
-        for s in fam.samples:
+        for s in samples:
+            if s.exemplar is not None:
+                del out[mark:]
+                append(om_exposition.generate_latest(_One([fam])).decode("utf-8")[: -len("# EOF\n")])
+                break
+            v = s.value
+            if v.__class__ is float and v - v == 0.0:
+                v = repr(v)
+            elif v is None:
+                continue
+            else:
+                v = value(v)
             labels = s.labels
             if labels:
-                line = f"{s.name}{_labels(labels)} {value(s.value)}"
+                parts = []
+                for k, x in labels.items():
+                    if "\\" in x or "\n" in x or '"' in x:
+                        x = _esc(x)
+                    parts.append(f'{k}="{x}"')
+                line = f"{s.name}{{{','.join(parts)}}} {v}"
             else:
-                line = f"{s.name} {value(s.value)}"
+                line = f"{s.name} {v}"
             if s.timestamp is not None:
                 line = f"{line} {s.timestamp}"
             append(line + "\n")

@@ -10,7 +10,6 @@ import logging
 import queue
 import threading
 import time
-from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
@@ -21,6 +20,8 @@ from .exposition import merge_families
 from .registry import Collector, CollectorSpec
 
 log = logging.getLogger("perfadvisor.exporter.scrape")
+
+SLOW_SECONDS = 0.01  # a collector slower than this gets its own thread in the next collection
 
 
 @dataclass(frozen=True)
@@ -77,25 +78,53 @@ class _Pool:
 
     def _run(self) -> None:
         while True:
-            item = self._q.get()
-            if item is None:
+            task = self._q.get()
+            if task is None:
                 return
-            fn, fut = item
-            if not fut.set_running_or_notify_cancel():
-                continue
-            try:
-                fut.set_result(fn())
-            except BaseException as e:  # delivered to the waiting scrape, which reports it
-                fut.set_exception(e)
+            task()
 
-    def submit(self, fn: Callable) -> Future:
-        fut: Future = Future()
-        self._q.put((fn, fut))
-        return fut
+    def submit(self, task: Callable[[], None]) -> None:
+        self._q.put(task)
 
     def close(self, workers: int) -> None:
         for _ in range(workers):
             self._q.put(None)
+
+
+class _Batch:
+    """Collectors run one after another on one pool thread, each result recorded as it completes.
+
+    Fast collectors share one batch: handing each to its own thread costs more CPU (thread switches, cold
+    caches) than they take to run. A slow or not-yet-measured collector gets a batch of its own, so slow ones
+    overlap. If a batch is still busy at the deadline, the collector it is running has timed out and the ones
+    queued behind it are cancelled.
+    """
+
+    def __init__(self, items: list[tuple[str, Collector]]):
+        self.items = items
+        self.results: dict[str, tuple[list[Metric] | None, float, BaseException | None]] = {}
+        self.current: str | None = None
+        self.cancelled = False
+        self.done = threading.Event()
+
+    def __call__(self) -> None:
+        results = self.results
+        perf = time.perf_counter
+        for name, collector in self.items:
+            if self.cancelled:
+                break
+            self.current = name
+            t0 = perf()
+            try:
+                fams = list(collector.collect())
+                for f in fams:
+                    if not isinstance(f, Metric):
+                        raise TypeError(f"collect() yielded {type(f).__name__}, not a metric family")
+                results[name] = (fams, perf() - t0, None)
+            except BaseException as e:  # reported by the waiting scrape, never raised into the pool
+                results[name] = (None, perf() - t0, e)
+        self.current = None
+        self.done.set()
 
 
 class _Flight:
@@ -117,7 +146,8 @@ class Scraper:
         self._listeners = list(on_collection)
         self._lock = threading.Lock()
         self._flights: dict[frozenset[str] | None, _Flight] = {}
-        self._running: dict[str, Future] = {}
+        self._running: dict[str, _Batch] = {}
+        self._fast: set[str] = set()  # collectors that recently finished in < SLOW_SECONDS
         self._seq = 0
 
     @property
@@ -150,32 +180,56 @@ class Scraper:
     def _collect(self, only: frozenset[str] | None) -> Collection:
         started_wall, started = time.time(), time.perf_counter()
         names = [n for n in self.collectors if only is None or n in only]
-        futures: dict[str, Future] = {}
         outcomes: dict[str, Outcome] = {}
-        for name in names:
-            with self._lock:
+        fast: list[tuple[str, Collector]] = []
+        batches: list[_Batch] = []
+        with self._lock:
+            for name in names:
                 previous = self._running.get(name)
-                if previous is not None and not previous.done():
+                if previous is not None and previous.current == name:
                     outcomes[name] = Outcome(name, 0.0, False, "previous collection still running", time.time())
-                    continue
-                futures[name] = self._running[name] = self._pool.submit(self._runner(name))
-        wait(futures.values(), timeout=self.timeout)
+                elif name in self._fast:
+                    fast.append((name, self.collectors[name]))
+                else:
+                    batches.append(_Batch([(name, self.collectors[name])]))
+            if fast:
+                batches.append(_Batch(fast))
+            for b in batches:
+                for name, _ in b.items:
+                    self._running[name] = b
+        for b in batches:
+            self._pool.submit(b)
+        deadline = time.monotonic() + self.timeout
+        for b in batches:
+            b.done.wait(max(0.0, deadline - time.monotonic()))
         families: list[Metric] = []
-        for name, fut in futures.items():
-            if not fut.done():
-                outcomes[name] = Outcome(name, self.timeout, False, f"timed out after {self.timeout:g}s", time.time())
-                log.error("collector timed out", extra={"kv": {"collector": name, "timeout": self.timeout}})
-                continue
-            exc = fut.exception()
-            if exc is not None:
-                duration, error = getattr(exc, "_duration", 0.0), f"{type(exc).__name__}: {exc}"
-                outcomes[name] = Outcome(name, duration, False, error, time.time())
-                log.error("collector failed", extra={"kv": {"collector": name, "duration_seconds": round(duration, 6),
-                                                            "err": error}}, exc_info=log.isEnabledFor(logging.DEBUG))
-                continue
-            fams, duration = fut.result()
-            families.extend(fams)
-            outcomes[name] = Outcome(name, duration, True, None, time.time())
+        for b in batches:
+            stuck = None if b.done.is_set() else b.current
+            b.cancelled = not b.done.is_set()
+            for name, _ in b.items:
+                result = b.results.get(name)
+                if result is None:
+                    why = f"timed out after {self.timeout:g}s" if name == stuck else \
+                        "not run: queued behind a collector that timed out"
+                    outcomes[name] = Outcome(name, self.timeout if name == stuck else 0.0, False, why, time.time())
+                    log.error("collector timed out", extra={"kv": {"collector": name, "err": why}})
+                    if name == stuck:
+                        self._fast.discard(name)
+                    continue
+                fams, duration, exc = result
+                if exc is not None:
+                    error = f"{type(exc).__name__}: {exc}"
+                    outcomes[name] = Outcome(name, duration, False, error, time.time())
+                    log.error("collector failed", extra={"kv": {
+                        "collector": name, "duration_seconds": round(duration, 6), "err": error}},
+                        exc_info=(type(exc), exc, exc.__traceback__) if log.isEnabledFor(logging.DEBUG) else None)
+                else:
+                    families.extend(fams)
+                    outcomes[name] = Outcome(name, duration, True, None, time.time())
+                if duration < SLOW_SECONDS:
+                    self._fast.add(name)
+                else:
+                    self._fast.discard(name)
         ordered = tuple(outcomes[n] for n in names)
         families.extend(_scrape_families(ordered))
         _warn_type_conflicts(families)
@@ -187,23 +241,6 @@ class Scraper:
         for listener in self._listeners:
             listener(collection)
         return collection
-
-    def _runner(self, name: str) -> Callable[[], tuple[list[Metric], float]]:
-        collector = self.collectors[name]
-
-        def run() -> tuple[list[Metric], float]:
-            t0 = time.perf_counter()
-            try:
-                fams = list(collector.collect())
-                for f in fams:
-                    if not isinstance(f, Metric):
-                        raise TypeError(f"collect() yielded {type(f).__name__}, not a metric family")
-                return fams, time.perf_counter() - t0
-            except BaseException as e:
-                e._duration = time.perf_counter() - t0  # type: ignore[attr-defined]
-                raise
-
-        return run
 
     def close(self) -> None:
         self._pool.close(self._workers)

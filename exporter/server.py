@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import HTTPServer, ThreadingHTTPServer

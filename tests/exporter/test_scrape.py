@@ -142,3 +142,28 @@ def test_listeners_see_each_collection():
         assert seen[0].started_at <= time.time()
     finally:
         scraper.close()
+
+
+def test_fast_collectors_share_a_thread_and_a_hang_cancels_the_rest():
+    class Hang:
+        def __init__(self):
+            self.block = threading.Event()
+            self.release = threading.Event()
+
+        def collect(self):
+            if self.block.is_set():
+                self.release.wait(5)
+            yield GaugeMetricFamily("test_hang", "Hangs on demand.", value=1)
+
+    hang = Hang()
+    scraper = Scraper({"hang": hang, "after": Fixed(GaugeMetricFamily("test_after", "after", value=1))}, timeout=0.3)
+    try:
+        assert values(scraper.collect(), "node_scrape_collector_success") == {"hang": 1.0, "after": 1.0}
+        hang.block.set()  # both are fast now, so they share one thread: "after" waits behind "hang"
+        errors = {o.collector: o.error for o in scraper.collect().outcomes}
+        assert errors == {"hang": "timed out after 0.3s", "after": "not run: queued behind a collector that timed out"}
+        errors = {o.collector: o.error for o in scraper.collect().outcomes}
+        assert errors == {"hang": "previous collection still running", "after": None}
+    finally:
+        hang.release.set()
+        scraper.close()
