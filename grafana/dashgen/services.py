@@ -4,7 +4,9 @@ from __future__ import annotations
 from .core import SEL, Dashboard, query_variable, stat, table, target as t, timeseries
 
 RATE = "$__rate_interval"
+# Every probe series carries `target` (one exporter probes many services), so one picker filters them all.
 P = f'{SEL},target=~"$target"'
+UPS = "probe_success|redis_up|pg_up|haproxy_up|nginx_up"
 UP_DOWN = [{"type": "value", "options": {"0": {"text": "DOWN", "color": "red"}, "1": {"text": "UP", "color": "green"}}}]
 RED_GREEN = [(None, "red"), (1, "green")]
 
@@ -13,8 +15,9 @@ def build() -> Dashboard:
     d = Dashboard("perfadvisor-services", "Services",
                   "Probed services: HTTP endpoints, Redis, PostgreSQL, HAProxy and nginx.",
                   key_metric="up", tags=["services"],
-                  extra_variables=[query_variable("target", 'probe_success{job=~"$job",instance=~"$instance"}',
-                                                  "target", title="Probe target")])
+                  extra_variables=[query_variable(
+                      "target", f'{{__name__=~"{UPS}",job=~"$job",instance=~"$instance"}}', "target",
+                      title="Service")])
     d.row(
         "HTTP probes",
         timeseries("Probe success", t(f"probe_success{{{P}}}", "{{target}}"), unit="short", min=0, max=1, w=8,
@@ -33,57 +36,57 @@ def build() -> Dashboard:
     )
     d.row(
         "Redis",
-        stat("Redis up", t(f"redis_up{{{SEL}}}", "{{instance}}"), mappings=UP_DOWN, thresholds=RED_GREEN),
-        stat("Clients", t(f"redis_connected_clients{{{SEL}}}", "{{instance}}")),
+        stat("Redis up", t(f"redis_up{{{P}}}", "{{target}}"), mappings=UP_DOWN, thresholds=RED_GREEN),
+        stat("Clients", t(f"redis_connected_clients{{{P}}}", "{{target}}")),
         timeseries("Keyspace hit ratio",
-                   t(f"rate(redis_keyspace_hits_total{{{SEL}}}[{RATE}]) / (rate(redis_keyspace_hits_total{{{SEL}}}[{RATE}]) "
-                     f"+ rate(redis_keyspace_misses_total{{{SEL}}}[{RATE}]))", "{{instance}}"),
+                   t(f"rate(redis_keyspace_hits_total{{{P}}}[{RATE}]) / (rate(redis_keyspace_hits_total{{{P}}}[{RATE}]) "
+                     f"+ rate(redis_keyspace_misses_total{{{P}}}[{RATE}]))", "{{target}}"),
                    unit="percentunit", min=0, max=1, w=12,
                    description="Lookups that found their key (no value while there are no lookups)."),
-        timeseries("Memory used", t(f"redis_memory_used_bytes{{{SEL}}}", "{{instance}} used"),
-                   t(f"redis_memory_max_bytes{{{SEL}}}", "{{instance}} maxmemory"), unit="bytes", min=0, w=8,
+        timeseries("Memory used", t(f"redis_memory_used_bytes{{{P}}}", "{{target}} used"),
+                   t(f"redis_memory_max_bytes{{{P}}}", "{{target}} maxmemory"), unit="bytes", min=0, w=8,
                    description="maxmemory 0 means no limit is set."),
-        timeseries("Evictions", t(f"rate(redis_evicted_keys_total{{{SEL}}}[{RATE}])", "{{instance}}"),
+        timeseries("Evictions", t(f"rate(redis_evicted_keys_total{{{P}}}[{RATE}])", "{{target}}"),
                    unit="short", min=0, w=8, description="Keys evicted per second to stay under maxmemory."),
-        timeseries("Connected clients", t(f"redis_connected_clients{{{SEL}}}", "{{instance}}"), unit="short",
+        timeseries("Connected clients", t(f"redis_connected_clients{{{P}}}", "{{target}}"), unit="short",
                    min=0, w=8),
     )
     d.row(
         "PostgreSQL",
-        stat("PostgreSQL up", t(f"pg_up{{{SEL}}}", "{{instance}}"), mappings=UP_DOWN, thresholds=RED_GREEN),
+        stat("PostgreSQL up", t(f"pg_up{{{P}}}", "{{target}}"), mappings=UP_DOWN, thresholds=RED_GREEN),
         stat("Connections used",
-             t(f"sum by (instance) (pg_stat_activity_count{{{SEL}}}) / on (instance) "
-               f"max by (instance) (pg_settings_max_connections{{{SEL}}})", "{{instance}}"),
+             t(f"sum by (target) (pg_stat_activity_count{{{P}}}) / on (target) "
+               f"max by (target) (pg_settings_max_connections{{{P}}})", "{{target}}"),
              unit="percentunit", thresholds=[(None, "green"), (0.8, "orange"), (0.9, "red")]),
-        timeseries("Connections by state", t(f"sum by (instance, state) (pg_stat_activity_count{{{SEL}}})",
-                                             "{{instance}} {{state}}"), unit="short", min=0, stack=True),
+        timeseries("Connections by state", t(f"sum by (target, state) (pg_stat_activity_count{{{P}}})",
+                                             "{{target}} {{state}}"), unit="short", min=0, stack=True),
         timeseries("Buffer cache hit ratio",
-                   t(f"rate(pg_stat_database_blks_hit{{{SEL}}}[{RATE}]) / (rate(pg_stat_database_blks_hit{{{SEL}}}[{RATE}]) "
-                     f"+ rate(pg_stat_database_blks_read{{{SEL}}}[{RATE}]))", "{{instance}} {{datname}}"),
+                   t(f"rate(pg_stat_database_blks_hit{{{P}}}[{RATE}]) / (rate(pg_stat_database_blks_hit{{{P}}}[{RATE}]) "
+                     f"+ rate(pg_stat_database_blks_read{{{P}}}[{RATE}]))", "{{target}} {{datname}}"),
                    unit="percentunit", min=0, max=1, w=8,
                    description="Blocks found in shared buffers; below ~0.99 on a busy database means too little cache."),
         timeseries("Transactions",
-                   t(f"rate(pg_stat_database_xact_commit{{{SEL}}}[{RATE}])", "{{instance}} {{datname}} commit"),
-                   t(f"rate(pg_stat_database_xact_rollback{{{SEL}}}[{RATE}])", "{{instance}} {{datname}} rollback"),
+                   t(f"rate(pg_stat_database_xact_commit{{{P}}}[{RATE}])", "{{target}} {{datname}} commit"),
+                   t(f"rate(pg_stat_database_xact_rollback{{{P}}}[{RATE}])", "{{target}} {{datname}} rollback"),
                    unit="short", min=0, w=8),
-        timeseries("Deadlocks", t(f"increase(pg_stat_database_deadlocks{{{SEL}}}[{RATE}])", "{{instance}} {{datname}}"),
+        timeseries("Deadlocks", t(f"increase(pg_stat_database_deadlocks{{{P}}}[{RATE}])", "{{target}} {{datname}}"),
                    unit="short", min=0, w=8),
     )
     d.row(
         "HAProxy and nginx",
-        timeseries("HAProxy backend sessions", t(f"haproxy_backend_current_sessions{{{SEL}}}", "{{instance}} {{proxy}}"),
+        timeseries("HAProxy backend sessions", t(f"haproxy_backend_current_sessions{{{P}}}", "{{target}} {{proxy}}"),
                    unit="short", min=0, w=8),
         timeseries("HAProxy backend responses",
-                   t(f"sum by (instance, proxy, code) (rate(haproxy_backend_http_responses_total{{{SEL}}}[{RATE}]))",
-                     "{{instance}} {{proxy}} {{code}}"), unit="reqps", min=0, w=8, stack=True),
-        timeseries("HAProxy servers up", t(f"haproxy_server_status{{{SEL}}}", "{{instance}} {{proxy}}/{{server}}"),
+                   t(f"sum by (target, proxy, code) (rate(haproxy_backend_http_responses_total{{{P}}}[{RATE}]))",
+                     "{{target}} {{proxy}} {{code}}"), unit="reqps", min=0, w=8, stack=True),
+        timeseries("HAProxy servers up", t(f'haproxy_server_status{{{P},state="UP"}}', "{{target}} {{proxy}}/{{server}}"),
                    unit="short", min=0, max=1, w=8, thresholds=RED_GREEN),
-        timeseries("nginx requests", t(f"rate(nginx_http_requests_total{{{SEL}}}[{RATE}])", "{{instance}}"),
+        timeseries("nginx requests", t(f"rate(nginx_http_requests_total{{{P}}}[{RATE}])", "{{target}}"),
                    unit="reqps", min=0, w=12),
         timeseries("nginx connections",
-                   t(f"nginx_connections_active{{{SEL}}}", "{{instance}} active"),
-                   t(f"nginx_connections_reading{{{SEL}}}", "{{instance}} reading"),
-                   t(f"nginx_connections_writing{{{SEL}}}", "{{instance}} writing"),
-                   t(f"nginx_connections_waiting{{{SEL}}}", "{{instance}} waiting"), unit="short", min=0, w=12),
+                   t(f"nginx_connections_active{{{P}}}", "{{target}} active"),
+                   t(f"nginx_connections_reading{{{P}}}", "{{target}} reading"),
+                   t(f"nginx_connections_writing{{{P}}}", "{{target}} writing"),
+                   t(f"nginx_connections_waiting{{{P}}}", "{{target}} waiting"), unit="short", min=0, w=12),
     )
     return d
