@@ -14,6 +14,12 @@ TICKS = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
 
 @register("cpu", default=True, help="Seconds the CPUs spent in each mode (node_cpu_*).")
 class CpuCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        'node_cpu_seconds_total counter {cpu,mode}',
+        'node_cpu_guest_seconds_total counter {cpu,mode}',
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.path = os.path.join(ctx.procfs, "stat")
 

@@ -6,15 +6,24 @@ import os
 from prometheus_client.core import GaugeMetricFamily
 
 from ..linux.procfs import parse_file_nr, read
+from ..linux import LINUX
 from ..registry import CollectorContext, register
 
 
 @register("filefd", default=True, help="File descriptor statistics from /proc/sys/fs/file-nr.")
 class FilefdCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        'node_filefd_allocated gauge',
+        'node_filefd_maximum gauge',
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.path = os.path.join(ctx.procfs, "sys", "fs", "file-nr")
 
     def collect(self):
+        if not LINUX:
+            return  # a Linux /proc source only
         allocated, maximum = parse_file_nr(read(self.path))
         yield GaugeMetricFamily("node_filefd_allocated", "File descriptor statistics: allocated.", value=allocated)
         yield GaugeMetricFamily("node_filefd_maximum", "File descriptor statistics: maximum.", value=maximum)

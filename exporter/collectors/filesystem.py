@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from prometheus_client.core import GaugeMetricFamily
 
 from ..linux.procfs import parse_mounts, read
+from ..linux import LINUX
 from ..registry import CollectorContext, register
 
 DEFAULT_MOUNT_EXCLUDE = r"^/(dev|proc|run|sys|mnt|media|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
@@ -44,6 +45,14 @@ FAMILIES = (
     }, "additionalProperties": False},
 )
 class FilesystemCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        'node_filesystem_{size,free,avail}_bytes gauge {device,fstype,mountpoint}',
+        'node_filesystem_files{,_free} gauge {device,fstype,mountpoint}',
+        'node_filesystem_readonly gauge {device,fstype,mountpoint}',
+        'node_filesystem_device_error gauge {device,fstype,mountpoint}',
+    )
+
     def __init__(self, ctx: CollectorContext):
         s = ctx.settings
         self.mounts_paths = [os.path.join(ctx.procfs, "1", "mounts"), os.path.join(ctx.procfs, "mounts")]
@@ -56,6 +65,10 @@ class FilesystemCollector:
         self._lock = threading.Lock()
 
     def _mounts(self):
+        if not LINUX:
+            import psutil
+
+            return [(p.device, p.mountpoint, p.fstype, p.opts) for p in psutil.disk_partitions(all=True)]
         for p in self.mounts_paths:
             try:
                 return parse_mounts(read(p))

@@ -12,6 +12,13 @@ from ..registry import CollectorContext, register
 
 @register("loadavg", default=True, help="Load averages (node_load1/5/15).")
 class LoadavgCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        'node_load1 gauge',
+        'node_load5 gauge',
+        'node_load15 gauge',
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.path = os.path.join(ctx.procfs, "loadavg")
 

@@ -21,6 +21,12 @@ def _portable() -> dict[str, float]:
 
 @register("meminfo", default=True, help="Memory statistics from /proc/meminfo (node_memory_*).")
 class MeminfoCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        'node_memory_<Field>_bytes gauge (every kB field of /proc/meminfo, e.g. MemTotal, MemAvailable, Active_anon, SwapTotal, SwapFree)',
+        'node_memory_<Field> gauge (unitless fields, e.g. HugePages_Total)',
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.path = os.path.join(ctx.procfs, "meminfo")
 

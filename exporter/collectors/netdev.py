@@ -32,6 +32,12 @@ def _portable() -> dict[str, list[int]]:
     }, "additionalProperties": False},
 )
 class NetdevCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        'node_network_receive_{bytes,packets,errs,drop,fifo,frame,compressed,multicast,nohandler}_total counter {device}',
+        'node_network_transmit_{bytes,packets,errs,drop,fifo,colls,carrier,compressed}_total counter {device}',
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.path = os.path.join(ctx.procfs, "net", "dev")
         self.sysnet = os.path.join(ctx.sysfs, "class", "net")

@@ -5,6 +5,7 @@ import os
 import re
 
 from ..linux.procfs import parse_snmp6, read
+from ..linux import LINUX
 from ..registry import CollectorContext, register
 from ._families import single
 
@@ -23,6 +24,11 @@ DEFAULT_FIELDS = (
     }, "additionalProperties": False},
 )
 class NetstatCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        'node_netstat_<Proto>_<Field> untyped (fields matching `fields`, e.g. Tcp_RetransSegs, Tcp_CurrEstab, TcpExt_ListenOverflows, TcpExt_ListenDrops, Udp_InErrors)',
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.net = os.path.join(ctx.procfs, "net")
         self.fields = re.compile(ctx.settings.get("fields") or DEFAULT_FIELDS)
@@ -65,6 +71,8 @@ class NetstatCollector:
                 yield key, value.strip()
 
     def collect(self):
+        if not LINUX:
+            return  # a Linux /proc source only
         for key, value in self._values():
             proto, _, field = key.partition("_")
             yield single(f"node_netstat_{key}", f"Statistic {proto}{field}.", "unknown", float(value))

@@ -21,6 +21,12 @@ def os_version(version_id: str) -> float:
 
 @register("os", default=True, help="OS release information from /etc/os-release (node_os_info, node_os_version).")
 class OsCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        'node_os_info gauge {build_id,id,id_like,image_id,image_version,name,pretty_name,variant,variant_id,version,version_codename,version_id}',
+        'node_os_version gauge {id,id_like,name}',
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.paths = [os.path.join(ctx.rootfs, "etc", "os-release"), os.path.join(ctx.rootfs, "usr", "lib", "os-release")]
         self._cache: tuple[tuple[str, float], dict[str, str]] | None = None

@@ -6,6 +6,7 @@ import os
 from prometheus_client.core import CounterMetricFamily
 
 from ..linux.procfs import parse_pressure, read
+from ..linux import LINUX
 from ..registry import CollectorContext, register
 
 # (resource, PSI line, metric, help) — node_exporter 1.5 exports cpu "some" only.
@@ -20,10 +21,18 @@ SERIES = (
 
 @register("pressure", default=True, help="Pressure stall information from /proc/pressure (node_pressure_*).")
 class PressureCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        'node_pressure_cpu_waiting_seconds_total counter',
+        'node_pressure_{io,memory}_{waiting,stalled}_seconds_total counter',
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.dir = os.path.join(ctx.procfs, "pressure")
 
     def collect(self):
+        if not LINUX:
+            return  # a Linux /proc source only
         parsed: dict[str, dict[str, float]] = {}
         for resource, line, name, doc in SERIES:
             if resource not in parsed:

@@ -69,6 +69,22 @@ RULE_SCHEMA = {"type": "object", "properties": {
     }, "additionalProperties": False},
 )
 class ProcessesCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        'namedprocess_namegroup_num_procs gauge {groupname}',
+        'namedprocess_namegroup_cpu_seconds_total counter {groupname,mode}',
+        'namedprocess_namegroup_memory_bytes gauge {groupname,memtype}',
+        'namedprocess_namegroup_open_filedesc gauge {groupname}',
+        'namedprocess_namegroup_worst_fd_ratio gauge {groupname}',
+        'namedprocess_namegroup_num_threads gauge {groupname}',
+        'namedprocess_namegroup_context_switches_total counter {groupname,ctxswitchtype}',
+        'namedprocess_namegroup_{read,write}_bytes_total counter {groupname}',
+        'namedprocess_namegroup_{major,minor}_page_faults_total counter {groupname}',
+        'namedprocess_namegroup_oldest_start_time_seconds gauge {groupname}',
+        'namedprocess_namegroup_states gauge {groupname,state}',
+        'namedprocess_scrape_{procread,partial}_errors counter',
+    )
+
     def __init__(self, ctx: CollectorContext):
         s = ctx.settings
         self.procfs = ctx.procfs

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from ..linux.procfs import parse_sockstat, read
+from ..linux import LINUX
 from ..registry import CollectorContext, register
 from ._families import single
 
@@ -12,10 +13,19 @@ PAGE = os.sysconf("SC_PAGESIZE") if hasattr(os, "sysconf") else 4096
 
 @register("sockstat", default=True, help="Socket statistics from /proc/net/sockstat{,6} (node_sockstat_*).")
 class SockstatCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        'node_sockstat_sockets_used gauge',
+        'node_sockstat_<PROTO>_<state> gauge (TCP inuse/orphan/tw/alloc/mem, UDP, UDPLITE, RAW, FRAG, and the 6 variants)',
+        'node_sockstat_{TCP,UDP}_mem_bytes gauge',
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.net = os.path.join(ctx.procfs, "net")
 
     def collect(self):
+        if not LINUX:
+            return  # a Linux /proc source only
         rows = parse_sockstat(read(os.path.join(self.net, "sockstat")))
         try:
             rows += [(p, k, v) for p, k, v in parse_sockstat(read(os.path.join(self.net, "sockstat6")))]

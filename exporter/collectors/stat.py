@@ -6,16 +6,33 @@ import os
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from ..linux.procfs import parse_stat, read
+from ..linux import LINUX
 from ..registry import CollectorContext, register
 
 
 @register("stat", default=True, help="Kernel counters from /proc/stat (node_boot_time_seconds, node_forks_total, ...).")
 class StatCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        'node_boot_time_seconds gauge',
+        'node_context_switches_total counter',
+        'node_forks_total counter',
+        'node_intr_total counter',
+        'node_procs_running gauge',
+        'node_procs_blocked gauge',
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.path = os.path.join(ctx.procfs, "stat")
 
     def collect(self):
-        _, s = parse_stat(read(self.path))
+        if LINUX:
+            _, s = parse_stat(read(self.path))
+        else:
+            import psutil
+
+            cs = psutil.cpu_stats()
+            s = {"btime": psutil.boot_time(), "ctxt": cs.ctx_switches, "intr": cs.interrupts}
         yield CounterMetricFamily("node_intr", "Total number of interrupts serviced.", value=s.get("intr", 0))
         yield CounterMetricFamily("node_context_switches", "Total number of context switches.", value=s.get("ctxt", 0))
         yield CounterMetricFamily("node_forks", "Total number of forks.", value=s.get("processes", 0))

@@ -12,6 +12,13 @@ from ..registry import CollectorContext, register
 
 @register("time", default=True, help="System time (node_time_seconds, node_time_zone_offset_seconds).")
 class TimeCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        'node_time_seconds gauge',
+        'node_time_zone_offset_seconds gauge {time_zone}',
+        'node_time_clocksource_{available,current}_info gauge {clocksource,device}',
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.clocksource = os.path.join(ctx.sysfs, "devices", "system", "clocksource")
 

@@ -6,15 +6,23 @@ import os
 from prometheus_client.core import GaugeMetricFamily
 
 from ..linux.procfs import parse_tcp_states, read
+from ..linux import LINUX
 from ..registry import CollectorContext, register
 
 
 @register("tcpstat", default=False, help="TCP connection counts by state (node_tcp_connection_states).")
 class TcpstatCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        'node_tcp_connection_states gauge {state}',
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.paths = [os.path.join(ctx.procfs, "net", n) for n in ("tcp", "tcp6")]
 
     def collect(self):
+        if not LINUX:
+            return  # a Linux /proc source only
         counts: dict[str, int] = {}
         for p in self.paths:
             try:

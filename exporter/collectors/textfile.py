@@ -39,6 +39,13 @@ def parse_file(path: str) -> list[Metric]:
     }, "additionalProperties": False},
 )
 class TextfileCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        '(every metric in *.prom files of `directory`)',
+        'node_textfile_mtime_seconds gauge {file}',
+        'node_textfile_scrape_error gauge',
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.directory = ctx.settings.get("directory", "") or ""
 

@@ -11,6 +11,11 @@ from ..registry import CollectorContext, register
 
 @register("uname", default=True, help="System information from uname(2) (node_uname_info).")
 class UnameCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        'node_uname_info gauge {domainname,machine,nodename,release,sysname,version}',
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.domain = os.path.join(ctx.procfs, "sys", "kernel", "domainname")
 

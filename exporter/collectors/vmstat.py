@@ -5,6 +5,7 @@ import os
 import re
 
 from ..linux.procfs import parse_vmstat, read
+from ..linux import LINUX
 from ..registry import CollectorContext, register
 from ._families import single
 
@@ -18,12 +19,19 @@ DEFAULT_FIELDS = r"^(oom_kill|pgpg|pswp|pg.*fault).*"
     }, "additionalProperties": False},
 )
 class VmstatCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        'node_vmstat_<field> untyped (fields matching `fields`: oom_kill, pgpgin/out, pswpin/out, pgfault, pgmajfault)',
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.path = os.path.join(ctx.procfs, "vmstat")
         self.fields = re.compile(ctx.settings.get("fields") or DEFAULT_FIELDS)
         self._match: dict[str, bool] = {}
 
     def collect(self):
+        if not LINUX:
+            return  # a Linux /proc source only
         match = self._match
         for key, value in parse_vmstat(read(self.path)):
             ok = match.get(key)
