@@ -158,9 +158,10 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
     start = time.perf_counter()
     f = Families()
     success, resp, data, redirects, conn, reused = False, None, b"", 0, None, None
+    current = url
     try:
-        current = url
         while True:
+            resp = None
             conn = p.open(current)
             resp, data = p.request(conn, current)
             location = resp.getheader("Location")
@@ -176,9 +177,7 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
                 sock = conn.sock
                 second, _ = p.request(conn, current)
                 reused = int(conn.sock is sock and second.status < 500)
-            except _Timeout:
-                raise
-            except (OSError, http.client.HTTPException):
+            except (_Timeout, OSError, http.client.HTTPException):
                 reused = 0
     except Exception as e:  # the target is down, hangs, or speaks no HTTP: a failed probe, logged without secrets
         log.warning("http probe failed", extra={"kv": {"collector": "http_probe", "target": lab["target"],
@@ -199,7 +198,7 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
                 {**lab, "phase": phase}, p.phases[phase])
     f.gauge("probe_http_redirects", "The number of redirects", lab, redirects)
     f.gauge("probe_http_ssl", "Indicates if SSL was used for the final redirect", lab,
-            int(urlsplit(resp_url(url, redirects, resp)).scheme == "https" if resp is not None else url.startswith("https")))
+            int(urlsplit(current).scheme == "https"))
     if p.cert_expiry is not None:
         f.gauge("probe_ssl_earliest_cert_expiry", "Returns last SSL chain expiry in unixtime", lab, p.cert_expiry)
     if p.tls_version:
@@ -210,11 +209,6 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
         return f
     _response_metrics(f, lab, resp, data, reused)
     return f
-
-
-def resp_url(url: str, redirects: int, resp: http.client.HTTPResponse) -> str:
-    # http.client does not keep the URL; the final one is https iff the connection that answered is TLS.
-    return "https://x" if isinstance(resp.fp and getattr(resp, "_perfadvisor_tls", None), bool) else url
 
 
 def _secret(target: Mapping[str, Any]) -> str | None:
