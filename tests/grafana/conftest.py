@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.procs import free_port, stop, wait_http
+from tests.support.procs import free_port, need_binary, stop, wait_http
 from tests.support.prometheus import PrometheusServer, start_prometheus
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,25 +47,35 @@ class Scraped:
     textfile_dir: Path
 
 
-@pytest.fixture(scope="package")
-def scraped(tmp_path_factory) -> Scraped:
-    if not EXPORTER.exists():
-        pytest.fail(f"{EXPORTER} missing: run scripts/bootstrap --test")
-    tmp = tmp_path_factory.mktemp("grafana")
+def _scrape(tmp: Path, binary: str, *args: str):
+    """Start an exporter (binary + args, listening on a free port) and a Prometheus scraping it."""
     textfile_dir = tmp / "textfile"
     textfile_dir.mkdir()
     (textfile_dir / "advisor.prom").write_text(advisor_textfile(time.time()))
     port = free_port()
     exporter = subprocess.Popen(
-        [str(EXPORTER), f"--web.listen-address=127.0.0.1:{port}",
-         f"--collector.textfile.directory={textfile_dir}", "--log.level=warn"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [binary, f"--web.listen-address=127.0.0.1:{port}", f"--collector.textfile.directory={textfile_dir}",
+         "--log.level=warn", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     prom = None
     try:
         wait_http(f"http://127.0.0.1:{port}/metrics", proc=exporter)
-        prom = start_prometheus(tmp / "prometheus", {"perfadvisor": [f"127.0.0.1:{port}"]}, metrics_path="/metrics")
+        prom = start_prometheus(tmp / "prometheus", {"node": [f"127.0.0.1:{port}"]}, metrics_path="/metrics")
         yield Scraped(prom, f"127.0.0.1:{port}", textfile_dir)
     finally:
         if prom is not None:
             prom.stop()
         stop(exporter)
+
+
+@pytest.fixture(scope="package")
+def scraped(tmp_path_factory) -> Scraped:
+    """Our exporter with its default collectors."""
+    if not EXPORTER.exists():
+        pytest.fail(f"{EXPORTER} missing: run scripts/bootstrap --test")
+    yield from _scrape(tmp_path_factory.mktemp("grafana"), str(EXPORTER))
+
+
+@pytest.fixture(scope="package")
+def node_exporter_scraped(tmp_path_factory) -> Scraped:
+    """The real node_exporter (Debian package), to show the dashboards do not depend on our exporter."""
+    yield from _scrape(tmp_path_factory.mktemp("node-exporter"), need_binary("prometheus-node-exporter"))

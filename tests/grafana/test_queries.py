@@ -62,6 +62,12 @@ def test_every_query_returns_data(scraped, name):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize("name", ["host", "advisor"])
+def test_dashboards_work_on_node_exporter_too(node_exporter_scraped, name):
+    problems = check_dashboard(node_exporter_scraped.prometheus.url, name)
+    assert not problems, "\n".join(problems)
+
+
 def test_allow_list_names_real_panels():
     titles = {(n, p["title"]) for n, d in DASHBOARDS.items() for p in d["panels"]}
     assert set(NO_DATA_HERE) <= titles
