@@ -11,6 +11,7 @@ import html
 import json
 import logging
 import math
+import re
 import socket
 import ssl
 import time
@@ -29,6 +30,7 @@ JSON = "application/json"
 _UNCAPPED = ("/health/live", "/health/ready")  # probes must answer even when scrapes pile up
 _CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, socket.timeout, ssl.SSLError)
 MIN_INTERVAL = 0.5
+_QUOTED = re.compile(r"\((['\"]).*\1\)")
 
 
 def _accepts_gzip(value: str | None) -> bool:
@@ -65,7 +67,10 @@ class Handler(BaseHTTPRequestHandler):
         pass  # access lines are written by _access() with the duration and without the query
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug(format % args, extra={"kv": {"remote": self.client_address[0]}})
+        # http.server quotes the raw request line in its errors ("Bad request version ('GET /?pw=…')"): a URL
+        # may carry credentials, so quoted parts are cut before logging.
+        message = _QUOTED.sub("(…)", format % args)
+        log.debug(message, extra={"kv": {"remote": self.client_address[0]}})
 
     def _send(self, code: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
         self._status = code

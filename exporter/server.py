@@ -56,6 +56,9 @@ class App:
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # server_close() would otherwise join every connection thread, and Prometheus keeps its connection open:
+    # shutdown would wait for the idle keep-alive timeout.
+    block_on_close = False
     allow_reuse_address = True
     request_queue_size = 128
     dual_stack = False

@@ -1,8 +1,10 @@
 """The perfadvisor-exporter command line: help, version, exit codes, one-line errors, precedence, signals."""
 from __future__ import annotations
 
+import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -120,14 +122,22 @@ def test_flag_beats_env_beats_file(tmp_path):
 
 def test_sigterm_is_a_clean_exit_and_address_in_use_is_exit_1():
     port = free_port()
-    proc = start(f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults")
+    proc = start(f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults", "--log.level=debug")
+    idle = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         wait_http(f"http://127.0.0.1:{port}/health/ready", proc=proc)
         second = run(f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults")
         assert second.returncode == 1 and "cannot listen" in second.stderr and "Traceback" not in second.stderr
+        idle.request("GET", "/metrics")  # Prometheus keeps its connection open between scrapes
+        assert idle.getresponse().read()
+        with socket.create_connection(("127.0.0.1", port)) as raw:  # a malformed request line with a secret
+            raw.sendall(b"GET /metrics?password=hunter2 HTTP/1.1 extra\r\n\r\n")
+            assert b"Error" in raw.recv(200)
         proc.send_signal(signal.SIGTERM)
-        out = proc.communicate(timeout=15)[0].decode()
+        out = proc.communicate(timeout=15)[0].decode()  # does not wait for the idle connection
     finally:
+        idle.close()
         stop(proc)
     assert proc.returncode == 0
     assert "msg=listening" in out and "msg=stopped" in out and "Traceback" not in out
+    assert "hunter2" not in out and "code 400" in out
