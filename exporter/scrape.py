@@ -104,6 +104,7 @@ class _Batch:
         self.items = items
         self.results: dict[str, tuple[list[Metric] | None, float, BaseException | None]] = {}
         self.current: str | None = None
+        self.current_since = 0.0
         self.cancelled = False
         self.done = threading.Event()
 
@@ -113,8 +114,8 @@ class _Batch:
         for name, collector in self.items:
             if self.cancelled:
                 break
+            t0 = self.current_since = perf()
             self.current = name
-            t0 = perf()
             try:
                 fams = list(collector.collect())
                 for f in fams:
@@ -186,7 +187,10 @@ class Scraper:
         with self._lock:
             for name in names:
                 previous = self._running.get(name)
-                if previous is not None and previous.current == name:
+                # Overlapping scrapes (different collect[] filters) may run a collector concurrently; only one
+                # stuck past the timeout is not started again, so a hung collector holds at most one thread.
+                if previous is not None and previous.current == name and \
+                        time.perf_counter() - previous.current_since > self.timeout:
                     outcomes[name] = Outcome(name, 0.0, False, "previous collection still running", time.time())
                 elif name in self._fast:
                     fast.append((name, self.collectors[name]))

@@ -55,6 +55,7 @@ def test_timeout_and_still_running_collector():
         c = scraper.collect()
         assert values(c, "node_scrape_collector_success") == {"slow": 0.0, "ok": 1.0}
         assert next(o for o in c.outcomes if o.collector == "slow").error == "timed out after 0.2s"
+        time.sleep(0.1)
         c = scraper.collect()  # the first run is still stuck: no second thread is spent on it
         assert next(o for o in c.outcomes if o.collector == "slow").error == "previous collection still running"
         assert slow.calls == 1
@@ -162,8 +163,26 @@ def test_fast_collectors_share_a_thread_and_a_hang_cancels_the_rest():
         hang.block.set()  # both are fast now, so they share one thread: "after" waits behind "hang"
         errors = {o.collector: o.error for o in scraper.collect().outcomes}
         assert errors == {"hang": "timed out after 0.3s", "after": "not run: queued behind a collector that timed out"}
+        time.sleep(0.1)  # the stuck run is now older than the timeout
         errors = {o.collector: o.error for o in scraper.collect().outcomes}
         assert errors == {"hang": "previous collection still running", "after": None}
     finally:
         hang.release.set()
+        scraper.close()
+
+
+def test_overlapping_filtered_collections_both_succeed():
+    sleeper = Sleeper(0.3)
+    scraper = Scraper({"s": sleeper, "other": Fixed()}, timeout=5)
+    results = {}
+    try:
+        t = threading.Thread(target=lambda: results.update(a=scraper.collect(frozenset({"s"}))))
+        t.start()
+        time.sleep(0.1)
+        results["b"] = scraper.collect(frozenset({"s", "other"}))  # a different flight, "s" is mid-run
+        t.join()
+        assert values(results["a"], "node_scrape_collector_success") == {"s": 1.0}
+        assert values(results["b"], "node_scrape_collector_success") == {"s": 1.0, "other": 1.0}
+        assert sleeper.calls == 2
+    finally:
         scraper.close()
