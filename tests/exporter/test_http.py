@@ -267,3 +267,40 @@ def test_promtool_accepts_default_collectors_output():
         assert "node_scrape_collector_success" in r.text
     finally:
         stop(proc)
+
+
+def _ipv6_loopback() -> bool:
+    import socket
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")
+def test_ipv6_listen_address():
+    with running(make_specs(failing=False), web_listen_address="[::1]:0") as s:
+        assert s.url.startswith("http://[::1]:")
+        assert requests.get(s.url + "/health/live").status_code == 200
+
+
+@pytest.mark.slow
+def test_real_prometheus_scrapes_the_exporter(tmp_path):
+    """Prometheus negotiates OpenMetrics and gzip and keeps its connection: the scrape must be healthy."""
+    from tests.support.prometheus import start_prometheus
+
+    with running(make_specs()) as s:
+        prom = start_prometheus(tmp_path, {"perfadvisor": [f"127.0.0.1:{s.port}"]})
+        try:
+            up = prom.wait_for_series('up{job="perfadvisor"} == 1', timeout=60)
+            assert up["result"][0]["value"][1] == "1"
+            data = prom.wait_for_series('node_scrape_collector_success{collector="failing"}')
+            assert data["result"][0]["value"][1] == "0"
+            data = prom.wait_for_series('test_static_value{kind="quote\\" back\\\\ nl\\n ü"}')
+            assert data["result"][0]["value"][1] == "1"
+            data = prom.wait_for_series("test_static_events_total")
+            assert data["result"][0]["value"][1] == "7"
+        finally:
+            prom.stop()
