@@ -1,0 +1,198 @@
+"""postgres: server and per-database statistics under postgres_exporter's names, plus PgHero-style index
+checks under ``perfadvisor_pg_*``.
+
+postgres_exporter labels each series with ``server`` (host:port) when it watches several servers; this
+collector always does, since one scrape covers every configured DSN. Its counters that have no _total suffix
+(pg_stat_database_xact_commit, pg_stat_user_tables_seq_scan, ...) are exposed untyped under the exact name,
+because prometheus_client cannot write a counter without _total; rate() works the same.
+Every statement runs under ``statement_timeout`` (the target's timeout).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from ..pg_indexes import INDEX_SQL, IndexRow, duplicates, index_scan_share, is_unused
+from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_dsn, resolve_secret, run_targets,
+                             targets_schema)
+from ..registry import CollectorContext, register
+from .. import pg_sql as q
+
+_SAFE_QUERY = re.compile(r"^\s*(select|insert|update|delete|with|merge|values|table)\b", re.I)
+
+
+def server_label(target: Mapping[str, Any]) -> str:
+    """host:port of the DSN, as postgres_exporter's ``server`` label."""
+    try:
+        d = conninfo_to_dict(str(target["dsn"]))
+    except psycopg.Error:
+        return redact_dsn(str(target["dsn"]))
+    return f"{d.get('host') or 'localhost'}:{d.get('port') or 5432}"
+
+
+def _connect(target: Mapping[str, Any], timeout: float, dbname: str | None = None) -> psycopg.Connection:
+    kw: dict[str, Any] = {"autocommit": True, "connect_timeout": max(2, int(round(timeout))),
+                          "application_name": "perfadvisor-exporter",
+                          "options": f"-c statement_timeout={max(100, int(timeout * 1000))}"}
+    password = resolve_secret(target)
+    if password is not None:
+        kw["password"] = password
+    if dbname:
+        kw["dbname"] = dbname
+    return psycopg.connect(str(target["dsn"]), **kw)
+
+
+def _down(target: Mapping[str, Any], why: str) -> Families:
+    f = Families()
+    f.gauge("pg_up", "Whether the last scrape of metrics from PostgreSQL was able to connect to the server "
+            "(1 for yes, 0 for no).", {"server": server_label(target)}, 0)
+    return f
+
+
+def _num(v) -> float:
+    return float(v) if v is not None else 0.0
+
+
+def server_metrics(conn: psycopg.Connection, lab: Mapping[str, str], f: Families) -> None:
+    """Server-wide statistics: pg_stat_database, activity, locks, sizes, settings."""
+    with conn.cursor() as cur:
+        cur.execute(q.STAT_DATABASE)
+        for row in cur.fetchall():
+            dl = {**lab, "datid": row[0], "datname": row[1]}
+            f.gauge("pg_stat_database_numbackends", "Number of backends currently connected to this database.",
+                    dl, row[2])
+            for col, v in zip(q.STAT_DATABASE_COUNTERS, row[3:]):
+                f.untyped(f"pg_stat_database_{col}", f"pg_stat_database.{col} (counter).", dl, _num(v))
+        cur.execute(q.ACTIVITY)
+        for datname, state, count, max_tx in cur.fetchall():
+            al = {**lab, "datname": datname, "state": state}
+            f.gauge("pg_stat_activity_count", "number of connections in this state", al, count)
+            f.gauge("pg_stat_activity_max_tx_duration", "max duration in seconds any active transaction has been "
+                    "running", al, _num(max_tx))
+        cur.execute(q.LOCKS)
+        for datname, mode, count in cur.fetchall():
+            f.gauge("pg_locks_count", "Number of locks", {**lab, "datname": datname, "mode": mode}, count)
+        cur.execute(q.DATABASE_SIZE)
+        for datname, size in cur.fetchall():
+            f.gauge("pg_database_size_bytes", "Disk space used by the database", {**lab, "datname": datname}, size)
+        cur.execute(q.SETTINGS, (list(q.SETTING_NAMES),))
+        for name, setting, unit, vartype in cur.fetchall():
+            metric, value = q.setting_value(name, setting, unit, vartype)
+            if value is not None:
+                f.gauge(f"pg_settings_{metric}", f"Server Parameter: {name}", lab, value)
+        cur.execute(q.START_TIME)
+        f.gauge("pg_postmaster_start_time_seconds", "Time at which postmaster started", lab, _num(cur.fetchone()[0]))
+
+
+def statements_metrics(conn: psycopg.Connection, lab: Mapping[str, str], f: Families, limit: int,
+                       with_text: bool) -> None:
+    """The top ``limit`` statements by total time from pg_stat_statements, when the extension is installed."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'")
+        if cur.fetchone() is None:
+            return
+        cur.execute(q.statements_sql(conn.info.server_version), (limit,))
+        for queryid, user, datname, calls, total, mean, rows, read, write, text in cur.fetchall():
+            sl = {**lab, "user": user, "datname": datname, "queryid": queryid}
+            f.counter("pg_stat_statements_calls_total", "Number of times executed", sl, calls)
+            f.counter("pg_stat_statements_seconds_total", "Total time spent in the statement, in seconds", sl,
+                      _num(total))
+            f.counter("pg_stat_statements_rows_total", "Total number of rows retrieved or affected by the "
+                      "statement", sl, rows)
+            f.counter("pg_stat_statements_block_read_seconds_total", "Total time the statement spent reading "
+                      "blocks, in seconds", sl, _num(read))
+            f.counter("pg_stat_statements_block_write_seconds_total", "Total time the statement spent writing "
+                      "blocks, in seconds", sl, _num(write))
+            f.gauge("perfadvisor_pg_stat_statements_mean_seconds", "Mean execution time of the statement.", sl,
+                    _num(mean))
+            # Only plannable statements are normalised (constants become $n); utility statements such as
+            # ALTER ROLE ... PASSWORD keep their literal text, so their text is never published.
+            if with_text and text and _SAFE_QUERY.match(text):
+                f.gauge("perfadvisor_pg_stat_statements_query_info", "Normalised statement text (shortened).",
+                        {**sl, "query": text}, 1)
+
+
+def database_metrics(conn: psycopg.Connection, lab: Mapping[str, str], f: Families, target: Mapping[str, Any]) -> None:
+    """Per-table and per-index statistics of the database ``conn`` is connected to."""
+    max_rel = int(target.get("max_relations", 200))
+    min_rows = int(target.get("min_table_rows", 10000))
+    with conn.cursor() as cur:
+        cur.execute(q.USER_TABLES, (max_rel,))
+        for row in cur.fetchall():
+            datname, schema, rel = row[:3]
+            tl = {**lab, "datname": datname, "schemaname": schema, "relname": rel}
+            values = dict(zip(q.USER_TABLE_COLUMNS, row[3:]))
+            for col, v in values.items():
+                kind = q.USER_TABLE_KIND[col]
+                name = f"pg_stat_user_tables_{col}"
+                if kind == "counter":
+                    f.untyped(name, f"pg_stat_user_tables.{col} (counter).", tl, _num(v))
+                else:
+                    f.gauge(name, f"pg_stat_user_tables.{col}.", tl, _num(v))
+            share = index_scan_share(int(values["seq_scan"] or 0), int(values["idx_scan"] or 0))
+            if share is not None and _num(values["n_live_tup"]) >= min_rows:
+                f.gauge("perfadvisor_pg_table_index_scan_ratio", f"Share of scans that used an index, for tables "
+                        f"with at least {min_rows} live rows (low: a missing index).", tl, share)
+        cur.execute("SELECT current_database()")
+        datname = cur.fetchone()[0]
+        cur.execute(INDEX_SQL, (max_rel * 4,))
+        indexes = [IndexRow.from_db(r) for r in cur.fetchall()]
+    for ix in indexes:
+        il = {**lab, "datname": datname, "schemaname": ix.schema, "relname": ix.table, "indexrelname": ix.name}
+        f.counter("perfadvisor_pg_index_scans_total", "Index scans initiated on this index.", il, ix.scans)
+        f.gauge("perfadvisor_pg_index_size_bytes", "On-disk size of the index.", il, ix.size)
+        f.gauge("perfadvisor_pg_index_unused", "1 if the index was never scanned and enforces no unique/primary "
+                "constraint.", il, int(is_unused(ix)))
+    for small, big in duplicates(indexes):
+        f.gauge("perfadvisor_pg_index_duplicate_info", "1 for an index whose columns lead another index on the "
+                "same table (covered_by); its size is perfadvisor_pg_index_size_bytes.",
+                {**lab, "datname": datname, "schemaname": small.schema, "relname": small.table,
+                 "indexrelname": small.name, "covered_by": big.name}, 1)
+
+
+def probe(target: Mapping[str, Any], timeout: float) -> Families:
+    """One PostgreSQL server: server-wide statistics, then each configured database's tables and indexes."""
+    lab = {"server": server_label(target)}
+    f = Families()
+    with _connect(target, timeout) as conn:
+        f.gauge("pg_up", "Whether the last scrape of metrics from PostgreSQL was able to connect to the server "
+                "(1 for yes, 0 for no).", lab, 1)
+        server_metrics(conn, lab, f)
+        if target.get("stat_statements", True):
+            statements_metrics(conn, lab, f, int(target.get("statements_limit", 20)),
+                               bool(target.get("statements_query_text", True)))
+        own_db = conn.info.dbname
+        databases = list(target.get("databases") or [own_db])
+        if own_db in databases:
+            database_metrics(conn, lab, f, target)
+    for db in databases:
+        if db != own_db:
+            with _connect(target, timeout, dbname=db) as conn:
+                database_metrics(conn, lab, f, target)
+    return f
+
+
+@register("postgres", default=False, help="PostgreSQL statistics (postgres_exporter names) and index checks.",
+          config_schema=targets_schema({
+              "dsn": {"type": "string", "description": "libpq DSN or URI; keep the password out (password_env)."},
+              "timeout": TIMEOUT_SCHEMA,
+              "databases": {"type": "array", "items": {"type": "string"},
+                            "description": "Databases whose tables and indexes are read (default: the DSN's)."},
+              "stat_statements": {"type": "boolean", "description": "Read pg_stat_statements (default true)."},
+              "statements_limit": {"type": "integer", "minimum": 1, "description": "Top N statements (default 20)."},
+              "statements_query_text": {"type": "boolean",
+                                        "description": "Publish shortened normalised query text (default true)."},
+              "max_relations": {"type": "integer", "minimum": 1, "description": "Largest N tables (default 200)."},
+              "min_table_rows": {"type": "integer", "minimum": 0,
+                                 "description": "Tables smaller than this get no index-scan ratio (default 10000)."},
+              **SECRET_SCHEMA}, required=["dsn"]))
+class PostgresCollector:
+    def __init__(self, ctx: CollectorContext):
+        self.targets = list(ctx.settings.get("targets") or [])
+
+    def collect(self):
+        yield from run_targets(self.targets, probe, _down, name="postgres",
+                               describe=lambda t: redact_dsn(str(t["dsn"]))).metrics()
