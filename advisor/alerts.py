@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 import jinja2
+import jinja2.sandbox
 import yaml
 
 from . import config as C
@@ -255,3 +256,94 @@ def generate(out_dir: Path, check: bool, runbook_base: str, config_path, packs, 
     for f in stale:
         f.unlink()
         click.echo(f"removed {f}")
+
+
+BEGIN, END = "<!-- alert-reference:begin (advisor alerts docs) -->", "<!-- alert-reference:end -->"
+_DOCS_ENV = jinja2.sandbox.ImmutableSandboxedEnvironment(undefined=jinja2.ChainableUndefined, autoescape=False)
+_DOCS_ENV.filters.update(ENV.filters)
+
+
+class _Placeholders(dict):
+    """labels.X renders as {X} in the reference (not <X>: Markdown would take that for an HTML tag)."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class _Ph(str):
+    """A run-time value in the reference: attributes and arithmetic keep the placeholder ({slope})."""
+
+    def __getattr__(self, name: str) -> "_Ph":
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _Ph("{" + name + "}")
+
+    def _same(self, *_: Any) -> "_Ph":
+        return self
+
+    __mul__ = __rmul__ = __truediv__ = __rtruediv__ = __add__ = __radd__ = __sub__ = __rsub__ = _same
+
+
+def _doc_text(rr: ResolvedRule) -> str:
+    """The rule's recommendation with run-time values shown as placeholders."""
+    ctx = {"labels": _Placeholders(), "value": "{value}", "threshold": rr.threshold, "params": rr.params,
+           "unit": rr.rule.unit, "target": "{target}", "projection": _Ph(), "stats": _Ph(), "rule": {"id": rr.rule.id, "title": rr.rule.title}}
+    try:
+        return " ".join(_DOCS_ENV.from_string(rr.rule.recommendation).render(**ctx).split())
+    except Exception:  # noqa: BLE001 - texts that need projections or stats: the runbook line stands alone
+        return ""
+
+
+def reference(packs: list[Pack], values: dict[str, dict[str, Any]]) -> str:
+    """Markdown: one heading per alert rule (the runbook_url anchor), its condition and what to do."""
+    out = [BEGIN]
+    for p in packs:
+        for rr in p.resolved(values.get(p.name, {})):
+            r = rr.rule
+            if r.category != "alert" or not r.enabled or r.condition is None:
+                continue
+            of = "growth per second" if r.condition.of == "slope" else "value"
+            cond = f"{of} {r.condition.op} {_const(rr.threshold, r.unit)}" + (
+                f" for {rr.alert_for}" if rr.alert_for else "")
+            out += ["", f"#### {r.id}", "",
+                    f"`{alert_name(r.id)}` · {r.severity} · {r.dimension} · pack `{p.name}` · {r.title}: {cond}."]
+            text = " ".join(x for x in (_doc_text(rr), f"Runbook: {r.runbook}" if r.runbook else "") if x)
+            if text:
+                out += ["", text]
+    return "\n".join(out + ["", END])
+
+
+@alerts_group.command("docs")
+@click.option("--readme", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=f"Replace the block between {BEGIN!r} and {END!r} in this file instead of printing.")
+@click.option("--check", is_flag=True, help=f"With --readme: write nothing; exit {EXIT_DRIFT} if the block differs.")
+@pack_options
+def docs(readme: Path | None, check: bool, config_path, packs, no_builtin, sets):
+    """Print the alert reference (Markdown, one anchor per rule id: the alerts' runbook_url).
+
+    Example:
+
+    \b
+        advisor alerts docs --readme README.md
+        advisor alerts docs --readme README.md --check
+    """
+    with errors_to_exit():
+        cfg = C.build(config_path=config_path, packs=packs, no_builtin=no_builtin, sets=sets, env={})
+        loaded = C.load_packs(cfg)
+        text = reference(loaded, C.pack_values(loaded, cfg.overrides))
+    if readme is None:
+        click.echo(text)
+        return
+    old = readme.read_text()
+    if BEGIN not in old or END not in old:
+        click.echo(f"advisor: error: {readme}: no {BEGIN} ... {END} block to replace", err=True)
+        sys.exit(2)
+    new = old[:old.index(BEGIN)] + text + old[old.index(END) + len(END):]
+    if check:
+        if new != old:
+            click.echo(f"{readme}: alert reference differs from the packs (run: advisor alerts docs --readme {readme})",
+                       err=True)
+        sys.exit(EXIT_DRIFT if new != old else 0)
+    if new != old:
+        readme.write_text(new)
+        click.echo(f"wrote {readme}")

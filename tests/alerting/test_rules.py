@@ -1,6 +1,7 @@
 """The generated Prometheus rules: current with the packs, accepted by promtool, and each alert unit-tested."""
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -121,3 +122,22 @@ def test_every_alert_has_firing_and_quiet_cases_and_waits_out_for(rules_file):
         elif "for" in rule and not any(min(firing) - parse_duration(rule["for"]) <= t < min(firing) for t in quiet):
             missing.append(f"{name}: needs a not-firing case while pending (within `for: {rule['for']}`)")
     assert not missing, "\n".join(missing)
+
+
+def test_readme_alert_reference_is_current_and_has_every_runbook_anchor():
+    readme = ALERTING.parent / "README.md"
+    r = CliRunner().invoke(cli, ["alerts", "docs", "--readme", str(readme), "--check"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    headings = set(re.findall(r"^#### (\S+)$", readme.read_text(), flags=re.M))
+    anchors = {a["annotations"]["runbook_url"].split("#", 1)[1] for f in RULE_FILES for a in _alerts(f).values()}
+    assert anchors <= headings
+
+
+def test_docs_check_reports_a_stale_reference(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n<!-- alert-reference:begin (advisor alerts docs) -->\nold\n<!-- alert-reference:end -->\nend\n")
+    r = CliRunner().invoke(cli, ["alerts", "docs", "--readme", str(readme), "--check"])
+    assert r.exit_code == 1 and "alert reference differs" in r.output
+    assert CliRunner().invoke(cli, ["alerts", "docs", "--readme", str(readme)]).exit_code == 0
+    text = readme.read_text()
+    assert "#### host-memory-pressure" in text and text.endswith("<!-- alert-reference:end -->\nend\n")
