@@ -1,0 +1,191 @@
+"""Aggregation operators (sum, avg, topk, quantile, count_values, …) grouped by/without labels."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .parse import Agg
+from .rangefns import quantile_list
+from .values import EvalError, Scal, StrV, Vec, label_key, merge_rows
+
+
+
+def group_labels(lb: dict[str, str], node: Agg) -> dict[str, str]:
+    if node.without is None:
+        return {}
+    if node.without:
+        drop = set(node.labels) | {"__name__"}
+        return {k: v for k, v in lb.items() if k not in drop}
+    keep = set(node.labels)
+    return {k: v for k, v in lb.items() if k in keep}
+
+
+def _group_index(v: Vec, node: Agg):
+    index: dict[tuple, int] = {}
+    labels: list[dict] = []
+    g = np.empty(v.n, dtype=np.int64)
+    cache: dict[tuple, tuple] = {}
+    for i, lb in enumerate(v.labels):
+        gl = group_labels(lb, node)
+        key = label_key(gl)
+        idx = index.get(key)
+        if idx is None:
+            idx = index[key] = len(labels)
+            labels.append(gl)
+        g[i] = idx
+    del cache
+    return g, labels
+
+
+def _param_scalar(ev, node: Agg, what: str) -> np.ndarray:
+    p = ev.eval(node.param)
+    if not isinstance(p, Scal):
+        raise EvalError(f"expected scalar {what}")
+    return p.vals
+
+
+def aggregate(ev, node: Agg):
+    v = ev.eval(node.expr)
+    if not isinstance(v, Vec):
+        raise EvalError(f"expected instant vector in aggregation {node.op}")
+    op = node.op
+    if op in ("topk", "bottomk"):
+        return _topk(ev, node, v, _param_scalar(ev, node, "k"))
+    if op == "quantile":
+        return _quantile(node, v, _param_scalar(ev, node, "quantile"))
+    if op == "count_values":
+        p = ev.eval(node.param)
+        if not isinstance(p, StrV):
+            raise EvalError("expected string parameter for count_values")
+        return _count_values(node, v, p.val)
+    if op in ("limitk", "limit_ratio"):
+        raise EvalError(f"{op} is not supported by the embedded engine")
+    k = v.vals.shape[1]
+    g, labels = _group_index(v, node)
+    ng = len(labels)
+    m = v.mask
+    x = np.where(m, v.vals, 0.0)
+    cnt = np.zeros((ng, k))
+    np.add.at(cnt, g, m.astype(np.float64))
+    present = cnt > 0
+    with np.errstate(all="ignore"):
+        if op == "sum":
+            out = np.zeros((ng, k))
+            np.add.at(out, g, x)
+        elif op == "count":
+            out = cnt
+        elif op == "group":
+            out = np.ones((ng, k))
+        elif op == "avg":
+            s = np.zeros((ng, k))
+            np.add.at(s, g, x)
+            out = s / cnt
+            _fix_avg_overflow(out, v, g, present)
+        elif op in ("min", "max"):
+            out = np.full((ng, k), np.nan)
+            xm = np.where(m, v.vals, np.nan)
+            (np.fmax if op == "max" else np.fmin).at(out, g, xm)
+        elif op in ("stddev", "stdvar"):
+            s = np.zeros((ng, k))
+            np.add.at(s, g, x)
+            mean = s / cnt
+            d = np.where(m, v.vals - mean[g], 0.0)
+            sq = np.zeros((ng, k))
+            np.add.at(sq, g, d * d)
+            out = sq / cnt
+            if op == "stddev":
+                out = np.sqrt(out)
+        else:
+            raise EvalError(f"unsupported aggregation {op}")
+    return Vec(labels, out, present)
+
+
+def _fix_avg_overflow(out, v: Vec, g, present) -> None:
+    bad = present & ~np.isfinite(out)
+    for gi, j in zip(*np.nonzero(bad)):
+        rows = np.nonzero((g == gi) & v.mask[:, j])[0]
+        w = v.vals[rows, j]
+        if np.isnan(w).any() or (np.isinf(w).any()):
+            continue
+        mean = 0.0
+        for n, val in enumerate(w.tolist(), 1):
+            mean += val / n - mean / n
+        out[gi, j] = mean
+
+
+def _topk(ev, node: Agg, v: Vec, kparam: np.ndarray) -> Vec:
+    if np.isnan(kparam).any():
+        raise EvalError("Parameter value is NaN")
+    g, labels = _group_index(v, node)
+    steps = v.vals.shape[1]
+    sel = np.zeros(v.mask.shape, dtype=bool)
+    rank = np.full(v.mask.shape, np.inf)
+    is_top = node.op == "topk"
+    members = [np.nonzero(g == gi)[0] for gi in range(len(labels))]
+    for j in range(steps):
+        kk = kparam[j]
+        if kk < 1:
+            continue
+        kk = int(min(kk, 2**62))
+        for rows in members:
+            rows = rows[v.mask[rows, j]]
+            if len(rows) == 0:
+                continue
+            vals = v.vals[rows, j]
+            key = -vals if is_top else vals.copy()
+            key = np.where(np.isnan(key), np.inf, key)
+            order = np.argsort(key, kind="stable")[:kk]
+            sel[rows[order], j] = True
+            rank[rows[order], j] = np.arange(len(order))
+    keep = np.nonzero(sel.any(axis=1))[0]
+    if steps == 1 and len(keep):
+        keep = sorted(keep, key=lambda r: (g[r], rank[r, 0]))
+        ev.ordered = True
+    keep = np.asarray(keep, dtype=np.int64)
+    return Vec([v.labels[i] for i in keep], v.vals[keep], sel[keep])
+
+
+def _quantile(node: Agg, v: Vec, q: np.ndarray) -> Vec:
+    g, labels = _group_index(v, node)
+    k = v.vals.shape[1]
+    out = np.full((len(labels), k), np.nan)
+    present = np.zeros((len(labels), k), dtype=bool)
+    for gi in range(len(labels)):
+        rows = np.nonzero(g == gi)[0]
+        for j in range(k):
+            r = rows[v.mask[rows, j]]
+            if len(r) == 0:
+                continue
+            present[gi, j] = True
+            with np.errstate(all="ignore"):
+                out[gi, j] = quantile_list(v.vals[r, j], float(q[j]))
+    return Vec(labels, out, present)
+
+
+def format_value(f: float) -> str:
+    """Go's strconv.FormatFloat(f, 'f', -1, 64)."""
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "+Inf" if f > 0 else "-Inf"
+    return np.format_float_positional(f, unique=True, trim="-")
+
+
+def _count_values(node: Agg, v: Vec, name: str) -> Vec:
+    if not name or not (name[0].isalpha() or name[0] == "_") or not all(c.isalnum() or c == "_" for c in name):
+        raise EvalError(f"invalid label name {name!r}")
+    k = v.vals.shape[1]
+    acc: dict[tuple, tuple[dict, np.ndarray]] = {}
+    for i, lb in enumerate(v.labels):
+        gl = group_labels(lb, node)
+        for j in np.nonzero(v.mask[i])[0]:
+            out = dict(gl)
+            out[name] = format_value(float(v.vals[i, j]))
+            key = label_key(out)
+            if key not in acc:
+                acc[key] = (out, np.zeros(k))
+            acc[key][1][j] += 1
+    labels = [a for a, _ in acc.values()]
+    vals = np.array([c for _, c in acc.values()]).reshape(-1, k)
+    return merge_rows(Vec(labels, vals, vals > 0))

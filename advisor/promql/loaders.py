@@ -1,0 +1,206 @@
+"""Loading samples: promtool series notation, promqltest ``load`` blocks, Prometheus text and OpenMetrics.
+
+``load_file`` detects the format: a file whose first command is ``load <step>`` is a promqltest block;
+one ending in ``# EOF`` (or with OpenMetrics-only lines) is OpenMetrics (timestamps in seconds);
+anything else is the Prometheus text format (timestamps in milliseconds).
+"""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from .storage import STALE_NAN, Storage
+
+
+class LoadError(ValueError):
+    """Input data that cannot be loaded; the message names the line."""
+
+
+class NativeHistogramData(LoadError):
+    """Native histogram samples (``{{...}}``), which the engine does not support."""
+
+
+_DUR_RE = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
+_DUR_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000,
+           "y": 365 * 86_400_000}
+
+
+def parse_duration(text: str) -> int:
+    """A Prometheus duration (``1h30m``, ``10s``) or a plain number of seconds, in milliseconds."""
+    text = text.strip()
+    try:
+        return round(float(text) * 1000)
+    except ValueError:
+        pass
+    pos, total = 0, 0
+    for m in _DUR_RE.finditer(text):
+        if m.start() != pos:
+            break
+        total += int(m.group(1)) * _DUR_MS[m.group(2)]
+        pos = m.end()
+    if pos != len(text) or not text:
+        raise LoadError(f"invalid duration {text!r}")
+    return total
+
+
+_F = r"[+-]?(?:[Ii]nf|NaN|nan|0x[0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+_SEQ_RE = re.compile(rf"^({_F})(?:([+-])({_F}))?x(\d+)$")
+_NUM_RE = re.compile(rf"^{_F}$")
+
+
+def parse_float(text: str) -> float:
+    t = text.strip()
+    low = t.lower().lstrip("+-")
+    if low in ("inf", "+inf"):
+        return -math.inf if t.startswith("-") else math.inf
+    if low == "nan":
+        return math.nan
+    if low.startswith("0x"):
+        v = float(int(low, 16))
+        return -v if t.startswith("-") else v
+    return float(t)
+
+
+def parse_values(text: str) -> list[float | None]:
+    """Expand promtool series notation; None is an omitted point, STALE_NAN a staleness marker."""
+    if "{{" in text:
+        raise NativeHistogramData("native histogram samples are not supported")
+    out: list[float | None] = []
+    for tok in text.split():
+        if tok == "_":
+            out.append(None)
+        elif tok.startswith("_x"):
+            out.extend([None] * int(tok[2:]))
+        elif tok == "stale":
+            out.append(STALE_NAN)
+        elif _NUM_RE.match(tok):
+            out.append(parse_float(tok))
+        else:
+            m = _SEQ_RE.match(tok)
+            if not m:
+                raise LoadError(f"invalid series value {tok!r}")
+            start = parse_float(m.group(1))
+            inc = parse_float(m.group(3)) if m.group(3) else 0.0
+            if m.group(2) == "-":
+                inc = -inc
+            v = start
+            for _ in range(int(m.group(4)) + 1):
+                out.append(v)
+                v += inc
+    return out
+
+
+def _unquote(s: str, i: int) -> tuple[str, int]:
+    quote = s[i]
+    i += 1
+    buf = []
+    while i < len(s):
+        c = s[i]
+        if c == "\\" and quote != "`":
+            nxt = s[i + 1]
+            buf.append({"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}.get(nxt, "\\" + nxt))
+            i += 2
+            continue
+        if c == quote:
+            return "".join(buf), i + 1
+        buf.append(c)
+        i += 1
+    raise LoadError(f"unterminated string in {s!r}")
+
+
+_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:.]*")
+
+
+def parse_series(line: str) -> tuple[dict[str, str], str]:
+    """Split ``metric{a="b"} rest`` into the label set and the rest of the line."""
+    s = line.strip()
+    labels: dict[str, str] = {}
+    i = 0
+    m = _NAME_RE.match(s)
+    if m:
+        labels["__name__"] = m.group(0)
+        i = m.end()
+    if i < len(s) and s[i] == "{":
+        i += 1
+        while True:
+            while i < len(s) and s[i] in " ,\t":
+                i += 1
+            if i >= len(s):
+                raise LoadError(f"unterminated label set in {line!r}")
+            if s[i] == "}":
+                i += 1
+                break
+            if s[i] in "\"'`":
+                name, i = _unquote(s, i)
+            else:
+                nm = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*").match(s, i)
+                if not nm:
+                    raise LoadError(f"invalid label set in {line!r}")
+                name, i = nm.group(0), nm.end()
+            while i < len(s) and s[i] == " ":
+                i += 1
+            if i >= len(s) or s[i] != "=":
+                labels["__name__"] = name  # a quoted metric name inside the braces
+                continue
+            i += 1
+            while i < len(s) and s[i] == " ":
+                i += 1
+            value, i = _unquote(s, i)
+            labels[name] = value
+    elif not m:
+        raise LoadError(f"invalid series {line!r}")
+    return labels, s[i:].strip()
+
+
+def load_block(storage: Storage, step_ms: int, lines: list[str]) -> None:
+    """Add a promqltest ``load <step>`` body: one ``series values`` line each, points from t=0."""
+    for line in lines:
+        if not line.strip() or line.strip().startswith("#"):
+            continue
+        labels, rest = parse_series(line)
+        ts, vals = [], []
+        for n, v in enumerate(parse_values(rest)):
+            if v is not None:
+                ts.append(n * step_ms)
+                vals.append(v)
+        storage.add_many(labels, ts, vals)
+
+
+def load_exposition(storage: Storage, text: str, *, openmetrics: bool, default_ts_ms: int,
+                    source: str = "<input>") -> None:
+    """Add samples from the Prometheus text format or OpenMetrics (comment lines are skipped)."""
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            labels, rest = parse_series(line)
+            rest = rest.split(" # ", 1)[0].split()  # drop OpenMetrics exemplars
+            value = parse_float(rest[0])
+            if len(rest) > 1:
+                ts = round(float(rest[1]) * 1000) if openmetrics else int(rest[1])
+            else:
+                ts = default_ts_ms
+        except (LoadError, ValueError, IndexError) as exc:
+            raise LoadError(f"{source}:{n}: invalid sample line: {exc}") from None
+        storage.add(labels, ts, value)
+
+
+def load_file(path: Path, storage: Storage | None = None, *, default_ts_ms: int = 0) -> Storage:
+    """Load a data file in whichever format it is (see module docstring)."""
+    storage = storage if storage is not None else Storage()
+    text = Path(path).read_text()
+    stripped = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if stripped and stripped[0].split()[0] == "load":
+        head = stripped[0].split()
+        if len(head) != 2:
+            raise LoadError(f"{path}: expected 'load <step>' as the first line")
+        try:
+            load_block(storage, parse_duration(head[1]), stripped[1:])
+        except LoadError as exc:
+            raise LoadError(f"{path}: {exc}") from None
+        return storage
+    is_om = text.rstrip().endswith("# EOF") or "# UNIT " in text
+    load_exposition(storage, text, openmetrics=is_om, default_ts_ms=default_ts_ms, source=str(path))
+    return storage

@@ -1,0 +1,331 @@
+"""Functions over range vectors (rate, *_over_time, deriv, …), vectorized over series × steps."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .values import EvalError, Mat
+
+
+
+def _gather(m: Mat, idx: np.ndarray) -> np.ndarray:
+    if len(m.vals) == 0:
+        return np.zeros(idx.shape)
+    return m.vals[np.clip(idx, 0, len(m.vals) - 1)]
+
+
+def _gather_ts(m: Mat, idx: np.ndarray) -> np.ndarray:
+    if len(m.ts) == 0:
+        return np.zeros(idx.shape, dtype=np.int64)
+    return m.ts[np.clip(idx, 0, len(m.ts) - 1)]
+
+
+def _reduce(ufunc, m: Mat, lo: np.ndarray, hi: np.ndarray, empty: float) -> np.ndarray:
+    """ufunc.reduce over every window vals[lo:hi] without a Python loop."""
+    n = lo.size
+    if n == 0 or len(m.vals) == 0:
+        return np.full(lo.shape, empty)
+    padded = np.append(m.vals, empty)
+    idx = np.empty(2 * n, dtype=np.int64)
+    idx[0::2] = lo.ravel()
+    idx[1::2] = hi.ravel()
+    idx = np.minimum(idx, len(m.vals))
+    res = ufunc.reduceat(padded, idx)[0::2]
+    res = np.where((hi > lo).ravel(), res, empty)
+    return res.reshape(lo.shape)
+
+
+def _per_window(m: Mat, fn, min_count: int = 1):
+    lo, hi = m.windows()
+    out = np.full(lo.shape, np.nan)
+    mask = (hi - lo) >= min_count
+    for i, j in zip(*np.nonzero(mask)):
+        a, b = lo[i, j], hi[i, j]
+        r = fn(m.ts[a:b], m.vals[a:b], int(m.t_end[j]))
+        if r is None:
+            mask[i, j] = False
+        else:
+            out[i, j] = r
+    return out, mask
+
+
+def extrapolated(m: Mat, is_counter: bool, is_rate: bool):
+    lo, hi = m.windows()
+    cnt = hi - lo
+    mask = cnt >= 2
+    first, last = _gather(m, lo), _gather(m, hi - 1)
+    t1, t2 = _gather_ts(m, lo), _gather_ts(m, hi - 1)
+    with np.errstate(all="ignore"):
+        result = last - first
+        if is_counter:
+            result = result + _counter_correction(m, lo, hi, mask)
+        range_start = (m.t_end - m.range_ms)[None, :]
+        range_end = m.t_end[None, :]
+        to_start = (t1 - range_start) / 1000.0
+        to_end = (range_end - t2) / 1000.0
+        sampled = (t2 - t1) / 1000.0
+        avg = sampled / np.maximum(cnt - 1, 1)
+        thresh = avg * 1.1
+        to_start = np.where(to_start >= thresh, avg / 2, to_start)
+        if is_counter:
+            to_zero = sampled * (first / result)
+            use = (result > 0) & (first >= 0) & (to_zero < to_start)
+            to_start = np.where(use, to_zero, to_start)
+        to_end = np.where(to_end >= thresh, avg / 2, to_end)
+        factor = (sampled + to_start + to_end) / sampled
+        if is_rate:
+            factor = factor / (m.range_ms / 1000.0)
+        result = result * factor
+    return result, mask
+
+
+def _counter_correction(m: Mat, lo, hi, mask) -> np.ndarray:
+    v = m.vals
+    if len(v) < 2:
+        return np.zeros(lo.shape)
+    drops = np.zeros(len(v), dtype=np.int64)
+    drops[1:] = v[1:] < v[:-1]
+    cum = np.concatenate(([0], np.cumsum(drops)))
+    # resets at positions lo+1 .. hi-1
+    n_resets = cum[np.maximum(hi, 1)] - cum[np.minimum(lo + 1, len(v))]
+    corr = np.zeros(lo.shape)
+    for i, j in zip(*np.nonzero(mask & (n_resets > 0))):
+        a, b = lo[i, j], hi[i, j]
+        w = v[a:b]
+        prev = w[:-1]
+        corr[i, j] = prev[w[1:] < prev].sum()
+    return corr
+
+
+def instant_delta(m: Mat, is_rate: bool):
+    lo, hi = m.windows()
+    mask = (hi - lo) >= 2
+    last, prev = _gather(m, hi - 1), _gather(m, hi - 2)
+    t2, t1 = _gather_ts(m, hi - 1), _gather_ts(m, hi - 2)
+    with np.errstate(all="ignore"):
+        if is_rate:
+            res = np.where(last < prev, last, last - prev)
+            res = res / ((t2 - t1) / 1000.0)
+        else:
+            res = last - prev
+    return res, mask
+
+
+def _kahan_sum(v: np.ndarray) -> float:
+    s, c = 0.0, 0.0
+    for x in v.tolist():
+        t = s + x
+        if math.isinf(t):
+            c = 0.0
+        elif abs(s) >= abs(x):
+            c += (s - t) + x
+        else:
+            c += (x - t) + s
+        s = t
+    return s + c
+
+
+def sum_over_time(m: Mat):
+    lo, hi = m.windows()
+    with np.errstate(all="ignore"):
+        res = _reduce(np.add, m, lo, hi, 0.0)
+    return res, hi > lo
+
+
+def avg_over_time(m: Mat):
+    lo, hi = m.windows()
+    cnt = hi - lo
+    with np.errstate(all="ignore"):
+        s = _reduce(np.add, m, lo, hi, 0.0)
+        res = s / np.maximum(cnt, 1)
+    bad = (cnt > 0) & ~np.isfinite(res)
+    for i, j in zip(*np.nonzero(bad)):
+        w = m.vals[lo[i, j]:hi[i, j]]
+        if np.isnan(w).any():
+            continue
+        mean = 0.0
+        with np.errstate(all="ignore"):
+            for n, x in enumerate(w.tolist(), 1):
+                if math.isinf(mean):
+                    break
+                mean += x / n - mean / n
+        res[i, j] = mean
+    return res, cnt > 0
+
+
+def minmax_over_time(m: Mat, is_max: bool):
+    lo, hi = m.windows()
+    with np.errstate(all="ignore"):
+        res = _reduce(np.fmax if is_max else np.fmin, m, lo, hi, np.nan)
+    return res, hi > lo
+
+
+def count_over_time(m: Mat):
+    lo, hi = m.windows()
+    return (hi - lo).astype(np.float64), hi > lo
+
+
+def last_over_time(m: Mat):
+    lo, hi = m.windows()
+    return _gather(m, hi - 1), hi > lo
+
+
+def first_over_time(m: Mat):
+    lo, hi = m.windows()
+    return _gather(m, lo), hi > lo
+
+
+def ts_of_last(m: Mat):
+    lo, hi = m.windows()
+    return _gather_ts(m, hi - 1) / 1000.0, hi > lo
+
+
+def ts_of_first(m: Mat):
+    lo, hi = m.windows()
+    return _gather_ts(m, lo) / 1000.0, hi > lo
+
+
+def ts_of_extreme(m: Mat, is_max: bool):
+    def fn(ts, v, _t):
+        best, bt = None, None
+        for t, x in zip(ts.tolist(), v.tolist()):
+            if best is None or (x >= best if is_max else x <= best) or (math.isnan(best) and not math.isnan(x)):
+                if best is not None and math.isnan(x) and not math.isnan(best):
+                    continue
+                best, bt = x, t
+        return bt / 1000.0
+    return _per_window(m, fn)
+
+
+def present_over_time(m: Mat):
+    lo, hi = m.windows()
+    return np.ones(lo.shape), hi > lo
+
+
+def quantile_over_time(m: Mat, q: np.ndarray):
+    lo, hi = m.windows()
+    cnt = hi - lo
+    mask = cnt > 0
+    out = np.full(lo.shape, np.nan)
+    for c in np.unique(cnt[mask]):
+        sel = cnt == c
+        rows, cols = np.nonzero(sel)
+        w = np.sort(m.vals[lo[sel][:, None] + np.arange(c)[None, :]], axis=1)
+        out[rows, cols] = _quantile_sorted(w, q[cols])
+    return out, mask
+
+
+def _quantile_sorted(w: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Prometheus' quantile over each sorted row of w (rank q*(n-1), linear interpolation)."""
+    n = w.shape[1]
+    res = np.empty(w.shape[0])
+    with np.errstate(all="ignore"):
+        rank = q * (n - 1)
+        lower = np.clip(np.floor(rank), 0, n - 1)
+        upper = np.clip(lower + 1, 0, n - 1)
+        lower_i = np.nan_to_num(lower).astype(np.int64)
+        upper_i = np.nan_to_num(upper).astype(np.int64)
+        weight = rank - np.floor(rank)
+        r = np.arange(w.shape[0])
+        res = w[r, lower_i] * (1 - weight) + w[r, upper_i] * weight
+        res = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, res))
+        res = np.where(np.isnan(q), np.nan, res)
+    return res
+
+
+def quantile_list(values: np.ndarray, q: float) -> float:
+    v = np.sort(values)[None, :]
+    return float(_quantile_sorted(v, np.array([q]))[0])
+
+
+def _stdvar(ts, v, _t):
+    if np.isnan(v).any() or np.isinf(v).any():
+        return float("nan")
+    mean = v.mean()
+    return float(((v - mean) ** 2).mean())
+
+
+def stdvar_over_time(m: Mat):
+    with np.errstate(all="ignore"):
+        return _per_window(m, _stdvar)
+
+
+def stddev_over_time(m: Mat):
+    with np.errstate(all="ignore"):
+        out, mask = _per_window(m, _stdvar)
+        return np.sqrt(out), mask
+
+
+def mad_over_time(m: Mat):
+    def fn(ts, v, _t):
+        med = quantile_list(v, 0.5)
+        return quantile_list(np.abs(v - med), 0.5)
+    with np.errstate(all="ignore"):
+        return _per_window(m, fn)
+
+
+def changes(m: Mat, resets: bool):
+    lo, hi = m.windows()
+    v = m.vals
+    ind = np.zeros(len(v), dtype=np.int64)
+    if len(v) > 1:
+        a, b = v[:-1], v[1:]
+        if resets:
+            ind[1:] = b < a
+        else:
+            ind[1:] = ~((a == b) | (np.isnan(a) & np.isnan(b)))
+    cum = np.concatenate(([0], np.cumsum(ind)))
+    cnt = hi - lo
+    res = cum[np.clip(hi, 0, len(v))] - cum[np.clip(lo + 1, 0, len(v))]
+    return np.where(cnt > 0, res, 0).astype(np.float64), cnt > 0
+
+
+def _linreg(ts: np.ndarray, v: np.ndarray, intercept_ms: int):
+    n = len(v)
+    x = (ts - intercept_ms) / 1000.0
+    const_y = bool(np.all(v == v[0])) and np.isfinite(v[0])
+    if const_y:
+        return 0.0, float(v[0])
+    sx, sy = _kahan_sum(x), _kahan_sum(v)
+    sxy, sx2 = _kahan_sum(x * v), _kahan_sum(x * x)
+    cov = sxy - sx * sy / n
+    var = sx2 - sx * sx / n
+    slope = cov / var
+    return slope, sy / n - slope * sx / n
+
+
+def deriv(m: Mat):
+    def fn(ts, v, _t):
+        return _linreg(ts, v, int(ts[0]))[0]
+    with np.errstate(all="ignore"):
+        return _per_window(m, fn, 2)
+
+
+def predict_linear(m: Mat, dur: np.ndarray):
+    def fn(ts, v, t):
+        j = int(np.searchsorted(m.t_end, t))
+        slope, icpt = _linreg(ts, v, t)
+        return slope * dur[min(j, len(dur) - 1)] + icpt
+    with np.errstate(all="ignore"):
+        return _per_window(m, fn, 2)
+
+
+def double_exponential_smoothing(m: Mat, sf: np.ndarray, tf: np.ndarray):
+    s_f, t_f = float(sf[0]), float(tf[0])
+    if not (0 < s_f < 1):
+        raise EvalError(f"invalid smoothing factor. Expected: 0 < sf < 1, got: {s_f:g}")
+    if not (0 < t_f < 1):
+        raise EvalError(f"invalid trend factor. Expected: 0 < tf < 1, got: {t_f:g}")
+
+    def fn(ts, v, _t):
+        vals = v.tolist()
+        s0, s1 = 0.0, vals[0]
+        b = vals[1] - vals[0]
+        for i in range(1, len(vals)):
+            if i > 1:
+                b = t_f * (s1 - s0) + (1 - t_f) * b
+            s0, s1 = s1, s_f * vals[i] + (1 - s_f) * (s1 + b)
+        return s1
+    with np.errstate(all="ignore"):
+        return _per_window(m, fn, 2)
