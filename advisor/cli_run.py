@@ -9,6 +9,7 @@ import click
 from . import config as C
 from .cli_common import errors_to_exit, pack_options
 from .errors import EXIT_FAIL_ON, EXIT_OK, ConfigError
+from .local.options import local_options
 from .reports import FORMATS, render
 from .run import execute
 
@@ -35,9 +36,11 @@ EXT_FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".md": "markdow
               help="Extra HTTP header, e.g. 'X-Scope-OrgID: tenant' (repeatable).")
 @click.option("--ca-file", type=click.Path(dir_okay=False, exists=True), help="CA bundle to verify TLS with.")
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
+@local_options
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 def run(prometheus_url, fmt, output, config_path, packs, no_builtin, sets, categories, min_severity, fail_on,
-        concurrency, timeout, headers, ca_file, insecure, debug):
+        concurrency, timeout, headers, ca_file, insecure, exporter_url, local_interval, local_duration, store_path,
+        debug):
     """Evaluate all enabled rule packs and write a report.
 
     Credentials come from the environment or the config file, never from flags:
@@ -45,9 +48,15 @@ def run(prometheus_url, fmt, output, config_path, packs, no_builtin, sets, categ
 
     Exit codes: 0 ok, 1 --fail-on reached, 2 usage/config/pack error, 3 data source unreachable or failing.
 
+    Without a Prometheus it runs in local mode: it samples this machine every --interval for --duration
+    (or scrapes --exporter URL), then evaluates the packs on the embedded engine; --store keeps samples
+    between runs so history accumulates.
+
     Example:
 
     \b
+        advisor run                                      # local mode: sample this machine for 60 s
+        advisor run --duration 10s --store ~/.cache/perfadvisor/samples.db
         advisor run --prometheus http://localhost:9090
         advisor run --prometheus http://prom:9090 --set cpu_high=0.8 --set host.lookback=6h \\
             --format html -o report.html
@@ -60,7 +69,17 @@ def run(prometheus_url, fmt, output, config_path, packs, no_builtin, sets, categ
                       no_builtin=no_builtin, concurrency=concurrency, categories=categories,
                       min_severity=min_severity, fail_on=fail_on, timeout=timeout, headers=headers,
                       insecure=insecure, ca_file=ca_file, debug=debug)
-        report = execute(cfg, progress=_progress() if sys.stderr.isatty() else None)
+        tty = sys.stderr.isatty()
+        if cfg.prometheus is None:
+            from .local.options import LocalOptions, sampling_progress
+            from .local.runner import run_local
+            opts = LocalOptions.parse(local_interval, local_duration, exporter_url, store_path)
+            report = run_local(cfg, opts, progress=sampling_progress() if tty else None,
+                               eval_progress=_progress() if tty else None)
+        elif exporter_url or store_path:
+            raise ConfigError("--exporter and --store are for local mode; they cannot be used with a Prometheus")
+        else:
+            report = execute(cfg, progress=_progress() if tty else None)
         color = fmt == "table" and not output and sys.stdout.isatty()
         text = render(report, fmt, color=color)
         if output:

@@ -43,9 +43,12 @@ def score(results: list[RuleResult]) -> tuple[dict[str, Score], Score]:
 
 def execute(config: Config, source: Source | None = None,
             progress: Callable[[int, int, RuleResult | None], None] | None = None,
-            now: float | None = None) -> Report:
-    """Evaluate every selected rule and build the report."""
+            now: float | None = None, adapt: Callable[..., list[ResolvedRule]] | None = None) -> Report:
+    """Evaluate every selected rule and build the report; `adapt(packs, values, rules)` may re-resolve the
+    rules first (local mode fits pack windows to the history it has)."""
     packs, values, rules = plan(config)
+    if adapt:
+        rules = adapt(packs, values, rules)
     source = source or choose(config)
     done = [0]
 

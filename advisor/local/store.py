@@ -1,0 +1,121 @@
+"""A local sample store: a SQLite file that repeated local runs append to, so history accumulates.
+
+SQLite because it is in the standard library, survives an interrupted run (each batch is one transaction)
+and lets two runs share a file safely. Series are stored once (labels as canonical JSON); samples are
+``(series, ts_ms, value)`` rows keyed by series and time, so re-writing a sample is a no-op. Samples older
+than the retention (default 7 days) are deleted on every write.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..errors import ConfigError
+
+RETENTION_SECONDS = 7 * 86400
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, labels TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS samples (
+    series INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL,
+    PRIMARY KEY (series, ts)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS samples_ts ON samples (ts);
+"""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One scrape: every sample taken at one time (ms). Labels include ``__name__``."""
+
+    ts_ms: int
+    samples: tuple[tuple[dict[str, str], float], ...]
+
+
+def _key(labels: dict[str, str]) -> str:
+    return json.dumps(labels, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class SampleStore:
+    """Append batches, read them back; ``path`` is created with its directory if missing."""
+
+    def __init__(self, path: str | Path, retention: float = RETENTION_SECONDS):
+        self.path = Path(path)
+        self.retention = retention
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
+            self._db.executescript(_SCHEMA)
+            row = self._db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+            if row is None:
+                with self._db:
+                    self._db.execute("INSERT INTO meta VALUES ('version', ?)", (str(SCHEMA_VERSION),))
+            elif row[0] != str(SCHEMA_VERSION):
+                raise ConfigError(f"--store {self.path}: written by an incompatible version (format {row[0]})")
+        except sqlite3.DatabaseError as e:
+            raise ConfigError(f"--store {self.path}: not a usable sample store: {e}") from None
+        except OSError as e:
+            raise ConfigError(f"--store {self.path}: {e.strerror or e}") from None
+        self._ids: dict[str, int] = {}
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "SampleStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _series_id(self, labels: dict[str, str]) -> int:
+        key = _key(labels)
+        sid = self._ids.get(key)
+        if sid is None:
+            self._db.execute("INSERT OR IGNORE INTO series (labels) VALUES (?)", (key,))
+            sid = self._db.execute("SELECT id FROM series WHERE labels=?", (key,)).fetchone()[0]
+            self._ids[key] = sid
+        return sid
+
+    def append(self, batches: Iterable[Batch]) -> int:
+        """Write batches in one transaction and apply the retention; returns the number of samples written."""
+        n = 0
+        try:
+            with self._db:
+                for b in batches:
+                    rows = [(self._series_id(lb), b.ts_ms, None if math.isnan(v) else v) for lb, v in b.samples]
+                    self._db.executemany("INSERT OR REPLACE INTO samples VALUES (?, ?, ?)", rows)
+                    n += len(rows)
+                newest = self._db.execute("SELECT max(ts) FROM samples").fetchone()[0]
+                if newest is not None:
+                    self._db.execute("DELETE FROM samples WHERE ts < ?", (newest - int(self.retention * 1000),))
+        except sqlite3.Error as e:
+            raise ConfigError(f"--store {self.path}: cannot write: {e}") from None
+        return n
+
+    def series(self) -> Iterator[tuple[dict[str, str], list[int], list[float]]]:
+        """Every series with samples: (labels, timestamps ms, values), oldest first."""
+        labels = {sid: json.loads(text) for sid, text in self._db.execute("SELECT id, labels FROM series")}
+        cur = self._db.execute("SELECT series, ts, value FROM samples ORDER BY series, ts")
+        current, ts, vals = None, [], []
+        for sid, t, v in cur:
+            if sid != current:
+                if current is not None and current in labels:
+                    yield labels[current], ts, vals
+                current, ts, vals = sid, [], []
+            ts.append(t)
+            vals.append(math.nan if v is None else v)
+        if current is not None and current in labels:
+            yield labels[current], ts, vals
+
+    def span(self) -> tuple[int, int] | None:
+        """(oldest, newest) sample time in ms, None when empty."""
+        row = self._db.execute("SELECT min(ts), max(ts) FROM samples").fetchone()
+        return None if row[0] is None else (int(row[0]), int(row[1]))
+
+    def scrape_times(self) -> list[int]:
+        return [t for (t,) in self._db.execute("SELECT DISTINCT ts FROM samples ORDER BY ts")]
