@@ -118,12 +118,18 @@ _LENIENT = _env()
 _LENIENT.undefined = _Probe
 
 
+def reflow(text: str) -> str:
+    """Join the lines of each paragraph (YAML block scalars keep the pack's line breaks); keep blank lines."""
+    paragraphs = [" ".join(line.strip() for line in p.splitlines() if line.strip()) for p in text.split("\n\n")]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
 def render(rule_id: str, template: str, context: dict[str, Any], field: str = "recommendation") -> str:
     """Render one rule text; any template failure is a TemplateError naming the rule."""
     if not template:
         return ""
     try:
-        return ENV.from_string(template).render(**context).strip()
+        return reflow(ENV.from_string(template).render(**context))
     except SecurityError as e:
         raise TemplateError(rule_id, f"not allowed in the sandbox: {e}", field) from None
     except jinja2.TemplateError as e:

@@ -22,7 +22,10 @@ def score_style(v: int | None) -> str:
 @register("table")
 def render_table(report: Report, color: bool = False, width: int | None = None, **_) -> str:
     buf = io.StringIO()
-    con = Console(file=buf, force_terminal=color, no_color=not color, width=width or 120, highlight=False)
+    if width is None:
+        import shutil
+        width = max(100, shutil.get_terminal_size((120, 40)).columns) if color else 120
+    con = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False)
     o = report.overall
     head = Text("Score ")
     head.append(f"{o.value if o.value is not None else '—'}/100", style=score_style(o.value))
@@ -42,9 +45,9 @@ def render_table(report: Report, color: bool = False, width: int | None = None, 
             continue
         t = Table(title=f"{cat} ({len(fs)})", title_justify="left", show_lines=True, expand=True)
         t.add_column("severity", no_wrap=True)
-        t.add_column("rule / target", ratio=1, overflow="fold")
+        t.add_column("rule / target", overflow="fold", min_width=max(len(f.rule.id) for f in fs))
         t.add_column("observed", no_wrap=True)
-        t.add_column("recommendation", ratio=3)
+        t.add_column("recommendation", ratio=1)
         for f in fs:
             obs = fmt_unit(f.value, f.rule.unit)
             if f.threshold is not None and f.rule.condition:
