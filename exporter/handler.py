@@ -30,6 +30,7 @@ JSON = "application/json"
 _UNCAPPED = ("/health/live", "/health/ready")  # probes must answer even when scrapes pile up
 _CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, socket.timeout, ssl.SSLError)
 MIN_INTERVAL = 0.5
+TIMEOUT_OFFSET = 0.5
 _QUOTED = re.compile(r"\((['\"]).*\1\)")
 
 
@@ -43,6 +44,16 @@ def _accepts_gzip(value: str | None) -> bool:
             except ValueError:
                 return False
     return False
+
+
+def _scrape_timeout(headers) -> float | None:
+    """Prometheus' own scrape timeout, less a margin for rendering and the network (blackbox's offset)."""
+    raw = headers.get("X-Prometheus-Scrape-Timeout-Seconds")
+    try:
+        seconds = float(raw) if raw else 0.0
+    except ValueError:
+        return None
+    return max(0.1, seconds - TIMEOUT_OFFSET) if seconds > 0 and math.isfinite(seconds) else None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -169,7 +180,7 @@ class Handler(BaseHTTPRequestHandler):
         app.selfmetrics.scrape_started()
         code = 500
         try:
-            families = list(app.scraper.collect(only).families)
+            families = list(app.scraper.collect(only, _scrape_timeout(self.headers)).families)
             if not app.config.disable_exporter_metrics:
                 families = merge_families(families + app.selfmetrics.families())
             if wants_openmetrics(self.headers.get("Accept")):

@@ -155,8 +155,11 @@ class Scraper:
     def names(self) -> tuple[str, ...]:
         return tuple(self.collectors)
 
-    def collect(self, only: frozenset[str] | None = None) -> Collection:
-        """Collect from all collectors (or the named subset), joining a collection already in flight."""
+    def collect(self, only: frozenset[str] | None = None, timeout: float | None = None) -> Collection:
+        """Collect from all collectors (or the named subset), joining a collection already in flight.
+
+        timeout (e.g. from Prometheus' scrape timeout header) can only shorten the configured one.
+        """
         with self._lock:
             flight = self._flights.get(only)
             leader = flight is None
@@ -168,7 +171,7 @@ class Scraper:
                 raise flight.error
             return flight.result
         try:
-            flight.result = self._collect(only)
+            flight.result = self._collect(only, min(self.timeout, timeout) if timeout else self.timeout)
             return flight.result
         except BaseException as e:
             flight.error = e
@@ -178,7 +181,7 @@ class Scraper:
                 del self._flights[only]
             flight.done.set()
 
-    def _collect(self, only: frozenset[str] | None) -> Collection:
+    def _collect(self, only: frozenset[str] | None, timeout: float) -> Collection:
         started_wall, started = time.time(), time.perf_counter()
         names = [n for n in self.collectors if only is None or n in only]
         outcomes: dict[str, Outcome] = {}
@@ -203,7 +206,7 @@ class Scraper:
                     self._running[name] = b
         for b in batches:
             self._pool.submit(b)
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + timeout
         for b in batches:
             b.done.wait(max(0.0, deadline - time.monotonic()))
         families: list[Metric] = []
@@ -213,9 +216,9 @@ class Scraper:
             for name, _ in b.items:
                 result = b.results.get(name)
                 if result is None:
-                    why = f"timed out after {self.timeout:g}s" if name == stuck else \
+                    why = f"timed out after {timeout:g}s" if name == stuck else \
                         "not run: queued behind a collector that timed out"
-                    outcomes[name] = Outcome(name, self.timeout if name == stuck else 0.0, False, why, time.time())
+                    outcomes[name] = Outcome(name, timeout if name == stuck else 0.0, False, why, time.time())
                     log.error("collector timed out", extra={"kv": {"collector": name, "err": why}})
                     if name == stuck:
                         self._fast.discard(name)

@@ -120,6 +120,23 @@ def test_flag_beats_env_beats_file(tmp_path):
         stop(proc)
 
 
+def test_collectors_enabled_and_disabled_from_the_environment(tmp_path):
+    names = list(all_collectors())
+    if len(names) < 2:
+        pytest.skip("needs two registered collectors")
+    port = free_port()
+    cfg = tmp_path / "exporter.yml"
+    cfg.write_text(f"collectors:\n  {names[1]}: true\n")
+    env = {"PERFADVISOR_COLLECTOR_DISABLE_DEFAULTS": "true", "PERFADVISOR_WEB_LISTEN_ADDRESS": f"127.0.0.1:{port}",
+           f"PERFADVISOR_COLLECTOR_{names[0].upper()}": "true", f"PERFADVISOR_COLLECTOR_{names[1].upper()}": "false"}
+    proc = start("--config", str(cfg), env=env)
+    try:
+        health = wait_http(f"http://127.0.0.1:{port}/health", proc=proc).json()
+        assert health["collectors"] == [names[0]]  # env beats the file for names[1]
+    finally:
+        stop(proc)
+
+
 def test_sigterm_is_a_clean_exit_and_address_in_use_is_exit_1():
     port = free_port()
     proc = start(f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults", "--log.level=debug")
