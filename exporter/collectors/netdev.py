@@ -8,6 +8,7 @@ import sys
 from prometheus_client.core import CounterMetricFamily
 
 from ..linux.procfs import NETDEV_RX, NETDEV_TX, parse_net_dev, read
+from ..linux.sysfs import AttrFiles
 from ..registry import CollectorContext, register
 
 DEFAULT_EXCLUDE = r"^lo$"
@@ -41,6 +42,7 @@ class NetdevCollector:
     def __init__(self, ctx: CollectorContext):
         self.path = os.path.join(ctx.procfs, "net", "dev")
         self.sysnet = os.path.join(ctx.sysfs, "class", "net")
+        self.attrs = AttrFiles(self.sysnet, limit=512)
         inc = ctx.settings.get("device-include")
         self.include = re.compile(inc) if inc else None
         self.exclude = re.compile(ctx.settings.get("device-exclude", DEFAULT_EXCLUDE) or "^$")
@@ -50,9 +52,10 @@ class NetdevCollector:
 
     def _nohandler(self, dev: str) -> int | None:
         # node_exporter reads link stats over netlink, which adds rx_nohandler; sysfs has the same counter.
+        raw = self.attrs.read(dev, "statistics/rx_nohandler")
         try:
-            return int(read(os.path.join(self.sysnet, dev, "statistics", "rx_nohandler")))
-        except (OSError, ValueError):
+            return int(raw) if raw else None
+        except ValueError:
             return None
 
     def collect(self):
@@ -63,6 +66,8 @@ class NetdevCollector:
         nohandler = CounterMetricFamily(
             "node_network_receive_nohandler", "Network device statistic receive_nohandler.", labels=["device"]
         )
+        if linux:
+            self.attrs.keep_only(stats)
         for dev, vals in stats.items():
             if not self._wanted(dev):
                 continue

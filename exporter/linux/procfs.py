@@ -229,3 +229,43 @@ def parse_udev(text: str) -> dict[str, str]:
             k, _, v = line[2:].partition("=")
             out[k] = v
     return out
+
+
+def parse_softnet(text: str) -> list[list[int]]:
+    """/proc/net/softnet_stat → one row of hex counters per CPU (processed, dropped, time_squeeze, ...)."""
+    return [[int(v, 16) for v in line.split()] for line in text.splitlines() if line.strip()]
+
+
+def parse_conntrack_stat(text: str) -> dict[str, int]:
+    """/proc/net/stat/nf_conntrack (header + one hex row per CPU) → column totals."""
+    lines = text.splitlines()
+    if not lines:
+        return {}
+    header = lines[0].split()
+    totals = dict.fromkeys(header, 0)
+    for line in lines[1:]:
+        for k, v in zip(header, line.split()):
+            totals[k] += int(v, 16)
+    return totals
+
+
+def parse_arp(text: str) -> dict[str, int]:
+    """/proc/net/arp → {device: entries}."""
+    counts: dict[str, int] = {}
+    for line in text.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) >= 6:
+            counts[parts[5]] = counts.get(parts[5], 0) + 1
+    return counts
+
+
+def parse_udp_queues(text: str) -> tuple[int, int]:
+    """/proc/net/udp{,6} → (tx_queue, rx_queue) summed over sockets (hex "tx:rx" column)."""
+    tx = rx = 0
+    for line in text.splitlines()[1:]:
+        parts = line.split(None, 5)
+        if len(parts) > 4:
+            t, _, r = parts[4].partition(":")
+            tx += int(t, 16)
+            rx += int(r, 16)
+    return tx, rx

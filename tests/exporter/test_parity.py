@@ -16,9 +16,10 @@ from tests.support.procs import free_port, need_binary, stop, wait_http
 pytestmark = pytest.mark.slow
 
 # Families both publish whose series sets must match exactly (the collectors the issue calls stable).
-STABLE_PREFIXES = ("node_cpu_", "node_memory_", "node_filesystem_", "node_network_receive_", "node_network_transmit_",
-                   "node_disk_", "node_load", "node_uname_", "node_filefd_", "node_boot_time", "node_context_switches",
-                   "node_forks", "node_intr", "node_procs_")
+STABLE_PREFIXES = ("node_cpu_", "node_memory_", "node_filesystem_", "node_network_", "node_disk_", "node_load",
+                   "node_uname_", "node_filefd_", "node_boot_time", "node_context_switches", "node_forks", "node_intr",
+                   "node_procs_", "node_softnet_", "node_nf_conntrack_", "node_udp_queues", "node_entropy_",
+                   "node_selinux_", "node_os_")
 # Families node_exporter publishes about itself, or per its own collector list: not comparable.
 SELF = ("go_", "process_", "promhttp_", "node_scrape_collector_", "node_exporter_")
 # The core set the issue names: these must exist on our side.
@@ -90,8 +91,7 @@ def test_common_families_have_same_type_and_label_names(scrapes):
 def test_stable_collectors_have_identical_series_sets(scrapes):
     ne, ours = scrapes
     diffs = []
-    # node_network_transmit_queue_length comes from node_exporter's netclass collector, not netdev
-    for name in sorted(n for n in ne if n.startswith(STABLE_PREFIXES) and n != "node_network_transmit_queue_length"):
+    for name in sorted(n for n in ne if n.startswith(STABLE_PREFIXES)):
         if name not in ours:
             diffs.append(f"{name}: missing")
             continue

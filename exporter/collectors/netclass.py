@@ -1,0 +1,95 @@
+"""netclass: network device properties from /sys/class/net (node_network_up, _info, _mtu_bytes, _speed_bytes, ...)."""
+from __future__ import annotations
+
+import os
+import re
+
+from ..linux import LINUX
+from ..linux.sysfs import AttrFiles
+from ..registry import CollectorContext, register
+from ._families import Sample, family
+
+# (sysfs attribute, metric suffix, type, parse base) in node_exporter 1.5's set; an attribute that cannot be read
+# (EINVAL while the link is down, absent on virtual devices) is left out, as node_exporter does.
+PROPS = (
+    ("addr_assign_type", "address_assign_type", "gauge", 10),
+    ("carrier", "carrier", "gauge", 10),
+    ("carrier_changes", "carrier_changes", "counter", 10),
+    ("carrier_up_count", "carrier_up_changes", "counter", 10),
+    ("carrier_down_count", "carrier_down_changes", "counter", 10),
+    ("dev_id", "device_id", "gauge", 16),
+    ("dormant", "dormant", "gauge", 10),
+    ("flags", "flags", "gauge", 16),
+    ("ifindex", "iface_id", "gauge", 10),
+    ("iflink", "iface_link", "gauge", 10),
+    ("link_mode", "iface_link_mode", "gauge", 10),
+    ("mtu", "mtu_bytes", "gauge", 10),
+    ("name_assign_type", "name_assign_type", "gauge", 10),
+    ("netdev_group", "net_dev_group", "gauge", 10),
+    ("speed", "speed_bytes", "gauge", 10),
+    ("tx_queue_len", "transmit_queue_length", "gauge", 10),
+    ("type", "protocol_type", "gauge", 10),
+)
+INFO = ("address", "broadcast", "duplex", "ifalias", "operstate")
+
+
+@register(
+    "netclass", default=True, help="Network device properties from /sys/class/net (node_network_up, node_network_info, ...).",
+    config_schema={"type": "object", "properties": {
+        "ignored-devices": {"type": "string", "default": "^$", "description": "Regexp of net devices to ignore."},
+    }, "additionalProperties": False},
+)
+class NetclassCollector:
+    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
+    families = (
+        "node_network_up gauge {device}",
+        "node_network_info gauge {address,broadcast,device,duplex,ifalias,operstate}",
+        "node_network_{mtu_bytes,speed_bytes,transmit_queue_length,flags,carrier,dormant,...} gauge {device}",
+        "node_network_carrier_{,up_,down_}changes_total counter {device}",
+    )
+
+    def __init__(self, ctx: CollectorContext):
+        self.dir = os.path.join(ctx.sysfs, "class", "net")
+        self.ignored = re.compile(ctx.settings.get("ignored-devices", "^$") or "^$")
+        self.attrs = AttrFiles(self.dir)
+
+    def collect(self):
+        if not LINUX:
+            return
+        try:
+            devices = sorted(os.listdir(self.dir))
+        except OSError:
+            return
+        attr = self.attrs.read
+        self.attrs.keep_only(set(devices))
+        up, info = [], []
+        props: dict[str, list] = {p[1]: [] for p in PROPS}
+        for dev in devices:
+            if self.ignored.match(dev) or dev == "bonding_masters":  # a file, not a device
+                continue
+            vals = {a: attr(dev, a) for a in INFO}
+            op = vals["operstate"] or ""
+            up.append(Sample("node_network_up", {"device": dev}, 1.0 if op == "up" else 0.0, None, None))
+            labels = {k: vals[k] or "" for k in INFO}
+            labels["device"] = dev
+            info.append(Sample("node_network_info", labels, 1.0, None, None))
+            for name_, suffix, typ, b in PROPS:
+                raw = attr(dev, name_)
+                if raw is None or raw == "":
+                    continue
+                try:
+                    v = int(raw, b)
+                except ValueError:
+                    continue
+                if name_ == "speed":
+                    v = v * 1000 * 1000 // 8  # Mbit/s → bytes/s
+                name = f"node_network_{suffix}" + ("_total" if typ == "counter" else "")
+                props[suffix].append(Sample(name, {"device": dev}, float(v), None, None))
+        yield family("node_network_up", "Value is 1 if operstate is 'up', 0 otherwise.", "gauge", up)
+        yield family("node_network_info", "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
+                     "gauge", info)
+        for _, suffix, typ, _ in PROPS:
+            if props[suffix]:
+                name = f"node_network_{suffix}"
+                yield family(name, f"Network device property: {suffix}" + ("_total" if typ == "counter" else ""),
+                             typ, props[suffix])

@@ -1,0 +1,114 @@
+"""netclass, softnet, conntrack, arp, udp_queues, entropy, selinux: parsers on fixture text and this machine."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from perfadvisor.exporter.linux import procfs
+from perfadvisor.exporter.linux.sysfs import AttrFiles
+
+from .conftest import build, samples
+
+
+def test_parsers():
+    assert procfs.parse_softnet("0000a2d6 00000001 00000002\n00000010 0 0\n") == [[41686, 1, 2], [16, 0, 0]]
+    assert procfs.parse_conntrack_stat("entries found drop\n0000000a 00000001 00000002\n00000000 00000003 0\n") == {
+        "entries": 10, "found": 4, "drop": 2}
+    assert procfs.parse_arp("IP address HW type Flags HW address Mask Device\n"
+                            "192.0.2.1 0x1 0x2 02:fc:00:00:00:05 * eth0\n10.0.0.1 0x1 0x2 aa * eth0\n"
+                            "10.1.0.1 0x1 0x2 bb * br0\n") == {"eth0": 2, "br0": 1}
+    assert procfs.parse_udp_queues(
+        "  sl  local_address rem_address   st tx_queue rx_queue tr\n"
+        "  1: 00000000:0044 00000000:0000 07 00000010:00000200 00:00000000\n"
+        "  2: 00000000:0045 00000000:0000 07 00000001:00000000 00:00000000\n") == (17, 512)
+
+
+def _sys(name: str) -> str:
+    with open(f"/sys/class/net/{name}") as f:
+        return f.read().strip()
+
+
+def test_netclass_matches_sysfs():
+    reg, _ = build("netclass")
+    devices = sorted(d for d in os.listdir("/sys/class/net") if d != "bonding_masters")
+    up = {dict(k)["device"]: v for k, v in samples(reg, "node_network_up").items()}
+    assert sorted(up) == devices
+    for dev in devices:
+        assert up[dev] == (1.0 if _sys(f"{dev}/operstate") == "up" else 0.0)
+        assert reg.get_sample_value("node_network_mtu_bytes", {"device": dev}) == int(_sys(f"{dev}/mtu"))
+        assert reg.get_sample_value("node_network_flags", {"device": dev}) == int(_sys(f"{dev}/flags"), 16)
+    info = [dict(k) for k in samples(reg, "node_network_info")]
+    assert {i["device"] for i in info} == set(devices)
+    assert all(set(i) == {"address", "broadcast", "device", "duplex", "ifalias", "operstate"} for i in info)
+
+
+def test_netclass_fixture_speed_and_missing_attributes(tmp_path):
+    net = tmp_path / "class" / "net"
+    (net / "eth9").mkdir(parents=True)
+    for attr, value in {"operstate": "up", "speed": "1000", "mtu": "9000", "address": "aa:bb", "carrier_changes": "3",
+                        "flags": "0x1003"}.items():
+        (net / "eth9" / attr).write_text(value + "\n")
+    reg, _ = build("netclass", sysfs=str(tmp_path))
+    dev = {"device": "eth9"}
+    assert reg.get_sample_value("node_network_up", dev) == 1
+    assert reg.get_sample_value("node_network_speed_bytes", dev) == 125_000_000
+    assert reg.get_sample_value("node_network_carrier_changes_total", dev) == 3
+    assert reg.get_sample_value("node_network_flags", dev) == 4099
+    assert reg.get_sample_value("node_network_dormant", dev) is None  # absent attribute: no series
+    (net / "eth9" / "mtu").write_text("1500\n")  # kept-open descriptors still see new values
+    assert reg.get_sample_value("node_network_mtu_bytes", dev) == 1500
+
+
+def test_attr_files_close_devices_that_went_away(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x").write_text("1\n")
+    files = AttrFiles(str(tmp_path))
+    assert files.read("a", "x") == "1" and files.read("a", "missing") is None
+    assert files._count == 1
+    files.keep_only(set())
+    assert files._count == 0
+
+
+def test_softnet_has_one_cpu_label_per_row():
+    reg, _ = build("softnet")
+    with open("/proc/net/softnet_stat") as f:
+        rows = [l for l in f if l.strip()]
+    assert {dict(k)["cpu"] for k in samples(reg, "node_softnet_processed_total")} == {str(i) for i in range(len(rows))}
+
+
+def test_conntrack_fixture_and_absent(tmp_path):
+    proc = tmp_path / "proc"
+    (proc / "sys" / "net" / "netfilter").mkdir(parents=True)
+    (proc / "net" / "stat").mkdir(parents=True)
+    (proc / "sys" / "net" / "netfilter" / "nf_conntrack_count").write_text("12\n")
+    (proc / "sys" / "net" / "netfilter" / "nf_conntrack_max").write_text("262144\n")
+    (proc / "net" / "stat" / "nf_conntrack").write_text("entries found drop early_drop\n0 1 2 3\n0 1 0 0\n")
+    reg, _ = build("conntrack", procfs=str(proc))
+    assert reg.get_sample_value("node_nf_conntrack_entries") == 12
+    assert reg.get_sample_value("node_nf_conntrack_entries_limit") == 262144
+    assert reg.get_sample_value("node_nf_conntrack_stat_found") == 2
+    assert reg.get_sample_value("node_nf_conntrack_stat_early_drop") == 3
+    reg, _ = build("conntrack", procfs=str(tmp_path / "nothing"))
+    assert list(reg.collect()) == []
+
+
+def test_arp_udp_entropy_selinux_on_this_machine(tmp_path):
+    reg, _ = build("arp")
+    with open("/proc/net/arp") as f:
+        assert sum(samples(reg, "node_arp_entries").values()) == len(f.readlines()) - 1
+    reg, _ = build("udp_queues")
+    assert {tuple(sorted(dict(k).items())) for k in samples(reg, "node_udp_queues")} >= {
+        (("ip", "v4"), ("queue", "rx")), (("ip", "v4"), ("queue", "tx"))}
+    reg, _ = build("entropy")
+    assert reg.get_sample_value("node_entropy_pool_size_bits") == int(open("/proc/sys/kernel/random/poolsize").read())
+    reg, _ = build("selinux", sysfs=str(tmp_path))
+    assert reg.get_sample_value("node_selinux_enabled") == 0
+    (tmp_path / "fs" / "selinux").mkdir(parents=True)
+    (tmp_path / "fs" / "selinux" / "enforce").write_text("1\n")
+    (tmp_path / "etc" / "selinux").mkdir(parents=True)
+    (tmp_path / "etc" / "selinux" / "config").write_text("SELINUX=permissive\n")
+    reg, _ = build("selinux", sysfs=str(tmp_path), rootfs=str(tmp_path))
+    assert reg.get_sample_value("node_selinux_enabled") == 1
+    assert reg.get_sample_value("node_selinux_config_mode") == 0
+    assert reg.get_sample_value("node_selinux_current_mode") == 1
