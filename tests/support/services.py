@@ -244,3 +244,28 @@ def redis_server(tmp_path: Path) -> Iterator[Server]:
 def postgres_server() -> Iterator[Server]:
     with start_postgres() as s:
         yield s
+
+
+@contextlib.contextmanager
+def silent_listener() -> Iterator[int]:
+    """A port that accepts TCP connections and never answers: the shape of a hung server."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(64)  # the kernel completes handshakes from the backlog; nobody ever reads or writes
+    try:
+        yield s.getsockname()[1]
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def hung_port() -> Iterator[int]:
+    with silent_listener() as port:
+        yield port
+
+
+@pytest.fixture
+def closed_port() -> int:
+    return free_port()
