@@ -4,9 +4,13 @@ from __future__ import annotations
 from .core import SEL, Dashboard, query_variable, stat, table, target as t, timeseries
 
 RATE = "$__rate_interval"
-# Every probe series carries `target` (one exporter probes many services), so one picker filters them all.
+# One exporter probes many services, so each series names its service: `target` (HTTP, HAProxy, nginx),
+# `addr` (Redis, as redis_exporter) and `server` (PostgreSQL, as postgres_exporter); one picker each.
 P = f'{SEL},target=~"$target"'
-UPS = "probe_success|redis_up|pg_up|haproxy_up|nginx_up"
+R = f'{SEL},addr=~"$redis"'
+PG = f'{SEL},server=~"$postgres"'
+UPS = "probe_success|haproxy_up|nginx_up"
+IN = 'job=~"$job",instance=~"$instance"'
 UP_DOWN = [{"type": "value", "options": {"0": {"text": "DOWN", "color": "red"}, "1": {"text": "UP", "color": "green"}}}]
 RED_GREEN = [(None, "red"), (1, "green")]
 
@@ -15,9 +19,10 @@ def build() -> Dashboard:
     d = Dashboard("perfadvisor-services", "Services",
                   "Probed services: HTTP endpoints, Redis, PostgreSQL, HAProxy and nginx.",
                   key_metric="up", tags=["services"],
-                  extra_variables=[query_variable(
-                      "target", f'{{__name__=~"{UPS}",job=~"$job",instance=~"$instance"}}', "target",
-                      title="Service")])
+                  extra_variables=[
+                      query_variable("target", f'{{__name__=~"{UPS}",{IN}}}', "target", title="HTTP/proxy target"),
+                      query_variable("redis", f"redis_up{{{IN}}}", "addr", title="Redis"),
+                      query_variable("postgres", f"pg_up{{{IN}}}", "server", title="PostgreSQL")])
     d.row(
         "HTTP probes",
         timeseries("Probe success", t(f"probe_success{{{P}}}", "{{target}}"), unit="short", min=0, max=1, w=8,
@@ -36,40 +41,40 @@ def build() -> Dashboard:
     )
     d.row(
         "Redis",
-        stat("Redis up", t(f"redis_up{{{P}}}", "{{target}}"), mappings=UP_DOWN, thresholds=RED_GREEN),
-        stat("Clients", t(f"redis_connected_clients{{{P}}}", "{{target}}")),
+        stat("Redis up", t(f"redis_up{{{R}}}", "{{addr}}"), mappings=UP_DOWN, thresholds=RED_GREEN),
+        stat("Clients", t(f"redis_connected_clients{{{R}}}", "{{addr}}")),
         timeseries("Keyspace hit ratio",
-                   t(f"rate(redis_keyspace_hits_total{{{P}}}[{RATE}]) / (rate(redis_keyspace_hits_total{{{P}}}[{RATE}]) "
-                     f"+ rate(redis_keyspace_misses_total{{{P}}}[{RATE}]))", "{{target}}"),
+                   t(f"rate(redis_keyspace_hits_total{{{R}}}[{RATE}]) / (rate(redis_keyspace_hits_total{{{R}}}[{RATE}]) "
+                     f"+ rate(redis_keyspace_misses_total{{{R}}}[{RATE}]))", "{{addr}}"),
                    unit="percentunit", min=0, max=1, w=12,
                    description="Lookups that found their key (no value while there are no lookups)."),
-        timeseries("Memory used", t(f"redis_memory_used_bytes{{{P}}}", "{{target}} used"),
-                   t(f"redis_memory_max_bytes{{{P}}}", "{{target}} maxmemory"), unit="bytes", min=0, w=8,
+        timeseries("Memory used", t(f"redis_memory_used_bytes{{{R}}}", "{{addr}} used"),
+                   t(f"redis_memory_max_bytes{{{R}}}", "{{addr}} maxmemory"), unit="bytes", min=0, w=8,
                    description="maxmemory 0 means no limit is set."),
-        timeseries("Evictions", t(f"rate(redis_evicted_keys_total{{{P}}}[{RATE}])", "{{target}}"),
+        timeseries("Evictions", t(f"rate(redis_evicted_keys_total{{{R}}}[{RATE}])", "{{addr}}"),
                    unit="short", min=0, w=8, description="Keys evicted per second to stay under maxmemory."),
-        timeseries("Connected clients", t(f"redis_connected_clients{{{P}}}", "{{target}}"), unit="short",
+        timeseries("Connected clients", t(f"redis_connected_clients{{{R}}}", "{{addr}}"), unit="short",
                    min=0, w=8),
     )
     d.row(
         "PostgreSQL",
-        stat("PostgreSQL up", t(f"pg_up{{{P}}}", "{{target}}"), mappings=UP_DOWN, thresholds=RED_GREEN),
+        stat("PostgreSQL up", t(f"pg_up{{{PG}}}", "{{server}}"), mappings=UP_DOWN, thresholds=RED_GREEN),
         stat("Connections used",
-             t(f"sum by (target) (pg_stat_activity_count{{{P}}}) / on (target) "
-               f"max by (target) (pg_settings_max_connections{{{P}}})", "{{target}}"),
+             t(f"sum by (server) (pg_stat_activity_count{{{PG}}}) / on (server) "
+               f"max by (server) (pg_settings_max_connections{{{PG}}})", "{{server}}"),
              unit="percentunit", thresholds=[(None, "green"), (0.8, "orange"), (0.9, "red")]),
-        timeseries("Connections by state", t(f"sum by (target, state) (pg_stat_activity_count{{{P}}})",
-                                             "{{target}} {{state}}"), unit="short", min=0, stack=True),
+        timeseries("Connections by state", t(f"sum by (server, state) (pg_stat_activity_count{{{PG}}})",
+                                             "{{server}} {{state}}"), unit="short", min=0, stack=True),
         timeseries("Buffer cache hit ratio",
-                   t(f"rate(pg_stat_database_blks_hit{{{P}}}[{RATE}]) / (rate(pg_stat_database_blks_hit{{{P}}}[{RATE}]) "
-                     f"+ rate(pg_stat_database_blks_read{{{P}}}[{RATE}]))", "{{target}} {{datname}}"),
+                   t(f"rate(pg_stat_database_blks_hit{{{PG}}}[{RATE}]) / (rate(pg_stat_database_blks_hit{{{PG}}}[{RATE}]) "
+                     f"+ rate(pg_stat_database_blks_read{{{PG}}}[{RATE}]))", "{{server}} {{datname}}"),
                    unit="percentunit", min=0, max=1, w=8,
                    description="Blocks found in shared buffers; below ~0.99 on a busy database means too little cache."),
         timeseries("Transactions",
-                   t(f"rate(pg_stat_database_xact_commit{{{P}}}[{RATE}])", "{{target}} {{datname}} commit"),
-                   t(f"rate(pg_stat_database_xact_rollback{{{P}}}[{RATE}])", "{{target}} {{datname}} rollback"),
+                   t(f"rate(pg_stat_database_xact_commit{{{PG}}}[{RATE}])", "{{server}} {{datname}} commit"),
+                   t(f"rate(pg_stat_database_xact_rollback{{{PG}}}[{RATE}])", "{{server}} {{datname}} rollback"),
                    unit="short", min=0, w=8),
-        timeseries("Deadlocks", t(f"increase(pg_stat_database_deadlocks{{{P}}}[{RATE}])", "{{target}} {{datname}}"),
+        timeseries("Deadlocks", t(f"increase(pg_stat_database_deadlocks{{{PG}}}[{RATE}])", "{{server}} {{datname}}"),
                    unit="short", min=0, w=8),
     )
     d.row(
