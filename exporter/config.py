@@ -30,6 +30,9 @@ from . import yamlfile
 
 ENV_PREFIX = "PERFADVISOR_"
 LOG_LEVELS = ("debug", "info", "warn", "error")
+# Endpoints the telemetry path may not shadow (/metrics is always the metrics endpoint anyway).
+RESERVED_PATHS = ("/", "/health", "/health/live", "/health/ready", "/health/detailed", "/health/performance",
+                  "/api/metrics/summary", "/api/metrics/stream")
 
 
 @dataclass(frozen=True)
@@ -219,8 +222,11 @@ def build_config(specs: Mapping[str, CollectorSpec], explicit: Mapping[str, Any]
         parse_listen_address(get("web", "listen_address"))
     except ValueError as e:
         raise _error(doc, source, ("web", "listen_address"), str(e)) from None
-    if not str(get("web", "telemetry_path")).startswith("/"):
+    telemetry = str(get("web", "telemetry_path"))
+    if not telemetry.startswith("/"):
         raise _error(doc, source, ("web", "telemetry_path"), "must start with /")
+    if telemetry in RESERVED_PATHS:
+        raise _error(doc, source, ("web", "telemetry_path"), f"{telemetry} is one of the exporter's own endpoints")
     for s in BASE_SETTINGS:
         if source[s.path] not in ("file", "default") and s.schema:
             err = best_match(jsonschema.Draft202012Validator(dict(s.schema)).iter_errors(values[s.path]))

@@ -106,6 +106,9 @@ def test_flag_errors_name_the_flag():
     with pytest.raises(FileError) as e:
         build_config(SPECS, {"web_telemetry_path": "metrics"})
     assert str(e.value) == "--web.telemetry-path: must start with /"
+    with pytest.raises(FileError) as e:
+        build_config(SPECS, {"web_telemetry_path": "/health"})
+    assert str(e.value) == "--web.telemetry-path: /health is one of the exporter's own endpoints"
 
 
 def test_schema_is_assembled_from_collectors():
