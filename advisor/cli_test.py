@@ -15,6 +15,8 @@ from .ruletest import Outcome, TestFileError, parse_file, run_file
 
 def _yaml(value) -> str:
     """A compact one-line rendering of expected/got values."""
+    if isinstance(value, str):
+        return value
     return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10_000, allow_unicode=True).strip()
 
 
