@@ -146,27 +146,36 @@ class ProcessesCollector:
                         continue
                 else:
                     continue  # exited between listdir and read
-            try:
-                comm, f = parse_stat(st)
-                start = int(f[19])
-            except (IndexError, ValueError):
-                continue
+            if entry is not None and st == entry[9]:
+                comm, v = None, entry[10]  # stat unchanged since the last scrape (an idle process): reuse its parse
+            else:
+                try:
+                    comm, f = parse_stat(st)
+                    # start, state, flags, utime, stime, minflt, majflt, threads, vsize, rss pages
+                    v = (int(f[19]), f[0], int(f[6]), int(f[11]), int(f[12]), int(f[7]), int(f[9]), int(f[17]),
+                         int(f[20]), int(f[21]))
+                except (IndexError, ValueError):
+                    continue
+            start = v[0]
             if entry is None or entry[0] != start:
                 if entry is not None:
                     self._drop(pid)
-                # start, group, max fds, last counters, generation, OpenFiles, schedule-ins, (ctx, swap, io, fds), age
-                entry = cache[pid] = [start, self._name(pid, comm, base), None, None, gen, None, None, None, 0]
+                # start, group, max fds, last counters, generation, OpenFiles, schedule-ins, (ctx, swap, io, fds), age,
+                # last stat bytes, their parse
+                if comm is None:
+                    comm = parse_stat(st)[0]
+                entry = cache[pid] = [start, self._name(pid, comm, base), None, None, gen, None, None, None, 0, None, None]
                 if entry[1] is not None and self._open_files < self._fd_budget:
                     try:
                         files = entry[5] = P.OpenFiles(base)
                         self._open_files += 1
                     except OSError:
                         pass
-            entry[4] = gen
+            entry[4], entry[9], entry[10] = gen, st, v
             group = entry[1]
             if group is None:
                 continue
-            kthread = int(f[6]) & P.PF_KTHREAD
+            kthread = v[2] & P.PF_KTHREAD
             # A task that has not been scheduled in since the last scrape cannot have switched context, done I/O
             # or changed its descriptor table; reuse those values (re-read every REFRESH scrapes for VmSwap).
             sched = None
@@ -196,7 +205,7 @@ class ProcessesCollector:
                 entry[6], entry[7], entry[8] = sched, (vol, nonvol, swapped, rb, wb, fds), 0
             if entry[2] is None:
                 entry[2] = P.max_fds(base)
-            cur = (int(f[11]), int(f[12]), int(f[7]), int(f[9]), vol, nonvol, rb, wb)
+            cur = (v[3], v[4], v[5], v[6], vol, nonvol, rb, wb)
             last = entry[3]
             entry[3] = cur
             row = rows.get(group)
@@ -204,17 +213,17 @@ class ProcessesCollector:
                 # procs, rss, vsize, swap, fds, worst fd ratio, threads, oldest start, R, S, D, Z, other, +counters
                 row = rows[group] = [0, 0, 0, 0, 0, 0.0, 0, float("inf"), 0, 0, 0, 0, 0] + [0] * N_COUNTERS
             row[0] += 1
-            row[1] += int(f[21]) * PAGE
-            row[2] += int(f[20])
+            row[1] += v[9] * PAGE
+            row[2] += v[8]
             row[3] += swapped
             if fds >= 0:
                 row[4] += fds
                 if entry[2] and fds / entry[2] > row[5]:
                     row[5] = fds / entry[2]
-            row[6] += int(f[17])
+            row[6] += v[7]
             if start < row[7]:
                 row[7] = start
-            row[STATES.get(f[0], 12)] += 1
+            row[STATES.get(v[1], 12)] += 1
             if last is None:
                 for i in range(N_COUNTERS):
                     row[13 + i] += cur[i]
