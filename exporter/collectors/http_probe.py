@@ -119,13 +119,14 @@ class _Probe:
         parts = urlsplit(url)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         body = self.t.get("body")
-        conn.sock.settimeout(self.remaining())
+        sock = conn.sock  # http.client drops conn.sock once a response says it will close
+        sock.settimeout(self.remaining())
         start = time.perf_counter()
         conn.request(self.t.get("method", "GET"), path, body=body.encode() if body else None,
                      headers=self.headers(url))
         resp = conn.getresponse()
         self.phases["processing"] += time.perf_counter() - start
-        conn.sock.settimeout(self.remaining())
+        sock.settimeout(self.remaining())
         data = self.timed("transfer", resp.read)
         return resp, data
 
