@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from .parse import Agg
-from .rangefns import quantile_list
+from .rangefns import prom_avg, prom_sum, quantile_list
 from .values import EvalError, Scal, StrV, Vec, label_key, merge_rows
 
 
@@ -71,29 +71,21 @@ def aggregate(ev, node: Agg):
     present = cnt > 0
     with np.errstate(all="ignore"):
         if op == "sum":
-            out = np.zeros((ng, k))
-            np.add.at(out, g, x)
+            out = group_sum(x, g, ng, m)
         elif op == "count":
             out = cnt
         elif op == "group":
             out = np.ones((ng, k))
         elif op == "avg":
-            s = np.zeros((ng, k))
-            np.add.at(s, g, x)
+            s = group_sum(x, g, ng, m)
             out = s / cnt
-            _fix_avg_overflow(out, v, g, present)
+            _fix_avg(out, s, v, g, present)
         elif op in ("min", "max"):
             out = np.full((ng, k), np.nan)
             xm = np.where(m, v.vals, np.nan)
             (np.fmax if op == "max" else np.fmin).at(out, g, xm)
         elif op in ("stddev", "stdvar"):
-            s = np.zeros((ng, k))
-            np.add.at(s, g, x)
-            mean = s / cnt
-            d = np.where(m, v.vals - mean[g], 0.0)
-            sq = np.zeros((ng, k))
-            np.add.at(sq, g, d * d)
-            out = sq / cnt
+            out = _welford(v, g, ng)
             if op == "stddev":
                 out = np.sqrt(out)
         else:
@@ -101,17 +93,49 @@ def aggregate(ev, node: Agg):
     return Vec(labels, out, present)
 
 
-def _fix_avg_overflow(out, v: Vec, g, present) -> None:
-    bad = present & ~np.isfinite(out)
+def group_sum(x: np.ndarray, g: np.ndarray, ng: int, m: np.ndarray) -> np.ndarray:
+    """Per-group sums; groups where plain addition may have cancelled are redone exactly."""
+    k = x.shape[1]
+    out = np.zeros((ng, k))
+    np.add.at(out, g, x)
+    mag = np.zeros((ng, k))
+    np.add.at(mag, g, np.abs(x))
+    cnt = np.bincount(g, minlength=ng)[:, None]
+    risky = np.isfinite(mag) & (cnt * 2.3e-16 * mag > 1e-9 * np.abs(out))
+    for gi, j in zip(*np.nonzero(risky)):
+        rows = (g == gi) & m[:, j]
+        out[gi, j] = prom_sum(x[rows, j].tolist())
+    return out
+
+
+def _welford(v: Vec, g: np.ndarray, ng: int) -> np.ndarray:
+    k = v.vals.shape[1]
+    out = np.zeros((ng, k))
+    for gi in range(ng):
+        cnt = np.zeros(k)
+        mean = np.zeros(k)
+        m2 = np.zeros(k)
+        for r in np.nonzero(g == gi)[0]:
+            pm = v.mask[r]
+            x = v.vals[r]
+            c2 = cnt + pm
+            delta = np.where(pm, x - mean, 0.0)
+            mean = np.where(pm, mean + delta / np.maximum(c2, 1), mean)
+            m2 = np.where(pm, m2 + delta * (x - mean), m2)
+            cnt = c2
+        out[gi] = m2 / cnt
+    return out
+
+
+def _fix_avg(out, s, v: Vec, g, present) -> None:
+    x = np.where(v.mask, np.abs(v.vals), 0.0)
+    mag = np.zeros(out.shape)
+    np.add.at(mag, g, x)
+    cnt = np.bincount(g, minlength=out.shape[0])[:, None]
+    bad = present & (~np.isfinite(out) | (cnt * 2.3e-16 * mag > 1e-9 * np.abs(s)))
     for gi, j in zip(*np.nonzero(bad)):
         rows = np.nonzero((g == gi) & v.mask[:, j])[0]
-        w = v.vals[rows, j]
-        if np.isnan(w).any() or (np.isinf(w).any()):
-            continue
-        mean = 0.0
-        for n, val in enumerate(w.tolist(), 1):
-            mean += val / n - mean / n
-        out[gi, j] = mean
+        out[gi, j] = prom_avg(v.vals[rows, j].tolist())
 
 
 def _topk(ev, node: Agg, v: Vec, kparam: np.ndarray) -> Vec:

@@ -153,6 +153,8 @@ def _vec_vec(node: Binary, lhs: Vec, rhs: Vec, cmp: bool) -> Vec:
     mask = many.mask[rows] & om[gsel]
     a, b = (ov[gsel], mv) if swapped else (mv, ov[gsel])
     res = arith(node.op, a, b)
+    if node.card == "one-to-one":
+        _check_many_unique(msig, rows, mask)
     if cmp:
         if node.return_bool:
             vals = res.astype(np.float64)
@@ -161,8 +163,6 @@ def _vec_vec(node: Binary, lhs: Vec, rhs: Vec, cmp: bool) -> Vec:
             vals = a
     else:
         vals = res
-    if node.card == "one-to-one":
-        _check_many_unique(msig, rows, mask)
     drop_name = not cmp or node.return_bool
     labels = []
     for n, r in enumerate(rows):

@@ -26,11 +26,13 @@ class Result:
 class Evaluator:
     """Evaluates one expression tree for every step in ``t`` (ms) at once."""
 
-    def __init__(self, storage: Storage, t: np.ndarray, start: int, end: int, lookback: int = LOOKBACK_MS):
+    def __init__(self, storage: Storage, t: np.ndarray, start: int, end: int, lookback: int = LOOKBACK_MS,
+                 step: int = 0):
         self.storage = storage
         self.t = np.asarray(t, dtype=np.int64)
         self.start, self.end, self.lookback = start, end, lookback
         self.ordered = False
+        self.step = step
 
     @property
     def k(self) -> int:
@@ -111,7 +113,7 @@ class Evaluator:
         first = (lo_bound // step + 1) * step
         last = int(te.max())
         inner_t = np.arange(first, last + 1, step, dtype=np.int64) if last >= first else np.zeros(0, np.int64)
-        sub = Evaluator(self.storage, inner_t, self.start, self.end, self.lookback)
+        sub = Evaluator(self.storage, inner_t, self.start, self.end, self.lookback, self.step)
         v = sub.eval(node.expr)
         if isinstance(v, Scal):
             v = Vec([{}], v.vals[None, :], np.ones((1, len(inner_t)), dtype=bool))
@@ -169,7 +171,7 @@ def range_query(storage: Storage, query: str, start_ms: int, end_ms: int, step_m
     node = parse(query)
     _check(node)
     t = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
-    ev = Evaluator(storage, t, start_ms, end_ms, lookback)
+    ev = Evaluator(storage, t, start_ms, end_ms, lookback, step_ms)
     v = ev.eval(node)
     if isinstance(v, Scal):
         return Result("matrix", [({}, list(zip(t.tolist(), v.vals.tolist())))])

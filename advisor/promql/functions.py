@@ -79,8 +79,22 @@ def _time(ev, node):
 
 @register("step")
 def _step(ev, node):
-    step = (ev.t[1] - ev.t[0]) / 1000.0 if ev.k > 1 else 0.0
-    return Scal(np.full(ev.k, step))
+    return Scal(np.full(ev.k, ev.step / 1000.0))
+
+
+@register("range")
+def _range(ev, node):
+    return Scal(np.full(ev.k, (ev.end - ev.start) / 1000.0))
+
+
+@register("start")
+def _start(ev, node):
+    return Scal(np.full(ev.k, ev.start / 1000.0))
+
+
+@register("end")
+def _end(ev, node):
+    return Scal(np.full(ev.k, ev.end / 1000.0))
 
 
 @register("vector")
@@ -188,6 +202,7 @@ def _range_fn(impl, keep_name=False, extra=0):
         if impl in (rangefns.quantile_over_time,):
             params.append(_scalar(ev, args.pop(0)))
         m = _mat(ev, args[0])
+        m.step_t = ev.t
         for a in args[1:]:
             params.append(_scalar(ev, a))
         vals, mask = impl(m, *params)
@@ -358,7 +373,7 @@ def _sort_by_label(desc):
     def fn(ev, node):
         v = _vec(ev, node.args[0])
         names = [_string(ev, a) for a in node.args[1:]]
-        order = sorted(range(v.n), key=lambda i: sorted(v.labels[i].items()))
+        order = sorted(range(v.n), key=lambda i: sorted(v.labels[i].items()), reverse=desc)
         for name in reversed(names):
             order.sort(key=lambda i: _natkey(v.labels[i].get(name, "")), reverse=desc)
         ev.ordered = True
@@ -374,6 +389,23 @@ FUNCS["sort_by_label_desc"] = _sort_by_label(True)
 def _histogram_quantile(ev, node):
     q = _scalar(ev, node.args[0])
     return histograms.quantile(q, _vec(ev, node.args[1]))
+
+
+@register("histogram_quantiles")
+def _histogram_quantiles(ev, node):
+    v = _vec(ev, node.args[0])
+    name = _string(ev, node.args[1])
+    parts = []
+    for a in node.args[2:]:
+        q = _scalar(ev, a)
+        out = histograms.quantile(q, v)
+        qs = histograms.format_q(float(q[0]))
+        out.labels = [{**lb, name: qs} for lb in out.labels]
+        parts.append(out)
+    if not parts:
+        return Vec([], np.zeros((0, ev.k)), np.zeros((0, ev.k), dtype=bool))
+    return merge_rows(Vec([lb for p in parts for lb in p.labels], np.concatenate([p.vals for p in parts]),
+                          np.concatenate([p.mask for p in parts])))
 
 
 @register("histogram_fraction")

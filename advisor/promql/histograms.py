@@ -21,8 +21,11 @@ def _groups(v: Vec):
             le = parse_float(lb["le"])
         except ValueError:
             continue
+        # Grouped with the metric name, which is dropped afterwards: two histograms that differ only
+        # by name collide in the output, as in Prometheus.
+        key = label_key({k: val for k, val in lb.items() if k != "le"})
         out = {k: val for k, val in lb.items() if k not in ("le", "__name__")}
-        groups.setdefault(label_key(out), (out, []))[1].append((le, i))
+        groups.setdefault(key, (out, []))[1].append((le, i))
     return groups
 
 
@@ -86,6 +89,8 @@ def bucket_quantile(q: float, pairs: list[tuple[float, float]]) -> float:
         start = b[i - 1][0]
         count -= b[i - 1][1]
         rank -= b[i - 1][1]
+    if count <= 0 or math.isnan(count):
+        return math.nan
     return start + (end - start) * (rank / count)
 
 
@@ -104,6 +109,8 @@ def bucket_fraction(lower: float, upper: float, pairs: list[tuple[float, float]]
         lb = b[i - 1][0] if i > 0 else (0.0 if ub > 0 else -math.inf)
 
         def interp(x, lb=lb, ub=ub, c=c):
+            if lb == -math.inf:
+                return c
             return rank + (c - rank) * (x - lb) / (ub - lb)
 
         if not lower_set and lb >= lower:
@@ -124,6 +131,15 @@ def bucket_fraction(lower: float, upper: float, pairs: list[tuple[float, float]]
     if not upper_set or upper_rank > count:
         upper_rank = count
     return (upper_rank - lower_rank) / count
+
+
+def format_q(q: float) -> str:
+    """Quantile label values as Prometheus prints them (``0.0``, ``0.25``, ``1.0``)."""
+    if math.isnan(q):
+        return "NaN"
+    if math.isinf(q):
+        return "+Inf" if q > 0 else "-Inf"
+    return repr(float(q))
 
 
 def _apply(v: Vec, fn) -> Vec:

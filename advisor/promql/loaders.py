@@ -44,7 +44,8 @@ def parse_duration(text: str) -> int:
     return total
 
 
-_F = r"[+-]?(?:[Ii]nf|NaN|nan|0x[0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+# Hex literals are left out: in series notation "0x59" means 0 repeated 59 more times.
+_F = r"[+-]?(?:[Ii]nf|NaN|nan|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
 _SEQ_RE = re.compile(rf"^({_F})(?:([+-])({_F}))?x(\d+)$")
 _NUM_RE = re.compile(rf"^{_F}$")
 

@@ -112,6 +112,47 @@ def instant_delta(m: Mat, is_rate: bool):
     return res, mask
 
 
+def kahan_inc(inc: float, s: float, c: float) -> tuple[float, float]:
+    """Prometheus' Kahan-Neumaier step."""
+    t = s + inc
+    if math.isinf(t):
+        c = 0.0
+    elif abs(s) >= abs(inc):
+        c += (s - t) + inc
+    else:
+        c += (inc - t) + s
+    return t, c
+
+
+def prom_sum(values) -> float:
+    s = c = 0.0
+    for x in values:
+        s, c = kahan_inc(x, s, c)
+    return s if math.isinf(s) else s + c
+
+
+def prom_avg(values) -> float:
+    """Prometheus' mean: Kahan-compensated direct mean, incremental once the sum would overflow."""
+    values = list(values)
+    s, count, mean, c = values[0], 1.0, 0.0, 0.0
+    incremental = False
+    for i, x in enumerate(values[1:]):
+        count = float(i + 2)
+        if not incremental:
+            ns, nc = kahan_inc(x, s, c)
+            if not math.isinf(ns):
+                s, c = ns, nc
+                continue
+            incremental = True
+            mean = s / (count - 1)
+            c /= count - 1
+        q = (count - 1) / count
+        mean, c = kahan_inc(x / count, q * mean, q * c)
+    if incremental:
+        return mean + c
+    return s / count + c / count
+
+
 def _kahan_sum(v: np.ndarray) -> float:
     s, c = 0.0, 0.0
     for x in v.tolist():
@@ -126,31 +167,38 @@ def _kahan_sum(v: np.ndarray) -> float:
     return s + c
 
 
-def sum_over_time(m: Mat):
-    lo, hi = m.windows()
+def window_sum(m: Mat, lo, hi) -> np.ndarray:
+    """Window sums; windows where plain addition may have cancelled are redone exactly."""
     with np.errstate(all="ignore"):
         res = _reduce(np.add, m, lo, hi, 0.0)
-    return res, hi > lo
+        if len(m.vals) == 0:
+            return res
+        absm = Mat(m.labels, m.base, m.keys, m.ts, np.abs(m.vals), m.range_ms, m.t_end, m._win)
+        mag = _reduce(np.add, absm, lo, hi, 0.0)
+        risky = np.isfinite(mag) & ((hi - lo) * 2.3e-16 * mag > 1e-9 * np.abs(res))
+    for i, j in zip(*np.nonzero(risky)):
+        res[i, j] = prom_sum(m.vals[lo[i, j]:hi[i, j]].tolist())
+    return res
+
+
+def sum_over_time(m: Mat):
+    lo, hi = m.windows()
+    return window_sum(m, lo, hi), hi > lo
 
 
 def avg_over_time(m: Mat):
     lo, hi = m.windows()
     cnt = hi - lo
     with np.errstate(all="ignore"):
-        s = _reduce(np.add, m, lo, hi, 0.0)
+        s = window_sum(m, lo, hi)
         res = s / np.maximum(cnt, 1)
-    bad = (cnt > 0) & ~np.isfinite(res)
-    for i, j in zip(*np.nonzero(bad)):
-        w = m.vals[lo[i, j]:hi[i, j]]
-        if np.isnan(w).any():
-            continue
-        mean = 0.0
         with np.errstate(all="ignore"):
-            for n, x in enumerate(w.tolist(), 1):
-                if math.isinf(mean):
-                    break
-                mean += x / n - mean / n
-        res[i, j] = mean
+            absm = Mat(m.labels, m.base, m.keys, m.ts, np.abs(m.vals), m.range_ms, m.t_end, m._win)
+            mag = _reduce(np.add, absm, lo, hi, 0.0) if len(m.vals) else np.zeros(lo.shape)
+        bad = (cnt > 0) & (~np.isfinite(res) | (cnt * 2.3e-16 * mag > 1e-9 * np.abs(s)))
+    for i, j in zip(*np.nonzero(bad)):
+        with np.errstate(all="ignore"):
+            res[i, j] = prom_avg(m.vals[lo[i, j]:hi[i, j]].tolist())
     return res, cnt > 0
 
 
@@ -211,7 +259,7 @@ def quantile_over_time(m: Mat, q: np.ndarray):
     for c in np.unique(cnt[mask]):
         sel = cnt == c
         rows, cols = np.nonzero(sel)
-        w = np.sort(m.vals[lo[sel][:, None] + np.arange(c)[None, :]], axis=1)
+        w = nan_first_sort(m.vals[lo[sel][:, None] + np.arange(c)[None, :]])
         out[rows, cols] = _quantile_sorted(w, q[cols])
     return out, mask
 
@@ -234,16 +282,31 @@ def _quantile_sorted(w: np.ndarray, q: np.ndarray) -> np.ndarray:
     return res
 
 
+def nan_first_sort(w: np.ndarray) -> np.ndarray:
+    """Sort rows like Go's sort.Float64s: NaN before every number."""
+    w = np.sort(w, axis=-1)
+    nan = np.isnan(w)
+    if nan.any():
+        key = np.where(nan, 0, 1)
+        order = np.argsort(key, axis=-1, kind="stable")
+        w = np.take_along_axis(w, order, axis=-1)
+    return w
+
+
 def quantile_list(values: np.ndarray, q: float) -> float:
-    v = np.sort(values)[None, :]
+    v = nan_first_sort(np.asarray(values, dtype=np.float64))[None, :]
     return float(_quantile_sorted(v, np.array([q]))[0])
 
 
 def _stdvar(ts, v, _t):
-    if np.isnan(v).any() or np.isinf(v).any():
-        return float("nan")
-    mean = v.mean()
-    return float(((v - mean) ** 2).mean())
+    count = 0.0
+    mean = c_mean = aux = c_aux = 0.0
+    for x in v.tolist():
+        count += 1
+        delta = x - (mean + c_mean)
+        mean, c_mean = kahan_inc(delta / count, mean, c_mean)
+        aux, c_aux = kahan_inc(delta * (x - (mean + c_mean)), aux, c_aux)
+    return (aux + c_aux) / count
 
 
 def stdvar_over_time(m: Mat):
@@ -259,6 +322,8 @@ def stddev_over_time(m: Mat):
 
 def mad_over_time(m: Mat):
     def fn(ts, v, _t):
+        if np.isnan(v).any():
+            return float("nan")
         med = quantile_list(v, 0.5)
         return quantile_list(np.abs(v - med), 0.5)
     with np.errstate(all="ignore"):
@@ -304,11 +369,17 @@ def deriv(m: Mat):
 
 def predict_linear(m: Mat, dur: np.ndarray):
     def fn(ts, v, t):
-        j = int(np.searchsorted(m.t_end, t))
         slope, icpt = _linreg(ts, v, t)
-        return slope * dur[min(j, len(dur) - 1)] + icpt
+        return slope * d + icpt
+    lo, hi = m.windows()
+    out = np.full(lo.shape, np.nan)
+    mask = (hi - lo) >= 2
+    step_t = m.step_t if m.step_t is not None else m.t_end
     with np.errstate(all="ignore"):
-        return _per_window(m, fn, 2)
+        for i, j in zip(*np.nonzero(mask)):
+            d = float(dur[j])
+            out[i, j] = fn(m.ts[lo[i, j]:hi[i, j]], m.vals[lo[i, j]:hi[i, j]], int(step_t[j]))
+    return out, mask
 
 
 def double_exponential_smoothing(m: Mat, sf: np.ndarray, tf: np.ndarray):

@@ -27,10 +27,56 @@ def encode(ts: np.ndarray) -> np.ndarray:
     return np.clip(np.asarray(ts, dtype=np.int64) + TS_OFF, 0, TS_MAX)
 
 
+_FLAGS_RE = re.compile(r"\(\?([imsU]+)\)")
+
+
+def _scope_inline_flags(p: str) -> str:
+    """RE2 allows ``(?i)`` mid-pattern (to the end of the group); Python wants ``(?i:...)``."""
+    out, i, depth_stack = [], 0, []
+    pending: list[int] = []  # group depths at which a scoped-flag group must be closed
+    depth = 0
+    while i < len(p):
+        c = p[i]
+        if c == "\\":
+            out.append(p[i:i + 2]); i += 2; continue
+        if c == "[":
+            j = i + 1
+            if j < len(p) and p[j] == "^":
+                j += 1
+            if j < len(p) and p[j] == "]":
+                j += 1
+            while j < len(p) and p[j] != "]":
+                j += 2 if p[j] == "\\" else 1
+            out.append(p[i:j + 1]); i = j + 1; continue
+        m = _FLAGS_RE.match(p, i)
+        if m and (i > 0 or depth > 0):
+            flags = m.group(1).replace("U", "")
+            out.append(f"(?{flags}:" if flags else "(?:")
+            pending.append(depth)
+            i = m.end(); continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            while pending and pending[-1] == depth:
+                pending.pop(); out.append(")")
+            depth -= 1
+        elif c == "|" and pending and pending[-1] == depth:
+            # an alternation ends the flag scope's branch: close and reopen is not equivalent, keep simple
+            pass
+        out.append(c)
+        i += 1
+    out.extend(")" * len(pending))
+    del depth_stack
+    return "".join(out)
+
+
 @lru_cache(maxsize=4096)
 def compile_regex(pattern: str) -> re.Pattern:
     """Prometheus regex matchers are fully anchored and ``.`` matches newlines."""
-    return re.compile(f"(?:{pattern})", re.DOTALL)
+    try:
+        return re.compile(f"(?:{pattern})", re.DOTALL)
+    except re.error:
+        return re.compile(f"(?:{_scope_inline_flags(pattern)})", re.DOTALL)
 
 
 def matcher_fn(op: str, value: str):

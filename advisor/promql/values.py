@@ -55,6 +55,7 @@ class Mat:
     range_ms: int
     t_end: np.ndarray  # (k,) window end per step
     _win: tuple | None = field(default=None, repr=False)
+    step_t: np.ndarray | None = field(default=None, repr=False)  # the query's step times
 
     def windows(self) -> tuple[np.ndarray, np.ndarray]:
         """(lo, hi) flat index bounds per (series, step); the window is vals[lo:hi]."""
