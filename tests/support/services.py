@@ -149,10 +149,11 @@ def stop_server(server: Server) -> None:
 
 
 @contextlib.contextmanager
-def start_nginx(tmp: Path, server_body: str, files: dict[str, bytes] | None = None) -> Iterator[Server]:
+def start_nginx(tmp: Path, server_body: str, files: dict[str, bytes] | None = None,
+                tls: tuple[Path, Path] | None = None) -> Iterator[Server]:
     """nginx in the foreground with its own prefix; ``server_body`` goes inside ``server { listen ...; }``.
 
-    ``files`` are written under ``<tmp>/html`` (the server's root).
+    ``files`` are written under ``<tmp>/html`` (the server's root); ``tls`` = (cert, key) serves https.
     """
     binary = need_binary("nginx", "/usr/sbin/nginx")
     port = free_port()
@@ -178,7 +179,8 @@ http {{
     default_type application/octet-stream;
     keepalive_timeout 30s;
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{" ssl" if tls else ""};
+        {f"ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]};" if tls else ""}
         root {root};
 {server_body}
     }}
@@ -191,6 +193,16 @@ http {{
         yield Server(port, proc, tmp, {"root": root})
     finally:
         stop(proc)
+
+
+def self_signed_cert(tmp: Path, days: int = 30) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1/localhost (it is its own CA for the client)."""
+    openssl = need_binary("openssl")
+    cert, key = tmp / "cert.pem", tmp / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", str(days), "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], check=True, capture_output=True)
+    return cert, key
 
 
 @contextlib.contextmanager

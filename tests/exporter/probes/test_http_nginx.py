@@ -147,3 +147,27 @@ def test_hung_and_closed_targets(hung_port, closed_port, nginx):
     assert s.seconds < 5  # the hung target costs its 1 s timeout, not more
     n = scrape("nginx", {"url": hung, "timeout": "1s"})
     assert n.value("nginx_up", {"target": hung}) == 0 and n.seconds < 5
+
+
+def test_https_probe(tmp_path):
+    import time
+
+    from tests.support.services import self_signed_cert
+
+    cert, key = self_signed_cert(tmp_path, days=30)
+    with start_nginx(tmp_path / "tls", SERVER, {"plain/data.txt": BODY}, tls=(cert, key)) as server:
+        url = f"https://127.0.0.1:{server.port}/plain/data.txt"
+        s = scrape("http_probe", {"url": url, "ca_file": str(cert)})
+        t = {"target": url}
+        assert s.value("probe_success", t) == 1
+        assert s.value("probe_http_ssl", t) == 1
+        expiry = s.value("probe_ssl_earliest_cert_expiry", t)
+        assert 29 * 86400 < expiry - time.time() <= 30 * 86400
+        phases = {x.labels["phase"]: x.value for x in s.samples("probe_http_duration_seconds")}
+        assert phases["tls"] > 0
+        assert [x.labels["version"] for x in s.samples("probe_tls_version_info")] in (["TLS 1.2"], ["TLS 1.3"])
+        assert s.value("perfadvisor_probe_http_connection_reused", t) == 1
+        # without the CA the certificate does not verify: the probe fails, unless verification is off
+        assert scrape("http_probe", {"url": url}).value("probe_success", t) == 0
+        insecure = scrape("http_probe", {"url": url, "insecure_skip_verify": True})
+        assert insecure.value("probe_success", t) == 1
