@@ -88,7 +88,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(code)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
-        for k, v in self.app.headers.items():
+        for k, v in self.app.web.headers.items():
             self.send_header(k, v)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
@@ -140,7 +140,8 @@ class Handler(BaseHTTPRequestHandler):
             self._access(started)
             return
         try:
-            if path not in _UNCAPPED and not app.auth.check(self.headers.get("Authorization")):
+            app.web.refresh()
+            if path not in _UNCAPPED and not app.web.auth.check(self.headers.get("Authorization")):
                 self._error(401, "unauthorized", {"WWW-Authenticate": 'Basic realm="perfadvisor-exporter"'})
                 return
             route = app.routes.get(path)
@@ -254,7 +255,7 @@ class Handler(BaseHTTPRequestHandler):
         self._status = 200
         self.send_response(200)
         for k, v in {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
-                     "Connection": "close", "X-Accel-Buffering": "no", **app.headers}.items():
+                     "Connection": "close", "X-Accel-Buffering": "no", **app.web.headers}.items():
             self.send_header(k, v)
         self.end_headers()
         if self.command == "HEAD":

@@ -20,7 +20,7 @@ from .registry import Collector
 from .scrape import Scraper
 from .selfmetrics import SelfMetrics
 from .summary import Summarizer
-from .webconfig import BasicAuth, WebConfig
+from .webconfig import LiveWebConfig, WebConfig
 
 log = logging.getLogger("perfadvisor.exporter.server")
 
@@ -45,10 +45,9 @@ class App:
     health: HealthState
     summarizer: Summarizer
     selfmetrics: SelfMetrics
-    auth: BasicAuth
+    web: LiveWebConfig
     version: str
     known: frozenset[str] = frozenset()
-    headers: Mapping[str, str] = field(default_factory=dict)
     semaphore: threading.BoundedSemaphore | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
     routes: dict[str, str] = field(default_factory=dict)
@@ -105,8 +104,8 @@ class ExporterServer:
         routes = dict(ROUTES)
         routes[config.telemetry_path] = "metrics"
         self.app = App(config=config, scraper=scraper, health=health, summarizer=Summarizer(),
-                       selfmetrics=selfmetrics, auth=BasicAuth(self.web.users), version=version,
-                       known=known if known is not None else frozenset(collectors), headers=dict(self.web.headers),
+                       selfmetrics=selfmetrics, web=LiveWebConfig(self.web), version=version,
+                       known=known if known is not None else frozenset(collectors),
                        semaphore=threading.BoundedSemaphore(config.max_requests) if config.max_requests > 0 else None,
                        routes=routes)
         handler = type("BoundHandler", (Handler,), {"app": self.app})
@@ -143,7 +142,7 @@ class ExporterServer:
         self._thread.start()
         log.info("listening", extra={"kv": {"address": self.url, "telemetry_path": self.config.telemetry_path,
                                             "tls": self.web.ssl_context is not None,
-                                            "basic_auth": self.app.auth.enabled,
+                                            "basic_auth": self.app.web.auth.enabled,
                                             "collectors": ",".join(self.app.scraper.names)}})
         return self
 

@@ -19,9 +19,11 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import os
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -31,6 +33,8 @@ import bcrypt
 
 from . import yamlfile
 from .yamlfile import FileError
+
+log = logging.getLogger("perfadvisor.exporter.webconfig")
 
 _AUTH_TYPES = {"NoClientCert": ssl.CERT_NONE, "VerifyClientCertIfGiven": ssl.CERT_OPTIONAL,
                "RequireAndVerifyClientCert": ssl.CERT_REQUIRED}
@@ -69,6 +73,7 @@ class WebConfig:
     ssl_context: ssl.SSLContext | None = None
     users: Mapping[str, bytes] = field(default_factory=lambda: MappingProxyType({}))
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    files: tuple[str, ...] = ()  # the config file and the certificate files it names (watched for changes)
 
 
 def load(file: str | None) -> WebConfig:
@@ -108,7 +113,73 @@ def load(file: str | None) -> WebConfig:
         ctx.verify_mode = _AUTH_TYPES[auth]
     users = {u: h.encode() for u, h in (data.get("basic_auth_users") or {}).items()}
     headers = (data.get("http_server_config") or {}).get("headers") or {}
-    return WebConfig(file, ctx, MappingProxyType(users), MappingProxyType(dict(headers)))
+    files = (str(file), *(str(base / tls[k]) for k in ("cert_file", "key_file", "client_ca_file") if k in (tls or {})))
+    return WebConfig(file, ctx, MappingProxyType(users), MappingProxyType(dict(headers)), files)
+
+
+def _signature(files: tuple[str, ...]) -> tuple:
+    out = []
+    for f in files:
+        try:
+            st = os.stat(f)
+            out.append((f, st.st_mtime_ns, st.st_size, st.st_ino))
+        except OSError:
+            out.append((f, None))
+    return tuple(out)
+
+
+class LiveWebConfig:
+    """The web config as it is on disk now, as exporter-toolkit does: certificates can be rotated and users
+    changed without a restart. Files are stat()ed at most once a second; a change that does not load is
+    logged and the previous config stays in force. TLS itself cannot be switched on or off while running.
+    """
+
+    CHECK_EVERY = 1.0
+
+    def __init__(self, config: WebConfig):
+        self.config = config
+        self.auth = BasicAuth(config.users)
+        self._signature = _signature(config.files)
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+        if config.ssl_context is not None:
+            # Called on every handshake (with or without SNI): the connection gets the current context.
+            config.ssl_context.sni_callback = self._context_for_handshake
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self.config.headers
+
+    def refresh(self) -> None:
+        if not self.config.file or time.monotonic() - self._checked < self.CHECK_EVERY:
+            return
+        with self._lock:
+            if time.monotonic() - self._checked < self.CHECK_EVERY:
+                return
+            self._checked = time.monotonic()
+            signature = _signature(self.config.files)
+            if signature == self._signature:
+                return
+            self._signature = signature
+            try:
+                new = load(self.config.file)
+                if (new.ssl_context is None) != (self.config.ssl_context is None):
+                    raise FileError(self.config.file, None, "tls_server_config",
+                                    "TLS cannot be switched on or off without a restart")
+            except FileError as e:
+                log.error("web config not reloaded, keeping the previous one", extra={"kv": {"err": str(e)}})
+                return
+            self.config, self.auth = new, BasicAuth(new.users)
+            self._signature = _signature(new.files)
+            log.info("web config reloaded", extra={"kv": {"file": new.file}})
+
+    def _context_for_handshake(self, sslobj: ssl.SSLObject, server_name: str | None, ctx: ssl.SSLContext) -> None:
+        try:
+            self.refresh()
+            if self.config.ssl_context is not None and self.config.ssl_context is not ctx:
+                sslobj.context = self.config.ssl_context
+        except Exception as e:  # never fail a handshake because of the reload machinery
+            log.error("web config check failed", extra={"kv": {"err": f"{type(e).__name__}: {e}"}})
 
 
 class BasicAuth:

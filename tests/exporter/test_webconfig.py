@@ -5,6 +5,7 @@ import base64
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import bcrypt
@@ -138,3 +139,53 @@ def test_successful_checks_are_remembered_failures_are_not(monkeypatch):
     assert [auth.check(bad) for _ in range(3)] == [False] * 3
     assert len(calls) == 4
     assert auth.check("Basic !!notbase64") is False and auth.check("Bearer x") is False and auth.check(None) is False
+
+
+def _wait_until(check, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_web_config_changes_apply_without_restart(pki, tmp_path, caplog):
+    for name in ("server.crt", "server.key", "ca.crt", "ca.key"):
+        (tmp_path / name).write_bytes((pki / name).read_bytes())
+    web = tmp_path / "web.yml"
+
+    def write(user_password: str, cert: str = "server.crt", key: str = "server.key") -> None:
+        hashed = bcrypt.hashpw(user_password.encode(), bcrypt.gensalt(rounds=4)).decode()
+        web.write_text(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n"
+                       f"basic_auth_users:\n  prometheus: '{hashed}'\n")
+
+    write("first")
+    with running(make_specs(failing=False), web=webconfig.load(str(web))) as s:
+        server_ca = str(pki / "server.crt")
+        assert requests.get(s.url + "/metrics", auth=("prometheus", "first"), verify=server_ca).status_code == 200
+        write("second")
+        assert _wait_until(lambda: requests.get(s.url + "/metrics", auth=("prometheus", "second"),
+                                                verify=server_ca).status_code == 200)
+        assert requests.get(s.url + "/metrics", auth=("prometheus", "first"), verify=server_ca).status_code == 401
+        # a broken file is logged and the config in force stays
+        web.write_text("basic_auth_users: [not, a, map]\n")
+        time.sleep(1.2)
+        assert requests.get(s.url + "/metrics", auth=("prometheus", "second"), verify=server_ca).status_code == 200
+        errors = [r.kv["err"] for r in caplog.records if r.getMessage().startswith("web config not reloaded")]
+        assert errors and errors[0].startswith(f"{web}:1: basic_auth_users: ")
+        # certificate rotation: new connections get the new certificate (signed here by the test CA)
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "new.key", "-out", "new.csr", "-subj",
+                "/CN=rotated", "-addext", "subjectAltName=IP:127.0.0.1", cwd=tmp_path)
+        openssl("x509", "-req", "-in", "new.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                "-copy_extensions", "copy", "-out", "new.crt", "-days", "2", cwd=tmp_path)
+        write("second", cert="new.crt", key="new.key")
+        new_ca = str(tmp_path / "ca.crt")
+
+        def rotated() -> bool:
+            try:
+                return requests.get(s.url + "/metrics", auth=("prometheus", "second"), verify=new_ca).status_code == 200
+            except requests.exceptions.SSLError:
+                return False
+
+        assert _wait_until(rotated)
