@@ -86,8 +86,8 @@ class Target:
                 self.proc.wait(10)
 
 
-def run_scrapes(t: Target, n: int, parallel: int) -> dict:
-    """n scrapes spread over `parallel` clients (one keep-alive connection each)."""
+def run_scrapes(t: Target, n: int, parallel: int) -> tuple[float, list[float], float, int]:
+    """n scrapes spread over `parallel` clients (one keep-alive connection each) → (cpu s, walls, elapsed, series)."""
     walls: list[float] = []
     series = [0]
     lock = threading.Lock()
@@ -112,16 +112,36 @@ def run_scrapes(t: Target, n: int, parallel: int) -> dict:
         th.start()
     for th in threads:
         th.join()
-    elapsed, cpu = time.perf_counter() - w0, cpu_seconds(t.proc.pid) - cpu0
-    walls.sort()
-    return {
-        "cpu_ms": cpu / max(len(walls), 1) * 1000,
-        "p50_ms": statistics.median(walls) * 1000,
-        "p90_ms": walls[int(len(walls) * 0.9) - 1] * 1000,
-        "rps": len(walls) / elapsed,
-        "series": series[0],
-        "rss_mb": rss_mb(t.proc.pid),
-    }
+    return cpu_seconds(t.proc.pid) - cpu0, walls, time.perf_counter() - w0, series[0]
+
+
+def compare(targets: list[Target], n: int, parallel: int, batch: int = 20) -> dict[str, dict]:
+    """n scrapes of each target, interleaved in batches so both see the same background load."""
+    acc = {t.name: [0.0, [], 0.0, 0] for t in targets}
+    done = 0
+    while done < n and time.monotonic() < DEADLINE:
+        step = min(batch, n - done)
+        for t in targets:
+            cpu, walls, elapsed, series = run_scrapes(t, step, parallel)
+            a = acc[t.name]
+            a[0] += cpu
+            a[1] += walls
+            a[2] += elapsed
+            a[3] = series
+        done += step
+    out = {}
+    for t in targets:
+        cpu, walls, elapsed, series = acc[t.name]
+        walls.sort()
+        out[t.name] = {
+            "cpu_ms": cpu / max(len(walls), 1) * 1000,
+            "p50_ms": statistics.median(walls) * 1000,
+            "p90_ms": walls[max(int(len(walls) * 0.9) - 1, 0)] * 1000,
+            "rps": len(walls) / elapsed,
+            "series": series,
+            "rss_mb": rss_mb(t.proc.pid),
+        }
+    return out
 
 
 @contextmanager
@@ -191,15 +211,15 @@ def main() -> None:
         for t in targets:
             t.start()
             run_scrapes(t, 20, 1)  # warm caches, JIT-free but allocator and page cache warm
-        seq = {t.name: run_scrapes(t, n, 1) for t in targets}
+        seq = compare(targets, n, 1)
         rows.append((f"sequential x{n}", seq["node_exporter"], seq["perfadvisor"]))
-        con = {t.name: run_scrapes(t, n, par) for t in targets}
+        con = compare(targets, n, par, batch=10 * par)
         rows.append((f"{par} parallel x{n}", con["node_exporter"], con["perfadvisor"]))
         if procs:
             with sleepers(procs):
                 for t in targets:
                     run_scrapes(t, 5, 1)
-                many = {t.name: run_scrapes(t, max(n // 4, 20), 1) for t in targets}
+                many = compare(targets, max(n // 4, 20), 1)
             rows.append((f"+{procs} procs x{max(n // 4, 20)}", many["node_exporter"], many["perfadvisor"]))
     finally:
         for t in targets:

@@ -80,7 +80,7 @@ class DiskstatsCollector:
         key = (major, minor, dev)
         if key not in self._info:
             try:
-                p = parse_udev(read(os.path.join(self.udev, f"b{major}:{minor}")))
+                p = parse_udev(read(os.path.join(self.udev, f"b{major}:{minor}"), keep=False))
             except OSError:
                 p = {}
             self._info[key] = [

@@ -38,7 +38,7 @@ class OsCollector:
             except OSError:
                 continue
             if self._cache is None or self._cache[0] != key:
-                self._cache = (key, parse_os_release(read(p)))
+                self._cache = (key, parse_os_release(read(p, keep=False)))
             return self._cache[1]
         return None
 

@@ -6,29 +6,56 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 
 CPU_MODES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 
 
-def read(path: str, size: int = 65536) -> str:
-    """Whole small file as text, with os-level calls (no file object).
+_KEPT: dict[str, int] = {}
+_KEPT_LOCK = threading.Lock()
 
-    /proc and /sys files are generated on read; a seq_file read fills the buffer unless it reached the end,
-    so a short read means the whole file was returned and no second (empty) read is needed.
+
+def _read_fd(fd: int, size: int) -> bytes:
+    data = os.pread(fd, size, 0)
+    if len(data) < size:  # a seq_file read fills the buffer unless it reached the end of the file
+        return data
+    chunks = [data]
+    while True:
+        more = os.pread(fd, size, sum(len(c) for c in chunks))
+        if not more:
+            return b"".join(chunks)
+        chunks.append(more)
+
+
+def read(path: str, size: int = 65536, keep: bool = True) -> str:
+    """Whole /proc or /sys file as text, from a descriptor kept open for the life of the process.
+
+    Opening a /proc/net file costs more than reading it (72 µs vs 33 µs for /proc/net/netstat here): the kernel
+    resolves the network namespace and allocates the seq_file buffer on every open. A kept descriptor is re-read
+    from offset 0 with pread, which regenerates the content. A file that goes away (a module unloaded) fails
+    the read; its descriptor is dropped and the path opened again once. Regular files that are replaced rather
+    than rewritten (/etc/os-release, udev data) must be read with keep=False.
     """
+    fd = _KEPT.get(path)
+    if fd is not None:
+        try:
+            return _read_fd(fd, size).decode("utf-8", "replace")
+        except OSError:
+            with _KEPT_LOCK:
+                if _KEPT.get(path) == fd:
+                    del _KEPT[path]
+                    os.close(fd)
     fd = os.open(path, os.O_RDONLY)
     try:
-        data = os.read(fd, size)
-        if len(data) == size:
-            chunks = [data]
-            while True:
-                more = os.read(fd, size)
-                if not more:
-                    break
-                chunks.append(more)
-            data = b"".join(chunks)
-    finally:
+        data = _read_fd(fd, size)
+    except OSError:
         os.close(fd)
+        raise
+    with _KEPT_LOCK:
+        if not keep or path in _KEPT or len(_KEPT) >= 256:
+            os.close(fd)
+        else:
+            _KEPT[path] = fd
     return data.decode("utf-8", "replace")
 
 
