@@ -31,7 +31,7 @@ class SelinuxCollector:
             return
         yield single("node_selinux_enabled", "SELinux is enabled, 1 is true, 0 is false", "gauge", 1)
         try:
-            mode = parse_os_release(read(self.config)).get("SELINUX", "disabled")
+            mode = parse_os_release(read(self.config, keep=False)).get("SELINUX", "disabled")
         except OSError:
             mode = "disabled"
         yield single("node_selinux_config_mode",
