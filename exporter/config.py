@@ -17,6 +17,7 @@ YAML layout::
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -217,6 +218,11 @@ def build_config(specs: Mapping[str, CollectorSpec], explicit: Mapping[str, Any]
 
     def get(*path: str) -> Any:
         return values[path]
+
+    web_config = values[("web", "config_file")]
+    if web_config and source[("web", "config_file")] == "file" and not os.path.isabs(web_config):
+        # a path written in the config file is relative to that file, not to wherever the exporter was started
+        values[("web", "config_file")] = os.path.join(os.path.dirname(os.path.abspath(config_file)), web_config)
 
     try:
         parse_listen_address(get("web", "listen_address"))

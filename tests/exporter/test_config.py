@@ -115,3 +115,9 @@ def test_schema_is_assembled_from_collectors():
     schema = file_schema(SPECS)
     assert set(schema["properties"]["collectors"]["properties"]) == set(SPECS)
     assert schema["properties"]["collectors_config"]["properties"]["static"]["properties"]["limit"]["minimum"] == 1
+
+
+def test_web_config_path_in_file_is_relative_to_the_file(tmp_path):
+    f = write(tmp_path, "web:\n  config_file: web.yml\n")
+    assert build_config(SPECS, {}, f).web_config_file == str(tmp_path / "web.yml")
+    assert build_config(SPECS, {"web_config_file": "web.yml"}, f).web_config_file == "web.yml"  # flags: as given
