@@ -18,9 +18,11 @@ from .cli_packs import explain, packs_group  # noqa: E402
 from .cli_run import run  # noqa: E402
 from .alerts import alerts_group  # noqa: E402
 from .cli_test import test_command  # noqa: E402
+from .query import query  # noqa: E402
 
 cli.add_command(run)
 cli.add_command(packs_group)
 cli.add_command(explain)
 cli.add_command(alerts_group)
 cli.add_command(test_command)
+cli.add_command(query)

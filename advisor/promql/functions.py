@@ -87,6 +87,16 @@ def _range(ev, node):
     return Scal(np.full(ev.k, (ev.end - ev.start) / 1000.0))
 
 
+@register("min_of")
+def _min_of(ev, node):
+    return Scal(np.minimum(_scalar(ev, node.args[0]), _scalar(ev, node.args[1])))
+
+
+@register("max_of")
+def _max_of(ev, node):
+    return Scal(np.maximum(_scalar(ev, node.args[0]), _scalar(ev, node.args[1])))
+
+
 @register("start")
 def _start(ev, node):
     return Scal(np.full(ev.k, ev.start / 1000.0))

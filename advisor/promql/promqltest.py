@@ -26,7 +26,7 @@ OUT_OF_SCOPE = [
     (re.compile(r"\bfill(_left|_right)?\s*\("), "experimental fill modifiers"),
     (re.compile(r"\binfo\s*\("), "experimental info() function"),
     (re.compile(r"\blimitk\b|\blimit_ratio\b"), "experimental limitk/limit_ratio"),
-    (re.compile(r"\[[^\]]*[0-9smhdwy)]\s*[-+*/%^]\s*[0-9(a-z]|\b(min|max)_of\b"),
+    (re.compile(r"\[[^\]]*[0-9smhdwy)]\s*[-+*/%^]\s*[0-9(a-z]"),
      "experimental duration expressions"),
     (re.compile(r"\bhistogram_(count|sum|avg|stddev|stdvar)\s*\("), "native histogram functions"),
 ]

@@ -44,23 +44,60 @@ class QueryResult:
     warnings: tuple[str, ...] = field(default=())
 
     def to_api(self) -> dict:
-        """The Prometheus HTTP API ``data`` shape (``resultType``, ``result``)."""
+        """The Prometheus HTTP API ``data`` shape (``resultType``, ``result``), formatted as Prometheus does:
+        values as strings in Go's shortest non-exponent form, timestamps as seconds (integral ones without
+        a fraction), labels sorted by name."""
         def fmt(v: float) -> str:
+            v = float(v)
             if v != v:
                 return "NaN"
             if v in (float("inf"), float("-inf")):
                 return "+Inf" if v > 0 else "-Inf"
-            return repr(float(v)) if not float(v).is_integer() or abs(v) >= 1e15 else str(int(v))
+            return _positional(v)
+
+        def ts(t: float):
+            t = round(float(t), 3)
+            return int(t) if t.is_integer() else t
+
+        def metric(labels: dict) -> dict:
+            return dict(sorted(labels.items()))
 
         if self.result_type == "scalar" or self.result_type == "string":
             t, v = self.series[0].points[0] if self.series else (0.0, float("nan"))
-            return {"resultType": self.result_type, "result": [t, fmt(v) if self.result_type == "scalar" else v]}
+            return {"resultType": self.result_type, "result": [ts(t), fmt(v) if self.result_type == "scalar" else v]}
         if self.result_type == "vector":
             return {"resultType": "vector",
-                    "result": [{"metric": s.labels, "value": [s.points[-1][0], fmt(s.points[-1][1])]}
+                    "result": [{"metric": metric(s.labels), "value": [ts(s.points[-1][0]), fmt(s.points[-1][1])]}
                                for s in self.series]}
         return {"resultType": "matrix",
-                "result": [{"metric": s.labels, "values": [[t, fmt(v)] for t, v in s.points]} for s in self.series]}
+                "result": [{"metric": metric(s.labels), "values": [[ts(t), fmt(v)] for t, v in s.points]}
+                           for s in self.series]}
+
+
+def _positional(v: float) -> str:
+    """Prometheus' jsonutil.MarshalFloat: shortest round-trip digits, exponent form only below 1e-6 or
+    from 1e21 on (where Go's 'e' format and Python's repr agree)."""
+    text = repr(v)
+    if v != 0 and (abs(v) < 1e-6 or abs(v) >= 1e21):
+        return text
+    if "e" not in text and "E" not in text:
+        return text[:-2] if text.endswith(".0") else text
+    mantissa, exp = text.split("e")
+    sign = "-" if mantissa.startswith("-") else ""
+    digits = mantissa.lstrip("-")
+    whole, _, frac = digits.partition(".")
+    shift = int(exp)
+    all_digits = whole + frac
+    point = len(whole) + shift
+    if point <= 0:
+        out = "0." + "0" * (-point) + all_digits
+    elif point >= len(all_digits):
+        out = all_digits + "0" * (point - len(all_digits))
+    else:
+        out = all_digits[:point] + "." + all_digits[point:]
+    if "." in out:
+        out = out.rstrip("0").rstrip(".")
+    return sign + out
 
 
 class Source(Protocol):
