@@ -181,6 +181,17 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
               "ca_file": {"type": "string", "description": "CA bundle for https."},
               **SECRET_SCHEMA}, one_of=[["url"], ["socket"]]))
 class HaproxyCollector:
+    families = (
+        "haproxy_up gauge {target}",
+        "haproxy_{frontend,backend,server}_<stat> gauge/counter {target,proxy[,server]}",
+        "(every stats-CSV field under HAProxy's exporter name: current_sessions, sessions_total, current_queue, "
+        "weight, connection_errors_total, response_errors_total, *_time_average_seconds, ...)",
+        "haproxy_{frontend,backend,server}_http_responses_total counter {target,proxy[,server],code}",
+        "haproxy_{frontend,backend}_status gauge {target,proxy,state}",
+        "haproxy_server_status gauge {target,proxy,server,state}",
+        "haproxy_server_check_status gauge {target,proxy,server,state}",
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.targets = list(ctx.settings.get("targets") or [])
 

@@ -276,6 +276,20 @@ def _down(target: Mapping[str, Any], why: str) -> Families:
               "insecure_skip_verify": {"type": "boolean"},
               "username": {"type": "string"}, **SECRET_SCHEMA}, required=["url"]))
 class HttpProbeCollector:
+    families = (
+        "probe_success gauge {target}",
+        "probe_duration_seconds gauge {target}",
+        "probe_dns_lookup_time_seconds gauge {target}",
+        "probe_ip_protocol gauge {target}",
+        "probe_http_duration_seconds gauge {target,phase}",
+        "probe_http_{status_code,content_length,uncompressed_body_length,version,redirects,ssl} gauge {target}",
+        "probe_http_last_modified_timestamp_seconds gauge {target}",
+        "probe_ssl_earliest_cert_expiry gauge {target}",
+        "probe_tls_version_info gauge {target,version}",
+        "perfadvisor_probe_http_{compressed,body_bytes,keepalive_offered,connection_reused} gauge {target}",
+        "perfadvisor_probe_http_{cache_max_age_seconds,etag_present,last_modified_present} gauge {target}",
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.targets = list(ctx.settings.get("targets") or [])
 

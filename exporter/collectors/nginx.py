@@ -69,6 +69,13 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
               "ca_file": {"type": "string", "description": "CA bundle for https."},
               **SECRET_SCHEMA}, required=["url"]))
 class NginxCollector:
+    families = (
+        "nginx_up gauge {target}",
+        "nginx_connections_{active,reading,writing,waiting} gauge {target}",
+        "nginx_connections_{accepted,handled} untyped {target}",
+        "nginx_http_requests_total counter {target}",
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.targets = list(ctx.settings.get("targets") or [])
 

@@ -190,6 +190,36 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
                                  "description": "Tables smaller than this get no index-scan ratio (default 10000)."},
               **SECRET_SCHEMA}, required=["dsn"]))
 class PostgresCollector:
+    families = (
+        "pg_up gauge {server}",
+        "pg_stat_database_numbackends gauge {server,datid,datname}",
+        "pg_stat_database_{xact_commit,xact_rollback,blks_read,blks_hit,tup_returned,tup_fetched,tup_inserted,"
+        "tup_updated,tup_deleted,conflicts,temp_files,temp_bytes,deadlocks,blk_read_time,blk_write_time} untyped "
+        "{server,datid,datname}",
+        "pg_stat_activity_count gauge {server,datname,state}",
+        "pg_stat_activity_max_tx_duration gauge {server,datname,state}",
+        "pg_locks_count gauge {server,datname,mode}",
+        "pg_database_size_bytes gauge {server,datname}",
+        "pg_settings_<name>[_bytes|_seconds] gauge {server}",
+        "(max_connections, shared_buffers, effective_cache_size, work_mem, maintenance_work_mem, random_page_cost, "
+        "checkpoint_timeout, max_wal_size, autovacuum, ...)",
+        "pg_postmaster_start_time_seconds gauge {server}",
+        "pg_stat_user_tables_{seq_scan,seq_tup_read,idx_scan,idx_tup_fetch,n_tup_ins,n_tup_upd,n_tup_del,"
+        "n_tup_hot_upd,vacuum_count,autovacuum_count,analyze_count,autoanalyze_count} untyped "
+        "{server,datname,schemaname,relname}",
+        "pg_stat_user_tables_{n_live_tup,n_dead_tup,n_mod_since_analyze,last_vacuum,last_autovacuum,last_analyze,"
+        "last_autoanalyze,index_size_bytes,table_size_bytes,total_size_bytes} gauge {server,datname,schemaname,relname}",
+        "pg_stat_statements_{calls,seconds,rows,block_read_seconds,block_write_seconds}_total counter "
+        "{server,user,datname,queryid}",
+        "perfadvisor_pg_stat_statements_mean_seconds gauge {server,user,datname,queryid}",
+        "perfadvisor_pg_stat_statements_query_info gauge {server,user,datname,queryid,query}",
+        "perfadvisor_pg_index_scans_total counter {server,datname,schemaname,relname,indexrelname}",
+        "perfadvisor_pg_index_size_bytes gauge {server,datname,schemaname,relname,indexrelname}",
+        "perfadvisor_pg_index_unused gauge {server,datname,schemaname,relname,indexrelname}",
+        "perfadvisor_pg_index_duplicate_info gauge {server,datname,schemaname,relname,indexrelname,covered_by}",
+        "perfadvisor_pg_table_index_scan_ratio gauge {server,datname,schemaname,relname}",
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.targets = list(ctx.settings.get("targets") or [])
 

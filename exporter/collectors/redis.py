@@ -130,6 +130,24 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
               "timeout": TIMEOUT_SCHEMA,
               **SECRET_SCHEMA}, required=["address"]))
 class RedisCollector:
+    families = (
+        "redis_up gauge {addr}",
+        "perfadvisor_redis_ping_seconds gauge {addr}",
+        "redis_{keyspace_hits,keyspace_misses,evicted_keys,expired_keys,rejected_connections,commands_processed,"
+        "connections_received,net_input_bytes,net_output_bytes}_total counter {addr}",
+        "redis_cpu_{sys,user}_seconds_total counter {addr}",
+        "redis_memory_{used,used_rss,used_peak,max}_bytes gauge {addr}",
+        "redis_{mem_fragmentation_ratio,connected_clients,blocked_clients,config_maxclients,connected_slaves,"
+        "uptime_in_seconds,rdb_changes_since_last_save,slowlog_length} gauge {addr}",
+        "redis_commands_total counter {addr,cmd}",
+        "redis_commands_duration_seconds_total counter {addr,cmd}",
+        "redis_commands_{rejected,failed}_calls_total counter {addr,cmd}",
+        "redis_db_keys gauge {addr,db}",
+        "redis_db_keys_expiring gauge {addr,db}",
+        "redis_db_avg_ttl_seconds gauge {addr,db}",
+        "redis_instance_info gauge {addr,role,redis_version,redis_build_id,redis_mode,os,maxmemory_policy,tcp_port,run_id,process_id}",
+    )
+
     def __init__(self, ctx: CollectorContext):
         self.targets = list(ctx.settings.get("targets") or [])
 
