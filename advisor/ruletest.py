@@ -29,7 +29,7 @@ from .config import pack_values
 from .errors import AdvisorError, PackError
 from .evaluate import Evaluator
 from .findings import Finding, RuleResult
-from .packs import Pack, load_builtin, load_pack
+from .packs import Pack, load_builtin, load_pack, load_text
 from .packs import params as P
 from .packs.loader import field_name, parse_yaml
 
@@ -136,10 +136,14 @@ def _packs(names: list[str], base: Path, lines, path: str) -> tuple[Pack, ...]:
     out = []
     for i, name in enumerate(names):
         if "/" not in name and not name.endswith((".yaml", ".yml")):
-            if name not in builtin:
+            shipped = resources.files("perfadvisor.rules").joinpath(f"{name}.yaml")
+            if name in builtin:
+                out.append(builtin[name])
+            elif shipped.is_file():   # a pack shipped in rules/ that is not enabled by default
+                out.append(load_text(shipped.read_text(), f"rules/{name}.yaml"))
+            else:
                 raise TestFileError(path, _line(lines, ("rule_files", i)), f"rule_files[{i}]",
                                     f"unknown pack {name!r} (built-in: {', '.join(builtin)})")
-            out.append(builtin[name])
             continue
         file = Path(name) if Path(name).is_absolute() else base / name
         if not file.is_file():

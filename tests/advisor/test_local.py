@@ -1,0 +1,156 @@
+"""Local mode: `advisor run` with no Prometheus samples this machine and evaluates on the embedded engine."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from perfadvisor.advisor.cli import cli
+from perfadvisor.advisor.local.adapt import History, local_values
+from perfadvisor.advisor.local.store import Batch, SampleStore
+from perfadvisor.advisor.packs import load_builtin
+from perfadvisor.advisor.packs.params import parse_duration
+from tests.support.procs import free_port, stop, wait_http
+
+REPO = Path(__file__).resolve().parents[2]
+ENV = {"PERFADVISOR_PROMETHEUS_URL": None, "PERFADVISOR_CONFIG": None, "PERFADVISOR_STORE": None}
+
+
+def advisor(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False, env=ENV)
+
+
+def local_json(tmp_path, *args: str, name: str = "report.json") -> dict:
+    out = tmp_path / name
+    r = advisor("run", "--format", "json", "-o", str(out), *args)
+    assert r.exit_code == 0, r.output
+    return json.loads(out.read_text())
+
+
+def rules(report: dict) -> dict[str, dict]:
+    return {r["id"]: r for r in report["rules"]}
+
+
+def test_a_short_local_run_gives_verdicts_from_host_and_process_rules(tmp_path):
+    report = local_json(tmp_path, "--duration", "5s", "--interval", "1s")
+    src = report["source"]
+    assert src["type"] == "embedded"
+    assert src["local"]["sampler"] == "in-process collectors"
+    assert src["local"]["samples"] == 6 and src["local"]["history"] == "5s"
+    by_id = rules(report)
+    # Current-state rules are judged on the samples there are...
+    for rid in ("host-memory-pressure", "host-filesystem-almost-full", "host-fd-exhaustion", "host-oom-kills",
+                "process-fd-limit", "process-group-gone"):
+        assert by_id[rid]["evaluated"], (rid, by_id[rid]["reason"])
+        assert by_id[rid]["targets"] >= 1, rid
+    # ...rules that need more history than a run has say so instead of guessing.
+    assert by_id["host-cpu-saturation"]["evaluated"] is False
+    assert by_id["host-cpu-saturation"]["reason"].startswith("not enough history: needs ≥ 15m (have ")
+    assert by_id["scaling-host-cpu-downsize"]["reason"].startswith("not enough history: needs ≥ 1h")
+    summary = report["summary"]
+    assert 0 < summary["rules_evaluated"] < summary["rules_total"]
+    assert summary["coverage"] == round(summary["rules_evaluated"] / summary["rules_total"], 4)
+    assert report["scores"]["overall"]["score"] is not None
+    # The windows were fitted to the 5 s of history, and the report says so.
+    assert src["local"]["adapted_parameters"]["host"]["lookback"] == "5s"
+    assert any(w.startswith("local mode: 5s of history at 1s intervals") for w in report["warnings"])
+
+
+def test_table_report_shows_coverage_and_why_rules_were_not_evaluated():
+    r = advisor("run", "--duration", "2s", "--interval", "1s")
+    assert r.exit_code == 0, r.output
+    assert "source embedded" in r.output
+    assert "rules evaluated" in r.output and "coverage" in r.output
+    assert "host-cpu-saturation" in r.output and "needs ≥ 15m" in r.output
+
+
+def test_store_accumulates_history_across_runs(tmp_path):
+    store = tmp_path / "state" / "samples.db"
+    first = local_json(tmp_path, "--duration", "2s", "--store", str(store), name="1.json")
+    second = local_json(tmp_path, "--duration", "2s", "--store", str(store), name="2.json")
+    assert first["source"]["local"]["samples"] == 3
+    assert second["source"]["local"]["samples"] == 6
+    assert second["source"]["local"]["store"] == str(store)
+    h1, h2 = (parse_duration(r["source"]["local"]["history"]) for r in (first, second))
+    assert h2 >= h1 + 2
+
+
+def test_store_keeps_seven_days_by_default_and_drops_older_samples(tmp_path):
+    day = 86400_000
+    with SampleStore(tmp_path / "s.db") as s:
+        s.append([Batch(0, (({"__name__": "up", "instance": "a"}, 1.0),))])
+        s.append([Batch(6 * day, (({"__name__": "up", "instance": "a"}, 1.0),))])
+        assert s.span() == (0, 6 * day)
+        s.append([Batch(8 * day, (({"__name__": "up", "instance": "a"}, 0.0),))])
+        assert s.span() == (6 * day, 8 * day)
+        assert [(lb["__name__"], ts, v) for lb, ts, v in s.series()] == [("up", [6 * day, 8 * day], [1.0, 0.0])]
+
+
+def test_a_file_that_is_not_a_store_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("this is not sqlite\n" * 100)
+    r = advisor("run", "--duration", "0s", "--store", str(bad))
+    assert r.exit_code == 2
+    assert r.stderr.startswith(f"advisor: error: --store {bad}: not a usable sample store")
+    assert "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--interval", "0s"], "--interval must be longer than 0s"),
+    (["--duration", "a minute"], "--duration: not a Prometheus duration"),
+    (["--exporter", "ftp://x"], "--exporter 'ftp://x': expected an http(s) URL"),
+    (["--prometheus", "http://127.0.0.1:9", "--store", "x.db"], "--exporter and --store are for local mode"),
+])
+def test_bad_local_options_exit_2_with_one_line(args, message):
+    r = advisor("run", *args)
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_an_unreachable_exporter_exits_3():
+    r = advisor("run", "--exporter", f"http://127.0.0.1:{free_port()}", "--duration", "0s")
+    assert r.exit_code == 3
+    assert "advisor: error: cannot scrape exporter http://127.0.0.1:" in r.stderr
+
+
+@pytest.fixture
+def exporter():
+    exe = REPO / ".venv" / "bin" / "perfadvisor-exporter"
+    if not exe.exists():
+        pytest.skip("perfadvisor-exporter is not installed (scripts/bootstrap)")
+    port = free_port()
+    proc = subprocess.Popen([str(exe), f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/metrics", proc=proc, timeout=60)
+        yield f"127.0.0.1:{port}"
+    finally:
+        stop(proc)
+
+
+def test_local_mode_can_scrape_a_running_exporter(tmp_path, exporter):
+    report = local_json(tmp_path, "--exporter", f"http://{exporter}", "--duration", "3s")
+    assert report["source"]["local"]["sampler"] == f"exporter http://{exporter}/api/metrics"
+    by_id = rules(report)
+    assert by_id["host-memory-pressure"]["evaluated"], by_id["host-memory-pressure"]["reason"]
+    assert by_id["process-group-gone"]["evaluated"], by_id["process-group-gone"]["reason"]
+    db = tmp_path / "x.db"
+    local_json(tmp_path, "--exporter", f"http://{exporter}", "--duration", "1s", "--store", str(db))
+    instances = {json.loads(lb).get("instance") for (lb,) in sqlite3.connect(db).execute("SELECT labels FROM series")}
+    assert instances == {exporter}
+
+
+def test_windows_follow_the_history_and_never_override_explicit_values():
+    host = next(p for p in load_builtin() if p.name == "host")
+    minute = local_values(host, {}, History(span=60, interval=1))
+    assert minute["lookback"] == "1m" and minute["step"] == "1s"
+    assert minute["rate_window"] == "15s"            # a quarter of the history, ≥ 4 samples
+    assert minute["for_short"] == minute["for_long"] == "30s"
+    assert "fs_fill_horizon" not in minute           # a projection horizon is not a window
+    assert local_values(host, {"rate_window": "1m"}, History(60, 1)).get("rate_window") is None
+    week = local_values(host, {}, History(span=7 * 86400, interval=1))
+    assert week == {}                                 # enough history: the pack's own values
