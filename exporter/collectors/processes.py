@@ -124,6 +124,7 @@ class ProcessesCollector:
         gen = self._gen = self._gen + 1
         cache, prefix, fd_in_size, gate = self._pids, self.prefix, self._fd_in_size, self._gate
         read_slot, parse_stat, parse_status, parse_io = P.read_slot, P.parse_stat, P.parse_status, P.parse_io
+        pread = os.pread
         rows: dict[str, list[float]] = {}
         for name in os.listdir(self.procfs):
             if not name.isdigit():
@@ -133,7 +134,7 @@ class ProcessesCollector:
             entry = cache.get(pid)
             files = entry[5] if entry is not None else None
             try:
-                st = read_slot(files, 0, base)
+                st = pread(files.fds[0], 1024, 0) if files is not None else read_slot(None, 0, base)
             except OSError:
                 st = b""
             if not st:
@@ -146,7 +147,8 @@ class ProcessesCollector:
                         continue
                 else:
                     continue  # exited between listdir and read
-            if entry is not None and st == entry[9]:
+            same_stat = entry is not None and st == entry[9]
+            if same_stat:
                 comm, v = None, entry[10]  # stat unchanged since the last scrape (an idle process): reuse its parse
             else:
                 try:
@@ -178,13 +180,15 @@ class ProcessesCollector:
             kthread = v[2] & P.PF_KTHREAD
             # A task that has not been scheduled in since the last scrape cannot have switched context, done I/O
             # or changed its descriptor table; reuse those values (re-read every REFRESH scrapes for VmSwap).
+            # schedstat covers the main thread only: a multi-threaded process must also show an unchanged stat
+            # line (whole-process CPU time, faults and RSS), or its other threads may have been busy.
             sched = None
             if gate:
                 try:
                     sched = read_slot(files, 1, base).rsplit(None, 1)[-1]
                 except (OSError, IndexError):
                     sched = None
-            if sched is not None and sched == entry[6] and entry[8] < REFRESH:
+            if sched is not None and sched == entry[6] and entry[8] < REFRESH and (v[7] == 1 or same_stat):
                 vol, nonvol, swapped, rb, wb, fds = entry[7]
                 entry[8] += 1
             else:
@@ -227,7 +231,7 @@ class ProcessesCollector:
             if last is None:
                 for i in range(N_COUNTERS):
                     row[13 + i] += cur[i]
-            else:
+            elif cur != last:  # idle processes: nothing to add
                 for i in range(N_COUNTERS):
                     d = cur[i] - last[i]
                     if d > 0:

@@ -81,11 +81,11 @@ def test_default_grouping_by_comm_keeps_top_n(child):
 
 # --- fixture /proc: deterministic counter rules -------------------------------------------------------------
 
-def _proc(root, pid, comm, *, utime, rss_pages, start=100, state="S", ctx=0, rb=0):
+def _proc(root, pid, comm, *, utime, rss_pages, start=100, state="S", ctx=0, rb=0, threads=1):
     d = root / str(pid)
     (d / "fd").mkdir(parents=True, exist_ok=True)
     fields = [state, "1", str(pid), str(pid), "0", "-1", "0", "5", "0", "1", "0", str(utime), "0", "0", "0", "20",
-              "0", "1", "0", str(start), str(rss_pages * 4096 * 2), str(rss_pages)]
+              "0", str(threads), "0", str(start), str(rss_pages * 4096 * 2), str(rss_pages)]
     (d / "stat").write_text(f"{pid} ({comm}) " + " ".join(fields) + "\n")
     (d / "status").write_text(f"Name:\t{comm}\nvoluntary_ctxt_switches:\t{ctx}\nnonvoluntary_ctxt_switches:\t0\n")
     (d / "io").write_text(f"rchar: 0\nwchar: 0\nread_bytes: {rb}\nwrite_bytes: 0\n")
@@ -205,3 +205,16 @@ def test_child_activity_shows_up_between_scrapes(tmp_path):
     finally:
         p.stdin.close()
         p.wait(10)
+
+
+def test_multithreaded_process_is_reread_when_its_stat_changes(fakeproc):
+    """schedstat is the main thread's: another thread's work shows in the process' stat line instead."""
+    (fakeproc / "self").mkdir()
+    (fakeproc / "self" / "schedstat").write_text("1 1 5\n")
+    _proc(fakeproc, 10, "jvm", utime=1, rss_pages=1, rb=0, threads=8)
+    (fakeproc / "10" / "schedstat").write_text("100 0 7\n")
+    reg, _ = build("processes", {"groups": [{"name": "jvm", "comm": ["jvm"]}]}, procfs=str(fakeproc))
+    rb = lambda: reg.get_sample_value("namedprocess_namegroup_read_bytes_total", {"groupname": "jvm"})  # noqa: E731
+    assert rb() == 0
+    _proc(fakeproc, 10, "jvm", utime=2, rss_pages=1, rb=4096, threads=8)  # a worker thread ran and read
+    assert rb() == 4096
