@@ -27,15 +27,14 @@ class VmstatCollector:
     def __init__(self, ctx: CollectorContext):
         self.path = os.path.join(ctx.procfs, "vmstat")
         self.fields = re.compile(ctx.settings.get("fields") or DEFAULT_FIELDS)
-        self._match: dict[str, bool] = {}
+        self._pick: re.Pattern | None = None  # the wanted lines, found in one pass once the field names are known
 
     def collect(self):
         if not LINUX:
-            return  # a Linux /proc source only
-        match = self._match
-        for key, value in parse_vmstat(read(self.path)):
-            ok = match.get(key)
-            if ok is None:
-                ok = match[key] = bool(self.fields.match(key))
-            if ok:
-                yield single(f"node_vmstat_{key}", f"/proc/vmstat information field {key}.", "unknown", float(value))
+            return
+        text = read(self.path)
+        if self._pick is None:
+            keys = [k for k, _ in parse_vmstat(text) if self.fields.match(k)]
+            self._pick = re.compile(r"^(%s) (\d+)$" % "|".join(map(re.escape, keys)) if keys else r"(?!)", re.M)
+        for key, value in self._pick.findall(text):
+            yield single(f"node_vmstat_{key}", f"/proc/vmstat information field {key}.", "unknown", float(value))
