@@ -34,7 +34,8 @@ class ConfigExit(Exception):
 
 def _option(s: Setting) -> click.Option:
     default = "" if s.default is None else f" [default: {s.default}]"
-    kw: dict[str, Any] = {"default": None, "envvar": s.envvar, "show_envvar": True, "help": f"{s.help}{default}"}
+    kw: dict[str, Any] = {"default": None, "envvar": s.envvar, "show_envvar": True, "help": f"{s.help}{default}",
+                          "multiple": s.multiple}
     if s.type is bool:
         if s.path[0] in ("collectors", "collectors_config"):
             return click.Option([f"{s.flag}/--no-{s.flag[2:]}", s.param], **kw)
@@ -66,7 +67,7 @@ def build_command(specs: Mapping[str, CollectorSpec]) -> click.Command:
         try:
             server = ExporterServer(config, collectors, web, known=frozenset(specs))
         except OSError as e:
-            log.error("cannot listen", extra={"kv": {"address": config.listen_address, "err": e.strerror or str(e)}})
+            log.error("cannot listen", extra={"kv": {"err": e.strerror or str(e)}})
             raise SystemExit(EXIT_RUNTIME) from None
         _serve(server)
 

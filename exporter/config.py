@@ -46,6 +46,7 @@ class Setting:
     default: Any
     help: str
     schema: Mapping[str, Any] = field(default_factory=dict)
+    multiple: bool = False  # repeatable flag; a list (or one string) in the file
 
     @property
     def param(self) -> str:
@@ -60,7 +61,9 @@ _STR, _INT, _NUM, _BOOL = {"type": "string"}, {"type": "integer"}, {"type": "num
 
 BASE_SETTINGS: tuple[Setting, ...] = (
     Setting(("web", "listen_address"), "--web.listen-address", str, ":3018",
-            "Address to listen on (HOST:PORT, :PORT for all interfaces, [IPv6]:PORT).", {**_STR, "minLength": 1}),
+            "Address to listen on (HOST:PORT, :PORT for all interfaces, [IPv6]:PORT); repeat for several.",
+            {"type": ["string", "array"], "minLength": 1, "minItems": 1, "items": {"type": "string", "minLength": 1}},
+            multiple=True),
     Setting(("web", "telemetry_path"), "--web.telemetry-path", str, "/api/metrics",
             "Path under which to expose metrics (/metrics is always served too).", {**_STR, "pattern": "^/"}),
     Setting(("web", "config_file"), "--web.config.file", str, None,
@@ -100,9 +103,9 @@ def collector_settings(specs: Mapping[str, CollectorSpec]) -> tuple[Setting, ...
     """Enable flags and per-property flags (``--collector.NAME.PROP``) for every registered collector."""
     rows = []
     for name, spec in specs.items():
+        state = "enabled" if spec.default_enabled else "disabled"
         rows.append(Setting(("collectors", name), f"--collector.{name}", bool, None,
-                            f"Enable the {name} collector (default: {'enabled' if spec.default_enabled else 'disabled'}). "
-                            f"{spec.help}".strip(), _BOOL))
+                            f"Enable the {name} collector (default: {state}). {spec.help}".strip(), _BOOL))
         for prop, sub in (spec.config_schema.get("properties") or {}).items():
             typ = _scalar_type(sub)
             if typ is None:
@@ -140,7 +143,7 @@ def file_schema(specs: Mapping[str, CollectorSpec]) -> dict[str, Any]:
 class ExporterConfig:
     """Everything the exporter runs with; built by build_config, never mutated."""
 
-    listen_address: str = ":3018"
+    listen_addresses: tuple[str, ...] = (":3018",)
     telemetry_path: str = "/api/metrics"
     web_config_file: str | None = None
     max_requests: int = 40
@@ -158,6 +161,10 @@ class ExporterConfig:
 
     def context_for(self, name: str) -> CollectorContext:
         return CollectorContext(dict(self.collector_settings.get(name, {})), self.procfs, self.sysfs, self.rootfs)
+
+    @property
+    def listen_address(self) -> str:
+        return self.listen_addresses[0]
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -210,7 +217,7 @@ def build_config(specs: Mapping[str, CollectorSpec], explicit: Mapping[str, Any]
     values: dict[tuple[str, ...], Any] = {}
     source: dict[tuple[str, ...], str] = {}
     for s in all_settings(specs):
-        if s.param in explicit and explicit[s.param] is not None:
+        if s.param in explicit and explicit[s.param] not in (None, ()):
             values[s.path], source[s.path] = explicit[s.param], s.flag
         else:
             found, v = _lookup(data, s.path)
@@ -224,10 +231,15 @@ def build_config(specs: Mapping[str, CollectorSpec], explicit: Mapping[str, Any]
         # a path written in the config file is relative to that file, not to wherever the exporter was started
         values[("web", "config_file")] = os.path.join(os.path.dirname(os.path.abspath(config_file)), web_config)
 
-    try:
-        parse_listen_address(get("web", "listen_address"))
-    except ValueError as e:
-        raise _error(doc, source, ("web", "listen_address"), str(e)) from None
+    addresses = get("web", "listen_address")
+    addresses = (addresses,) if isinstance(addresses, str) else tuple(addresses)
+    for i, address in enumerate(addresses):
+        try:
+            parse_listen_address(address)
+        except ValueError as e:
+            path = ("web", "listen_address") if source[("web", "listen_address")] != "file" or \
+                isinstance(get("web", "listen_address"), str) else ("web", "listen_address", i)
+            raise _error(doc, source, path, str(e)) from None
     telemetry = str(get("web", "telemetry_path"))
     if not telemetry.startswith("/"):
         raise _error(doc, source, ("web", "telemetry_path"), "must start with /")
@@ -235,7 +247,9 @@ def build_config(specs: Mapping[str, CollectorSpec], explicit: Mapping[str, Any]
         raise _error(doc, source, ("web", "telemetry_path"), f"{telemetry} is one of the exporter's own endpoints")
     for s in BASE_SETTINGS:
         if source[s.path] not in ("file", "default") and s.schema:
-            err = best_match(jsonschema.Draft202012Validator(dict(s.schema)).iter_errors(values[s.path]))
+            v = values[s.path]
+            err = best_match(jsonschema.Draft202012Validator(dict(s.schema)).iter_errors(
+                list(v) if isinstance(v, tuple) else v))
             if err is not None:
                 raise FileError(None, None, s.flag, err.message)
 
@@ -265,7 +279,7 @@ def build_config(specs: Mapping[str, CollectorSpec], explicit: Mapping[str, Any]
         settings[name] = MappingProxyType(merged)
 
     return ExporterConfig(
-        listen_address=get("web", "listen_address"), telemetry_path=get("web", "telemetry_path"),
+        listen_addresses=addresses, telemetry_path=get("web", "telemetry_path"),
         web_config_file=get("web", "config_file"), max_requests=int(get("web", "max_requests")),
         disable_exporter_metrics=bool(get("web", "disable_exporter_metrics")),
         procfs=get("path", "procfs"), sysfs=get("path", "sysfs"), rootfs=get("path", "rootfs"),

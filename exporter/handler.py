@@ -112,7 +112,8 @@ class Handler(BaseHTTPRequestHandler):
         if log.isEnabledFor(logging.DEBUG):
             log.debug("request", extra={"kv": {
                 "remote": self.client_address[0], "method": self.command, "path": urlsplit(self.path).path,
-                "status": getattr(self, "_status", "-"), "duration_ms": round((time.perf_counter() - started) * 1e3, 3)}})
+                "status": getattr(self, "_status", "-"),
+                "duration_ms": round((time.perf_counter() - started) * 1e3, 3)}})
 
     # -- methods ----------------------------------------------------------------------------------------
     def do_GET(self) -> None:

@@ -13,7 +13,7 @@ from http.server import HTTPServer, ThreadingHTTPServer
 from importlib import metadata
 from typing import Any, Mapping
 
-from .config import ExporterConfig
+from .config import ExporterConfig, parse_listen_address
 from .handler import Handler
 from .health import HealthState
 from .registry import Collector
@@ -73,7 +73,8 @@ class _HTTPServer(ThreadingHTTPServer):
         # Failed TLS handshakes, resets and timeouts are the client's business, not a traceback on stderr.
         import sys
         err = sys.exc_info()[1]
-        log.debug("connection error", extra={"kv": {"remote": client_address[0], "err": f"{type(err).__name__}: {err}"}})
+        log.debug("connection error",
+                  extra={"kv": {"remote": client_address[0], "err": f"{type(err).__name__}: {err}"}})
 
 
 def _listen(host: str, port: int, handler: type) -> _HTTPServer:
@@ -109,24 +110,44 @@ class ExporterServer:
                        semaphore=threading.BoundedSemaphore(config.max_requests) if config.max_requests > 0 else None,
                        routes=routes)
         handler = type("BoundHandler", (Handler,), {"app": self.app})
-        host, port = config.host_port
-        self.httpd = _listen(host, port, handler)
-        if self.web.ssl_context is not None:
-            self.httpd.socket = self.web.ssl_context.wrap_socket(
-                self.httpd.socket, server_side=True, do_handshake_on_connect=False)
-        self._thread: threading.Thread | None = None
+        self.servers: list[_HTTPServer] = []
+        try:
+            for address in config.listen_addresses:
+                host, port = parse_listen_address(address)
+                try:
+                    httpd = _listen(host, port, handler)
+                except OSError as e:
+                    raise OSError(e.errno, f"{address}: {e.strerror or e}") from None
+                if self.web.ssl_context is not None:
+                    httpd.socket = self.web.ssl_context.wrap_socket(
+                        httpd.socket, server_side=True, do_handshake_on_connect=False)
+                self.servers.append(httpd)
+        except BaseException:
+            for httpd in self.servers:
+                httpd.server_close()
+            scraper.close()
+            raise
+        self._threads: list[threading.Thread] = []
 
     @property
     def port(self) -> int:
-        return self.httpd.server_address[1]
+        """The port of the first listen address (the one a :0 address was given)."""
+        return self.servers[0].server_address[1]
+
+    @property
+    def urls(self) -> list[str]:
+        scheme = "https" if self.web.ssl_context is not None else "http"
+        out = []
+        for address, httpd in zip(self.config.listen_addresses, self.servers):
+            host = parse_listen_address(address)[0]
+            host = "127.0.0.1" if host in ("", "0.0.0.0") else ("[::1]" if host == "::" else
+                                                             f"[{host}]" if ":" in host else host)
+            out.append(f"{scheme}://{host}:{httpd.server_address[1]}")
+        return out
 
     @property
     def url(self) -> str:
-        host = self.config.host_port[0]
-        host = "127.0.0.1" if host in ("", "0.0.0.0") else ("[::1]" if host == "::" else
-                                                         f"[{host}]" if ":" in host else host)
-        scheme = "https" if self.web.ssl_context is not None else "http"
-        return f"{scheme}://{host}:{self.port}"
+        return self.urls[0]
 
     def _first_collection(self) -> None:
         try:
@@ -137,10 +158,12 @@ class ExporterServer:
     def start(self) -> "ExporterServer":
         """Serve in a background thread (returns at once) and run the first collection in the background."""
         threading.Thread(target=self._first_collection, name="first-collection", daemon=True).start()
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="http", daemon=True)
-        self._thread.start()
-        log.info("listening", extra={"kv": {"address": self.url, "telemetry_path": self.config.telemetry_path,
+        for httpd in self.servers:
+            t = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="http", daemon=True)
+            t.start()
+            self._threads.append(t)
+        log.info("listening", extra={"kv": {"address": ",".join(self.urls),
+                                            "telemetry_path": self.config.telemetry_path,
                                             "tls": self.web.ssl_context is not None,
                                             "basic_auth": self.app.web.auth.enabled,
                                             "collectors": ",".join(self.app.scraper.names)}})
@@ -149,10 +172,11 @@ class ExporterServer:
     def shutdown(self) -> None:
         """Stop accepting, end SSE streams, close the socket; in-flight requests are daemon threads."""
         self.app.stopping.set()
-        if self._thread is not None:
-            self.httpd.shutdown()
-            self._thread.join(5)
-        self.httpd.server_close()
+        for httpd, t in zip(self.servers, self._threads):
+            httpd.shutdown()
+            t.join(5)
+        for httpd in self.servers:
+            httpd.server_close()
         self.app.scraper.close()
 
     def __enter__(self) -> "ExporterServer":

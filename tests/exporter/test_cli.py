@@ -143,8 +143,10 @@ def test_sigterm_is_a_clean_exit_and_address_in_use_is_exit_1():
     idle = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         wait_http(f"http://127.0.0.1:{port}/health/ready", proc=proc)
-        second = run(f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults")
-        assert second.returncode == 1 and "cannot listen" in second.stderr and "Traceback" not in second.stderr
+        second = run(f"--web.listen-address=127.0.0.1:{free_port()}", f"--web.listen-address=127.0.0.1:{port}",
+                     "--collector.disable-defaults")
+        assert second.returncode == 1 and "Traceback" not in second.stderr
+        assert "msg=\"cannot listen\"" in second.stderr and f"127.0.0.1:{port}: Address already in use" in second.stderr
         idle.request("GET", "/metrics")  # Prometheus keeps its connection open between scrapes
         assert idle.getresponse().read()
         with socket.create_connection(("127.0.0.1", port)) as raw:  # a malformed request line with a secret

@@ -121,3 +121,15 @@ def test_web_config_path_in_file_is_relative_to_the_file(tmp_path):
     f = write(tmp_path, "web:\n  config_file: web.yml\n")
     assert build_config(SPECS, {}, f).web_config_file == str(tmp_path / "web.yml")
     assert build_config(SPECS, {"web_config_file": "web.yml"}, f).web_config_file == "web.yml"  # flags: as given
+
+
+def test_several_listen_addresses(tmp_path):
+    f = write(tmp_path, "web:\n  listen_address:\n    - 127.0.0.1:9100\n    - '[::1]:9100'\n")
+    assert build_config(SPECS, {}, f).listen_addresses == ("127.0.0.1:9100", "[::1]:9100")
+    c = build_config(SPECS, {"web_listen_address": ("127.0.0.1:1", "127.0.0.1:2")}, f)
+    assert c.listen_addresses == ("127.0.0.1:1", "127.0.0.1:2") and c.listen_address == "127.0.0.1:1"
+    f = write(tmp_path, "web:\n  listen_address:\n    - 127.0.0.1:9100\n    - nowhere\n")
+    assert error(tmp_path, "web:\n  listen_address:\n    - 127.0.0.1:9100\n    - nowhere\n").endswith(
+        "exporter.yml:4: web.listen_address[1]: 'nowhere' is not HOST:PORT")
+    assert error(tmp_path, "web:\n  listen_address: []\n").endswith(
+        "exporter.yml:2: web.listen_address: [] should be non-empty")

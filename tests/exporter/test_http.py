@@ -330,3 +330,10 @@ def test_prometheus_scrape_timeout_header_shortens_the_collection():
         assert got[("node_scrape_collector_success", (("collector", "static"),))] == 1.0
         d = requests.get(s.url + "/health/detailed").json()
         assert d["collector_status"]["counting"]["last_error"] == "timed out after 0.3s"
+
+
+def test_several_listen_addresses():
+    with running(make_specs(failing=False), web_listen_address=("127.0.0.1:0", "127.0.0.1:0")) as s:
+        assert len(s.urls) == 2 and s.urls[0] != s.urls[1]
+        for url in s.urls:
+            assert requests.get(url + "/metrics").status_code == 200
