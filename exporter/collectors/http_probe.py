@@ -35,6 +35,7 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 _COMPRESSIONS = ("gzip", "x-gzip", "br", "deflate", "zstd", "compress")
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.I)
 _X = "perfadvisor_probe_http_"
+DEFAULT_BODY_LIMIT = 10 * 1024 * 1024  # read at most this much of a body (blackbox: body_size_limit)
 
 
 class _Timeout(Exception):
@@ -52,6 +53,7 @@ class _Probe:
         self.ip_protocol = None
         self.cert_expiry = None
         self.tls_version = None
+        self.head: http.client.HTTPResponse | None = None  # the latest response head, even if its body failed
 
     def remaining(self) -> float:
         left = self.deadline - time.perf_counter()
@@ -67,6 +69,7 @@ class _Probe:
             self.phases[phase] += time.perf_counter() - start
 
     def open(self, url: str) -> http.client.HTTPConnection:
+        self.head = None
         parts = urlsplit(url)
         https = parts.scheme == "https"
         host, port = parts.hostname or "", parts.port or (443 if https else 80)
@@ -124,10 +127,13 @@ class _Probe:
         start = time.perf_counter()
         conn.request(self.t.get("method", "GET"), path, body=body.encode() if body else None,
                      headers=self.headers(url))
-        resp = conn.getresponse()
+        resp = self.head = conn.getresponse()
         self.phases["processing"] += time.perf_counter() - start
         sock.settimeout(self.remaining())
-        data = self.timed("transfer", resp.read)
+        limit = int(self.t.get("body_size_limit", DEFAULT_BODY_LIMIT))
+        data = self.timed("transfer", resp.read, limit + 1)
+        if len(data) > limit:
+            raise ValueError(f"response body exceeds body_size_limit ({limit} bytes)")
         return resp, data
 
 
@@ -206,7 +212,7 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
         f.gauge("probe_tls_version_info", "Returns the TLS version used or NaN when unknown",
                 {**lab, "version": p.tls_version.replace("TLSv", "TLS ")}, 1)
     if resp is None:
-        f.gauge("probe_http_status_code", "Response HTTP status code", lab, 0)
+        f.gauge("probe_http_status_code", "Response HTTP status code", lab, p.head.status if p.head else 0)
         return f
     _response_metrics(f, lab, resp, data, reused)
     return f
@@ -270,6 +276,8 @@ def _down(target: Mapping[str, Any], why: str) -> Families:
                                      "description": "Status codes that count as success (default: any 2xx)."},
               "no_follow_redirects": {"type": "boolean"},
               "accept_encoding": {"type": "string", "description": "Accept-Encoding sent (default 'gzip, br'; '' for none)."},
+              "body_size_limit": {"type": "integer", "minimum": 1,
+                                  "description": "Largest body read; a bigger one fails the probe (default 10 MiB)."},
               "check_keepalive": {"type": "boolean", "description": "Send a second request to check connection reuse (default true)."},
               "ip_protocol": {"enum": ["ip4", "ip6", ""]},
               "ca_file": {"type": "string"}, "server_name": {"type": "string"},

@@ -9,6 +9,7 @@ Every statement runs under ``statement_timeout`` (the target's timeout).
 """
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, Mapping
 
@@ -17,9 +18,11 @@ from psycopg.conninfo import conninfo_to_dict
 
 from ..pg_indexes import INDEX_SQL, IndexRow, duplicates, index_scan_share, is_unused
 from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_dsn, resolve_secret, run_targets,
-                             targets_schema)
+                             scrub, targets_schema)
 from ..registry import CollectorContext, register
 from .. import pg_sql as q
+
+log = logging.getLogger("perfadvisor.exporter.probes")
 
 _SAFE_QUERY = re.compile(r"^\s*(select|insert|update|delete|with|merge|values|table)\b", re.I)
 
@@ -168,11 +171,34 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
         databases = list(target.get("databases") or [own_db])
         if own_db in databases:
             database_metrics(conn, lab, f, target)
+            f.gauge("perfadvisor_pg_database_probe_success", _DB_OK, {**lab, "datname": own_db}, 1)
     for db in databases:
-        if db != own_db:
+        if db == own_db:
+            continue
+        # one unreachable database (dropped, no CONNECT right) must not hide the server's other metrics
+        try:
             with _connect(target, timeout, dbname=db) as conn:
-                database_metrics(conn, lab, f, target)
+                part = Families()
+                database_metrics(conn, lab, part, target)
+            f.merge(part)
+            ok = 1
+        except psycopg.Error as e:
+            log.warning("postgres database probe failed", extra={"kv": {
+                "collector": "postgres", "target": lab["server"], "datname": db,
+                "err": scrub(f"{type(e).__name__}: {e}", [_secret(target)])}})
+            ok = 0
+        f.gauge("perfadvisor_pg_database_probe_success", _DB_OK, {**lab, "datname": db}, ok)
     return f
+
+
+_DB_OK = "1 if the tables and indexes of this configured database could be read."
+
+
+def _secret(target: Mapping[str, Any]) -> str | None:
+    try:
+        return resolve_secret(target)
+    except (LookupError, OSError):
+        return None
 
 
 @register("postgres", default=False, help="PostgreSQL statistics (postgres_exporter names) and index checks.",
@@ -218,6 +244,7 @@ class PostgresCollector:
         "perfadvisor_pg_index_unused gauge {server,datname,schemaname,relname,indexrelname}",
         "perfadvisor_pg_index_duplicate_info gauge {server,datname,schemaname,relname,indexrelname,covered_by}",
         "perfadvisor_pg_table_index_scan_ratio gauge {server,datname,schemaname,relname}",
+        "perfadvisor_pg_database_probe_success gauge {server,datname}",
     )
 
     def __init__(self, ctx: CollectorContext):

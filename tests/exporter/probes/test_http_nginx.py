@@ -72,6 +72,14 @@ def test_gzip_location(nginx):
     assert s.value("perfadvisor_probe_http_body_bytes", t) < len(BODY) / 3
     assert s.value("probe_http_content_length", t) == -1  # gzip on the fly: chunked, no Content-Length
     assert s.value("perfadvisor_probe_http_cache_max_age_seconds", t) == 600
+    assert s.value("perfadvisor_probe_http_connection_reused", t) == 1  # chunked body read to its end
+
+
+def test_body_size_limit(nginx):
+    url = _url(nginx, "/plain/data.txt")
+    s = scrape("http_probe", {"url": url, "body_size_limit": 1000})
+    assert s.value("probe_success", {"target": url}) == 0
+    assert s.value("probe_http_status_code", {"target": url}) == 200
 
 
 def test_gzip_location_without_accept_encoding(nginx):

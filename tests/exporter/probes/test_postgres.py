@@ -92,6 +92,16 @@ def test_postgres_metrics(pg, monkeypatch):
     assert pg.extra["password"] not in s.text
 
 
+def test_missing_database_does_not_hide_the_server(pg, monkeypatch):
+    monkeypatch.setenv(PW_ENV, pg.extra["password"])
+    s = scrape("postgres", _target(pg, databases=["app", "gone"]))
+    srv = {"server": f"127.0.0.1:{pg.port}"}
+    assert s.value("pg_up", srv) == 1
+    assert s.value("perfadvisor_pg_database_probe_success", {**srv, "datname": "app"}) == 1
+    assert s.value("perfadvisor_pg_database_probe_success", {**srv, "datname": "gone"}) == 0
+    assert s.value("pg_stat_user_tables_seq_scan", {**srv, "datname": "app", "relname": "orders"}) >= 5
+
+
 def test_query_text_can_be_turned_off(pg, monkeypatch):
     monkeypatch.setenv(PW_ENV, pg.extra["password"])
     s = scrape("postgres", _target(pg, statements_query_text=False))
