@@ -131,6 +131,8 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         started = time.perf_counter()
         app = self.app
+        if self.headers.get("Transfer-Encoding") or self.headers.get("Content-Length", "0").strip() not in ("", "0"):
+            self.close_connection = True  # a GET body is never read: the connection cannot carry another request
         url = urlsplit(self.path)
         path = url.path
         capped = path not in _UNCAPPED and app.semaphore is not None

@@ -337,3 +337,11 @@ def test_several_listen_addresses():
         assert len(s.urls) == 2 and s.urls[0] != s.urls[1]
         for url in s.urls:
             assert requests.get(url + "/metrics").status_code == 200
+
+
+def test_get_with_a_body_answers_and_closes(server):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("GET", "/health", body=b"GET /nope HTTP/1.1\r\n\r\n")
+    r = conn.getresponse()
+    assert r.status == 200 and r.getheader("Connection") == "close" and r.read()
+    conn.close()
