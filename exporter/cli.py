@@ -16,7 +16,7 @@ import click
 from click.core import ParameterSource
 
 from . import logs, webconfig
-from .config import LOG_LEVELS, Setting, all_settings, build_config
+from .config import Setting, all_settings, build_config
 from .registry import CollectorSpec, all_collectors
 from .scrape import build_collectors
 from .server import ExporterServer, exporter_version
@@ -40,11 +40,11 @@ def _option(s: Setting) -> click.Option:
         if s.path[0] in ("collectors", "collectors_config"):
             return click.Option([f"{s.flag}/--no-{s.flag[2:]}", s.param], **kw)
         return click.Option([s.flag, s.param], is_flag=True, **kw)
-    if s.flag == "--log.level":
-        kw["type"] = click.Choice(LOG_LEVELS)
+    choices = s.schema.get("enum")
+    if choices and all(isinstance(c, str) for c in choices):
+        kw["type"] = click.Choice(choices)
     else:
         kw["type"] = {str: click.STRING, int: click.INT, float: click.FLOAT}[s.type]
-    if "metavar" not in kw and s.flag != "--log.level":
         kw["metavar"] = s.type.__name__.upper()
     return click.Option([s.flag, s.param], **kw)
 
@@ -58,7 +58,7 @@ def build_command(specs: Mapping[str, CollectorSpec]) -> click.Command:
         explicit = {s.param: kw[s.param] for s in settings if ctx.get_parameter_source(s.param) in _EXPLICIT}
         try:
             config = build_config(specs, explicit, kw["config_file"], debug=bool(kw["debug"]))
-            logs.setup(config.log_level)
+            logs.setup(config.log_level, config.log_format)
             _warn_unknown_env(settings)
             web = webconfig.load(config.web_config_file)
         except FileError as e:

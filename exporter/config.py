@@ -8,7 +8,7 @@ YAML layout::
 
     web: {listen_address, telemetry_path, config_file, max_requests, disable_exporter_metrics}
     path: {procfs, sysfs, rootfs}
-    log: {level}
+    log: {level, format}
     scrape: {timeout_seconds, workers}
     disable_default_collectors: false
     collectors: {NAME: true|false}          # enable/disable map
@@ -31,6 +31,7 @@ from . import yamlfile
 
 ENV_PREFIX = "PERFADVISOR_"
 LOG_LEVELS = ("debug", "info", "warn", "error")
+LOG_FORMATS = ("logfmt", "json")
 # Endpoints the telemetry path may not shadow (/metrics is always the metrics endpoint anyway).
 RESERVED_PATHS = ("/", "/health", "/health/live", "/health/ready", "/health/detailed", "/health/performance",
                   "/api/metrics/summary", "/api/metrics/stream")
@@ -77,6 +78,7 @@ BASE_SETTINGS: tuple[Setting, ...] = (
     Setting(("path", "rootfs"), "--path.rootfs", str, "/", "rootfs mountpoint.", _STR),
     Setting(("log", "level"), "--log.level", str, "info", "Only log messages with this severity or above.",
             {"enum": list(LOG_LEVELS)}),
+    Setting(("log", "format"), "--log.format", str, "logfmt", "Log line format.", {"enum": list(LOG_FORMATS)}),
     Setting(("scrape", "timeout_seconds"), "--scrape.timeout", float, 10.0,
             "Per-collector timeout in seconds; a collector that takes longer reports success 0.",
             {**_NUM, "exclusiveMinimum": 0}),
@@ -152,6 +154,7 @@ class ExporterConfig:
     sysfs: str = "/sys"
     rootfs: str = "/"
     log_level: str = "info"
+    log_format: str = "logfmt"
     debug: bool = False
     scrape_timeout: float = 10.0
     scrape_workers: int = 4
@@ -283,7 +286,7 @@ def build_config(specs: Mapping[str, CollectorSpec], explicit: Mapping[str, Any]
         web_config_file=get("web", "config_file"), max_requests=int(get("web", "max_requests")),
         disable_exporter_metrics=bool(get("web", "disable_exporter_metrics")),
         procfs=get("path", "procfs"), sysfs=get("path", "sysfs"), rootfs=get("path", "rootfs"),
-        log_level="debug" if debug else get("log", "level"), debug=debug,
+        log_level="debug" if debug else get("log", "level"), log_format=get("log", "format"), debug=debug,
         scrape_timeout=float(get("scrape", "timeout_seconds")), scrape_workers=int(get("scrape", "workers")),
         collectors=tuple(enabled), collector_settings=MappingProxyType(settings), config_file=config_file,
     )

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -160,3 +161,14 @@ def test_sigterm_is_a_clean_exit_and_address_in_use_is_exit_1():
     assert proc.returncode == 0
     assert "msg=listening" in out and "msg=stopped" in out and "Traceback" not in out
     assert "hunter2" not in out and "code 400" in out
+
+
+def test_json_log_format():
+    port = free_port()
+    proc = start(f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults", "--log.format=json")
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health/live", proc=proc)
+    finally:
+        stop(proc)
+    first = json.loads(proc.stdout.read().decode().splitlines()[0])
+    assert first["level"] == "info" and first["msg"] == "listening" and first["address"].startswith("http://127.0.0.1:")
