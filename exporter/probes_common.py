@@ -131,6 +131,16 @@ class Families:
         """An upstream counter whose exact name has no _total suffix (prometheus_client would append one)."""
         self._add("unknown", name, doc, labels, value)
 
+    def summary(self, name: str, doc: str, labels: Mapping[str, Any], quantiles: Mapping[Any, float],
+                total: float, count: float) -> None:
+        """A summary: ``name{quantile=...}`` samples plus ``name_sum`` and ``name_count``."""
+        lab = {k: str(v) for k, v in labels.items()}
+        samples = self._fams.setdefault(name, ("summary", doc, []))[2]
+        for q, v in quantiles.items():
+            samples.append((name, {**lab, "quantile": str(q)}, float(v)))
+        samples.append((name + "_sum", lab, float(total)))
+        samples.append((name + "_count", lab, float(count)))
+
     def merge(self, other: "Families") -> None:
         for name, (typ, doc, samples) in other._fams.items():
             self._fams.setdefault(name, (typ, doc, []))[2].extend(samples)

@@ -93,6 +93,13 @@ def families_from_info(info: Mapping[str, Any], lab: Mapping[str, str]) -> Famil
             if "rejected_calls" in v:
                 f.counter("redis_commands_rejected_calls_total", "Rejected calls per command.", cl, v["rejected_calls"])
                 f.counter("redis_commands_failed_calls_total", "Failed calls per command.", cl, v["failed_calls"])
+        elif key.startswith("latency_percentiles_usec_") and isinstance(v, dict):
+            cmd = key[len("latency_percentiles_usec_"):]
+            stats = info.get(f"cmdstat_{cmd}") or {}
+            # redis_exporter's convention: quantile in percent as Redis names it (50, 99, 99.9), sum in usec
+            quantiles = {f"{float(q[1:]):g}": float(x) for q, x in v.items() if q.startswith("p")}
+            f.summary("redis_latency_percentiles_usec", "A summary of latency percentile distribution per "
+                      "command", {**lab, "cmd": cmd}, quantiles, stats.get("usec", 0), stats.get("calls", 0))
         elif key.startswith("db") and key[2:].isdigit() and isinstance(v, dict):
             dl = {**lab, "db": key}
             f.gauge("redis_db_keys", "Total number of keys by DB.", dl, v.get("keys", 0))
@@ -142,6 +149,7 @@ class RedisCollector:
         "redis_commands_total counter {addr,cmd}",
         "redis_commands_duration_seconds_total counter {addr,cmd}",
         "redis_commands_{rejected,failed}_calls_total counter {addr,cmd}",
+        "redis_latency_percentiles_usec summary {addr,cmd,quantile} (Redis 7 latencystats)",
         "redis_db_keys gauge {addr,db}",
         "redis_db_keys_expiring gauge {addr,db}",
         "redis_db_avg_ttl_seconds gauge {addr,db}",

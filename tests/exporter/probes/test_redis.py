@@ -45,6 +45,9 @@ def test_redis_metrics_after_workload(redis_server, monkeypatch):
     assert s.value("redis_uptime_in_seconds", addr) >= 0
     assert s.value("redis_slowlog_length", addr) >= 0
     assert s.value("perfadvisor_redis_ping_seconds", addr) > 0
+    get = {**addr, "cmd": "get"}
+    assert s.value("redis_latency_percentiles_usec", {**get, "quantile": "99"}) > 0
+    assert s.value("redis_latency_percentiles_usec_count", get) == s.value("redis_commands_total", get)
     info = s.samples("redis_instance_info")[0].labels
     assert info["maxmemory_policy"] == "allkeys-lru" and info["role"] == "master"
     assert password not in s.text
