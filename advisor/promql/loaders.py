@@ -171,21 +171,37 @@ def load_block(storage: Storage, step_ms: int, lines: list[str]) -> None:
 def load_exposition(storage: Storage, text: str, *, openmetrics: bool, default_ts_ms: int,
                     source: str = "<input>") -> None:
     """Add samples from the Prometheus text format or OpenMetrics (comment lines are skipped)."""
+    series_cache: dict[str, dict[str, str]] = {}  # the series text repeats on every line of a series
+    pending: dict[str, tuple[dict[str, str], list[int], list[float]]] = {}
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
-        if not line or line.startswith("#"):
+        if not line or line[0] == "#":
             continue
         try:
-            labels, rest = parse_series(line)
-            rest = rest.split(" # ", 1)[0].split()  # drop OpenMetrics exemplars
-            value = parse_float(rest[0])
-            if len(rest) > 1:
-                ts = round(float(rest[1]) * 1000) if openmetrics else int(rest[1])
+            line = line.split(" # ", 1)[0]  # drop an OpenMetrics exemplar before looking for the label set
+            cut = line.rfind("}") + 1 or line.find(" ")
+            head, rest = line[:cut], line[cut:]
+            labels = series_cache.get(head)
+            if labels is None:
+                labels, extra = parse_series(head)
+                if extra:
+                    raise LoadError(f"unexpected {extra!r}")
+                series_cache[head] = labels
+            fields = rest.split()
+            value = parse_float(fields[0])
+            if len(fields) > 1:
+                ts = round(float(fields[1]) * 1000) if openmetrics else int(fields[1])
             else:
                 ts = default_ts_ms
         except (LoadError, ValueError, IndexError) as exc:
             raise LoadError(f"{source}:{n}: invalid sample line: {exc}") from None
-        storage.add(labels, ts, value)
+        entry = pending.get(head)
+        if entry is None:
+            entry = pending[head] = (labels, [], [])
+        entry[1].append(ts)
+        entry[2].append(value)
+    for labels, ts_list, vals in pending.values():
+        storage.add_many(labels, ts_list, vals)
 
 
 def load_file(path: Path, storage: Storage | None = None, *, default_ts_ms: int = 0) -> Storage:
