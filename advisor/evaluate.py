@@ -22,6 +22,7 @@ from .packs.params import format_duration
 from .render import render
 from .scoring import SEVERITY_SCORE, log_normal_score
 from .sources.base import QueryError, QueryResult, Series, Source
+from .sources.cache import MemoSource
 
 OPS: dict[str, Callable[[float, float], bool]] = {">": operator.gt, "<": operator.lt, ">=": operator.ge,
                                                   "<=": operator.le}
@@ -60,8 +61,10 @@ def target_of(rule, labels: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in labels.items() if k != "__name__"}
 
 
-def match(labels: dict[str, str], candidates: tuple[Series, ...], keys: tuple[str, ...]) -> Series | None:
+def match(labels: dict[str, str], candidates, keys: tuple[str, ...]) -> Series | None:
     """The candidate agreeing with `labels` on every key (of `keys`, else shared) that both carry."""
+    if isinstance(candidates, Index):
+        return candidates.find(labels)
     for c in candidates:
         shared = [k for k in (keys or labels.keys()) if k in c.labels and k in labels and k != "__name__"]
         if all(c.labels[k] == labels[k] for k in shared):
@@ -69,12 +72,37 @@ def match(labels: dict[str, str], candidates: tuple[Series, ...], keys: tuple[st
     return None
 
 
+class Index:
+    """Side series (limits, capacities, replica counts) indexed by their values of the rule's target keys."""
+
+    def __init__(self, series: tuple[Series, ...], keys: tuple[str, ...]):
+        self.series, self.keys = series, keys
+        self.by: dict[tuple, dict[tuple, Series]] = {}
+        for s in series:
+            carried = tuple(k for k in keys if k in s.labels)
+            self.by.setdefault(carried, {}).setdefault(tuple(s.labels[k] for k in carried), s)
+
+    def find(self, labels: dict[str, str]) -> Series | None:
+        if not self.keys:
+            return match(labels, self.series, ())
+        for carried, table in self.by.items():
+            if all(k in labels for k in carried):
+                hit = table.get(tuple(labels[k] for k in carried))
+                if hit is not None:
+                    return hit
+            else:
+                hit = match(labels, tuple(table.values()), self.keys)
+                if hit is not None:
+                    return hit
+        return None
+
+
 class Evaluator:
     """Runs resolved rules against one source at one evaluation time."""
 
     def __init__(self, source: Source, now: float | None = None, concurrency: int = 4,
                  progress: Callable[[RuleResult], None] | None = None):
-        self.source = source
+        self.source = MemoSource(source)
         self.now = _time.time() if now is None else now
         self.concurrency = max(1, concurrency)
         self.progress = progress
@@ -150,10 +178,13 @@ class Evaluator:
         aux = self._aux(rr)
         findings, values, scores = [], [], []
         for s in series:
-            pts = [(t, v) for t, v in s.points if not math.isnan(v)]
+            pts = s.points
+            vals = [p[1] for p in pts]
+            if any(v != v for v in vals):  # NaN samples (e.g. 0/0) carry no information
+                pts = [p for p in pts if p[1] == p[1]]
+                vals = [p[1] for p in pts]
             if not pts:
                 continue
-            vals = [v for _, v in pts]
             st = stats.summary(vals)
             projection = None
             if rule.evaluate.mode == "trend":
@@ -201,7 +232,7 @@ class Evaluator:
         for key, q in queries.items():
             if q:
                 try:
-                    out[key] = self.source.instant(q, self.now).series
+                    out[key] = Index(self.source.instant(q, self.now).series, rr.rule.target)
                 except QueryError:
                     out[key] = ()
         return out

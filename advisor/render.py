@@ -7,6 +7,7 @@ lists, …) is a ``TemplateError`` naming the rule.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -124,12 +125,17 @@ def reflow(text: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(template: str) -> jinja2.Template:
+    return ENV.from_string(template)
+
+
 def render(rule_id: str, template: str, context: dict[str, Any], field: str = "recommendation") -> str:
     """Render one rule text; any template failure is a TemplateError naming the rule."""
     if not template:
         return ""
     try:
-        return reflow(ENV.from_string(template).render(**context))
+        return reflow(_compiled(template).render(**context))
     except SecurityError as e:
         raise TemplateError(rule_id, f"not allowed in the sandbox: {e}", field) from None
     except jinja2.TemplateError as e:

@@ -3,38 +3,48 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 QUANTILES = {"p99": 0.99, "p95": 0.95, "p90": 0.90, "p50": 0.50}
 
 
-def reduce(values: list[float], how: str) -> float:
-    """p99/p95/p90/p50 (linear interpolation, like quantile_over_time), max, min, mean or last."""
-    vals = [v for v in values if not math.isnan(v)]
-    if not vals:
-        return float("nan")
-    if how in QUANTILES:
-        return float(np.quantile(np.asarray(vals), QUANTILES[how]))
-    return {"max": max, "min": min, "mean": lambda v: sum(v) / len(v), "last": lambda v: v[-1]}[how](vals)
+def _quantile(ordered: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default, and quantile_over_time's)."""
+    pos = (len(ordered) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    """The usual statistics of a series, shown with findings."""
-    vals = [v for v in values if not math.isnan(v)]
+    """min, mean, p50, p90, p95, p99, max and last of the non-NaN values ({} when there are none)."""
+    vals = [v for v in values if v == v]
     if not vals:
         return {}
-    return {k: reduce(vals, k) for k in ("min", "mean", "p50", "p95", "max", "last")}
+    ordered = sorted(vals)
+    out = {"min": ordered[0], "mean": math.fsum(vals) / len(vals)}
+    out.update({k: _quantile(ordered, q) for k, q in QUANTILES.items()})
+    out.update(max=ordered[-1], last=vals[-1])
+    return out
 
 
-def linear_fit(points: list[tuple[float, float]]) -> tuple[float, float, float]:
-    """(slope per second, intercept, R²) of a least-squares line through the points."""
+def reduce(values: list[float], how: str) -> float:
+    """p99/p95/p90/p50, max, min, mean or last of the values (NaN when there are none)."""
+    return summary(values).get(how, float("nan"))
+
+
+def linear_fit(points) -> tuple[float, float, float]:
+    """(slope per second, intercept, R²) of a least-squares line through the points (closed form)."""
     pts = [(t, v) for t, v in points if math.isfinite(v)]
-    if len(pts) < 2:
+    n = len(pts)
+    if n < 2:
         return 0.0, pts[0][1] if pts else float("nan"), 0.0
-    t = np.asarray([p[0] for p in pts]) - pts[0][0]
-    v = np.asarray([p[1] for p in pts])
-    slope, intercept = np.polyfit(t, v, 1)
-    residual = float(np.sum((v - (slope * t + intercept)) ** 2))
-    total = float(np.sum((v - v.mean()) ** 2))
-    r2 = 1.0 - residual / total if total > 0 else (1.0 if slope == 0 else 0.0)
-    return float(slope), float(intercept - slope * pts[0][0]), max(0.0, r2)
+    t0 = pts[0][0]
+    ts = [t - t0 for t, _ in pts]      # shifted for numerical stability, as Prometheus' predict_linear does
+    vs = [v for _, v in pts]
+    mt, mv = math.fsum(ts) / n, math.fsum(vs) / n
+    stt = math.fsum((t - mt) ** 2 for t in ts)
+    svv = math.fsum((v - mv) ** 2 for v in vs)
+    stv = math.fsum((t - mt) * (v - mv) for t, v in zip(ts, vs))
+    slope = stv / stt if stt else 0.0
+    intercept = mv - slope * mt - slope * t0
+    r2 = (stv * stv) / (stt * svv) if stt and svv else (1.0 if slope == 0 else 0.0)
+    return slope, intercept, max(0.0, min(1.0, r2))

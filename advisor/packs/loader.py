@@ -17,6 +17,7 @@ from ..errors import PackError, ParamError, TemplateError
 from . import model as M
 from . import params as P
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present; both keep node marks
 _SCHEMA = json.loads(resources.files(__package__).joinpath("pack.schema.json").read_text())
 _VALIDATOR = jsonschema.Draft202012Validator(_SCHEMA)
 
@@ -34,7 +35,12 @@ def _construct(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> Any:
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(v, path + (i,), lines) for i, v in enumerate(node.value)]
-    return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+    if node.tag == "tag:yaml.org,2002:str":
+        return node.value
+    return _SCALARS.construct_object(node, deep=True)
+
+
+_SCALARS = yaml.constructor.SafeConstructor()
 
 
 def field_name(path: tuple) -> str:
@@ -55,7 +61,7 @@ def _line(lines: dict[tuple, int], path: tuple) -> int | None:
 def parse_yaml(text: str, path: str) -> tuple[Any, dict[tuple, int]]:
     """Data plus {path tuple: line}; YAML syntax errors become PackError with the line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         raise PackError(path, mark.line + 1 if mark else None, "", f"invalid YAML: {e.problem or e}") from None

@@ -104,7 +104,8 @@ def test_validate_command(tmp_path):
 
 def test_builtin_files_validate_via_cli(repo_root):
     r = advisor("packs", "validate", str(repo_root / "rules"))
-    assert r.exit_code == 0 and r.stdout.count("ok  ") == 3
+    assert r.exit_code == 0, r.output
+    assert r.stdout.count("ok  ") == len(list((repo_root / "rules").glob("*.yaml"))) >= 3
 
 
 def test_load_text_roundtrip():

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Benchmark: `advisor run` over all built-in packs against a Prometheus holding many synthetic targets.
+
+Generates an OpenMetrics file (node_exporter + process-exporter series for N instances over a window),
+backfills it with `promtool tsdb create-blocks-from openmetrics`, starts Prometheus on the blocks, runs the
+advisor, then replays every query the advisor sent with `stats=all` and sums Prometheus' own
+`evalTotalTime`. Prints the advisor's wall time, that sum, and their ratio (target ≤ 1.1).
+
+    .venv/bin/python scripts/bench_advisor.py --instances 60 --groups 10 --hours 2
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from perfadvisor.advisor import config as C  # noqa: E402
+from perfadvisor.advisor.run import execute  # noqa: E402
+from perfadvisor.advisor.sources.prometheus import PrometheusSource  # noqa: E402
+from tests.support.procs import free_port, stop, wait_http  # noqa: E402
+
+CPU_MODES = ("idle", "user", "system", "iowait", "irq", "softirq", "steal", "nice")
+
+
+def series_for(i: int, groups: int):
+    """(family, labels, kind, start, rate/level, noise) for one synthetic instance."""
+    inst = {"instance": f"host-{i:04d}:9100", "job": "node"}
+    busy = 0.05 + 0.9 * ((i * 37) % 100) / 100
+    for cpu in range(2):
+        for mode in CPU_MODES:
+            share = (1 - busy) if mode == "idle" else busy / 6 if mode in ("user", "system") else busy / 40
+            yield "node_cpu_seconds_total", {**inst, "cpu": str(cpu), "mode": mode}, "counter", 1e5, share, 0.1
+    total = 8 * 2 ** 30
+    yield "node_memory_MemTotal_bytes", inst, "gauge", total, 0, 0
+    yield "node_memory_MemAvailable_bytes", inst, "gauge", total * (0.05 + (i % 10) / 11), 0, 0.02
+    yield "node_load1", inst, "gauge", 0.5 + (i % 7) / 2, 0, 0.2
+    for fs, size in (("/", 100e9), ("/var", 200e9)):
+        lab = {**inst, "mountpoint": fs, "device": f"/dev/sd{fs[-1] if fs != '/' else 'a'}", "fstype": "ext4"}
+        yield "node_filesystem_size_bytes", lab, "gauge", size, 0, 0
+        yield "node_filesystem_avail_bytes", lab, "gauge", size * 0.3, -size * 1e-6 * (i % 3), 0.001
+    yield "node_disk_io_time_seconds_total", {**inst, "device": "sda"}, "counter", 1e4, 0.3 + (i % 5) / 8, 0.05
+    for d in ("eth0",):
+        lab = {**inst, "device": d}
+        for name, r in (("receive_packets", 1000), ("transmit_packets", 900), ("receive_errs", 0.1),
+                        ("transmit_errs", 0.0), ("receive_drop", 0.5), ("transmit_drop", 0.0)):
+            yield f"node_network_{name}_total", lab, "counter", 1e6, r, 0.05
+    yield "node_netstat_Tcp_RetransSegs", inst, "counter", 1e3, 2 + i % 4, 0.1
+    yield "node_netstat_Tcp_OutSegs", inst, "counter", 1e6, 900, 0.05
+    yield "node_filefd_allocated", inst, "gauge", 2000 + 50 * i, 0, 0.01
+    yield "node_filefd_maximum", inst, "gauge", 9.2e18, 0, 0
+    for name, r in (("pgmajfault", 3), ("pswpin", 0.1), ("pswpout", 0.1), ("oom_kill", 0)):
+        yield f"node_vmstat_{name}", inst, "counter", 100, r, 0.1
+    for g in range(groups):
+        lab = {"instance": inst["instance"], "job": "node", "groupname": f"svc{g:02d}"}
+        leak = 2e3 * (g == 0)
+        yield "namedprocess_namegroup_memory_bytes", {**lab, "memtype": "resident"}, "gauge", 2e8 + 1e7 * g, leak, 0.01
+        yield "namedprocess_namegroup_open_filedescs", lab, "gauge", 100 + g, 0, 0.01
+        yield "namedprocess_namegroup_num_threads", lab, "gauge", 10 + g, 0, 0
+        yield "namedprocess_namegroup_cpu_seconds_total", {**lab, "mode": "user"}, "counter", 1e3, 0.05 * g, 0.1
+        yield "namedprocess_namegroup_cpu_seconds_total", {**lab, "mode": "system"}, "counter", 1e3, 0.01 * g, 0.1
+        yield "namedprocess_namegroup_worst_fd_ratio", lab, "gauge", 0.1, 0, 0
+        yield "namedprocess_namegroup_major_page_faults_total", lab, "counter", 10, 0.1, 0.1
+        yield "namedprocess_namegroup_num_procs", lab, "gauge", 1 + g % 3, 0, 0
+
+
+def write_openmetrics(path: Path, instances: int, groups: int, start: int, end: int, interval: int) -> int:
+    rnd = random.Random(42)
+    families: dict[str, list] = {}
+    for i in range(instances):
+        for fam, labels, kind, base, slope, noise in series_for(i, groups):
+            families.setdefault(fam, []).append((labels, kind, base, slope, noise))
+    n = 0
+    with path.open("w") as out:
+        for fam, items in families.items():
+            out.write(f"# TYPE {fam} unknown\n")
+            for labels, kind, base, slope, noise in items:
+                lab = ",".join(f'{k}="{v}"' for k, v in labels.items())
+                value = base
+                for t in range(start, end + 1, interval):
+                    if kind == "counter":
+                        value += max(0.0, slope * interval * (1 + noise * rnd.uniform(-1, 1)))
+                        v = value
+                    else:
+                        v = base + slope * (t - start) + base * noise * math.sin(t / 600 + rnd.random())
+                    out.write(f"{fam}{{{lab}}} {v:.6g} {t}\n")
+                    n += 1
+        out.write("# EOF\n")
+    return n
+
+
+class Recording(PrometheusSource):
+    """The Prometheus source, remembering every query it sent."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.log: list[tuple[str, dict]] = []
+
+    def instant(self, query, time):
+        self.log.append(("/api/v1/query", {"query": query, "time": f"{time:.3f}"}))
+        return super().instant(query, time)
+
+    def range(self, query, start, end, step):
+        self.log.append(("/api/v1/query_range", {"query": query, "start": f"{start:.3f}", "end": f"{end:.3f}",
+                                                 "step": f"{step:g}"}))
+        return super().range(query, start, end, step)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--instances", type=int, default=60)
+    ap.add_argument("--groups", type=int, default=10)
+    ap.add_argument("--hours", type=float, default=2.0)
+    ap.add_argument("--interval", type=int, default=60, help="seconds between synthetic samples")
+    ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-advisor-"))
+    prom = None
+    try:
+        end = int(time.time()) // 60 * 60
+        start = end - int(args.hours * 3600)
+        om = tmp / "data.om"
+        t0 = time.perf_counter()
+        n = write_openmetrics(om, args.instances, args.groups, start, end, args.interval)
+        print(f"generated {n:,} samples for {args.instances} instances × {args.groups} groups "
+              f"in {time.perf_counter() - t0:.1f}s")
+        data = tmp / "data"
+        subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(om), str(data)],
+                       check=True, stdout=subprocess.DEVNULL)
+        om.unlink()
+        port = free_port()
+        (tmp / "prometheus.yml").write_text("global: {scrape_interval: 1m}\n")
+        prom = subprocess.Popen(["prometheus", f"--config.file={tmp / 'prometheus.yml'}",
+                                 f"--storage.tsdb.path={data}", f"--web.listen-address=127.0.0.1:{port}",
+                                 "--storage.tsdb.retention.time=30d", "--log.level=warn"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/-/ready", proc=prom, timeout=120)
+        sets = ("lookback=1h", "step=1m", "scaling.lookback=2h", "scaling.step=2m")
+        cfg = C.build(prometheus_url=url, sets=sets, concurrency=args.concurrency, env={})
+        best = None
+        for run in range(args.runs):
+            src = Recording(cfg.prometheus)
+            t0 = time.perf_counter()
+            report = execute(cfg, source=src, now=float(end))
+            wall = time.perf_counter() - t0
+            eval_total = 0.0
+            for path, form in src.log:
+                body = src.raw(path, {**form, "stats": "all"})
+                eval_total += body["data"]["stats"]["timings"]["evalTotalTime"]
+            ratio = wall / eval_total if eval_total else float("inf")
+            print(f"run {run + 1}: advisor {wall:.3f}s for {len(src.log)} queries; Prometheus evalTotalTime sum "
+                  f"{eval_total:.3f}s; ratio {ratio:.2f}; findings {len(report.findings)}, "
+                  f"evaluated {report.evaluated_count}/{len(report.results)}")
+            best = ratio if best is None else min(best, ratio)
+        print(f"best ratio advisor wall / Prometheus eval = {best:.2f} (target ≤ 1.10)")
+    finally:
+        if prom:
+            stop(prom)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
