@@ -26,6 +26,7 @@ PAGE = os.sysconf("SC_PAGESIZE") if hasattr(os, "sysconf") else 4096
 STATES = {b"R": 8, b"S": 9, b"D": 10, b"Z": 11}  # index into the per-group gauge row; anything else is Other (12)
 STATE_NAMES = ("Running", "Sleeping", "Waiting", "Zombie", "Other")
 N_COUNTERS = 8
+CPU_NOW = 13 + N_COUNTERS  # row slot: members' current utime+stime ticks (ranks groups on the first scrape)
 REFRESH = 10  # scrapes an idle process' status may be reused before it is read again (VmSwap moves while asleep)  # utime, stime (ticks), minflt, majflt, voluntary, nonvoluntary, read_bytes, write_bytes
 
 
@@ -66,6 +67,8 @@ RULE_SCHEMA = {"type": "object", "properties": {
                   "description": "Groups kept when grouping by process name (by CPU + RSS share)."},
         "other": {"type": "boolean", "default": False,
                   "description": "Also export the processes outside the top_n as group \"other\"."},
+        "children": {"type": "boolean", "default": True,
+                     "description": "With groups: a process no rule matches joins its parent's group."},
     }, "additionalProperties": False},
 )
 class ProcessesCollector:
@@ -82,7 +85,7 @@ class ProcessesCollector:
         'namedprocess_namegroup_{major,minor}_page_faults_total counter {groupname}',
         'namedprocess_namegroup_oldest_start_time_seconds gauge {groupname}',
         'namedprocess_namegroup_states gauge {groupname,state}',
-        'namedprocess_scrape_{procread,partial}_errors counter',
+        'namedprocess_scrape_{errors,procread_errors,partial_errors} counter',
     )
 
     def __init__(self, ctx: CollectorContext):
@@ -92,6 +95,7 @@ class ProcessesCollector:
         self.rules = tuple(GroupRule.from_config(g) for g in s.get("groups") or ())
         self.top_n = int(s.get("top_n", 20))
         self.other = bool(s.get("other", False))
+        self.children = bool(s.get("children", True))
         self.boot = P.boot_time(ctx.procfs) if sys.platform.startswith("linux") else 0.0
         # pid -> [starttime, group or None, max fds or None, last counters or None, generation, OpenFiles or None]
         self._pids: dict[int, list[Any]] = {}
@@ -126,7 +130,11 @@ class ProcessesCollector:
         read_slot, parse_stat, parse_status, parse_io = P.read_slot, P.parse_stat, P.parse_status, P.parse_io
         pread = os.pread
         rows: dict[str, list[float]] = {}
-        for name in os.listdir(self.procfs):
+        names = os.listdir(self.procfs)
+        if self.rules and self.children:
+            # parents before children (so a child can join its parent's group); /proc lists in pid order already
+            names = sorted((n for n in names if n.isdigit()), key=int)
+        for name in names:
             if not name.isdigit():
                 continue
             base = prefix + name
@@ -166,7 +174,12 @@ class ProcessesCollector:
                 # last stat bytes, their parse
                 if comm is None:
                     comm = parse_stat(st)[0]
-                entry = cache[pid] = [start, self._name(pid, comm, base), None, None, gen, None, None, None, 0, None, None]
+                group = self._name(pid, comm, base)
+                if group is None and self.children:  # process-exporter's -children: a tracked process' child joins
+                    parent = cache.get(int(parse_stat(st)[1][1]))
+                    if parent is not None:
+                        group = parent[1]
+                entry = cache[pid] = [start, group, None, None, gen, None, None, None, 0, None, None]
                 if entry[1] is not None and self._open_files < self._fd_budget:
                     try:
                         files = entry[5] = P.OpenFiles(base)
@@ -215,7 +228,7 @@ class ProcessesCollector:
             row = rows.get(group)
             if row is None:
                 # procs, rss, vsize, swap, fds, worst fd ratio, threads, oldest start, R, S, D, Z, other, +counters
-                row = rows[group] = [0, 0, 0, 0, 0, 0.0, 0, float("inf"), 0, 0, 0, 0, 0] + [0] * N_COUNTERS
+                row = rows[group] = [0, 0, 0, 0, 0, 0.0, 0, float("inf"), 0, 0, 0, 0, 0] + [0] * (N_COUNTERS + 1)
             row[0] += 1
             row[1] += v[9] * PAGE
             row[2] += v[8]
@@ -228,9 +241,13 @@ class ProcessesCollector:
             if start < row[7]:
                 row[7] = start
             row[STATES.get(v[1], 12)] += 1
+            row[CPU_NOW] += v[3] + v[4]
             if last is None:
-                for i in range(N_COUNTERS):
-                    row[13 + i] += cur[i]
+                # process-exporter's rule: what processes did before the exporter's first scan is not counted
+                # (counters start at 0); a process that appears later counts from its start.
+                if gen > 1:
+                    for i in range(N_COUNTERS):
+                        row[13 + i] += cur[i]
             elif cur != last:  # idle processes: nothing to add
                 for i in range(N_COUNTERS):
                     d = cur[i] - last[i]
@@ -257,8 +274,8 @@ class ProcessesCollector:
         if self.rules:
             return sorted(acc)
         for g, row in rows.items():
-            cpu = row[13] + row[14]
-            score[g] = cpu if g not in score else 0.5 * score[g] + 0.5 * cpu
+            # a group's first score is its members' CPU time so far; then a moving average of its increases
+            score[g] = row[CPU_NOW] if g not in score else 0.5 * score[g] + 0.5 * (row[13] + row[14])
         total_cpu = sum(score.get(g, 0) for g in rows) or 1.0
         total_rss = sum(r[1] for r in rows.values()) or 1.0
         ranked = sorted(rows, key=lambda g: (score[g] / total_cpu + rows[g][1] / total_rss, g), reverse=True)
@@ -286,10 +303,10 @@ class ProcessesCollector:
         groups = self._select(rows)
         if self.other and not self.rules:
             rest = [g for g in rows if g not in set(groups)]
-            other = [0, 0, 0, 0, 0, 0.0, 0, float("inf"), 0, 0, 0, 0, 0] + [0] * N_COUNTERS
+            other = [0, 0, 0, 0, 0, 0.0, 0, float("inf"), 0, 0, 0, 0, 0] + [0] * (N_COUNTERS + 1)
             for g in rest:
                 r = rows[g]
-                for i in (0, 1, 2, 3, 4, 6, 8, 9, 10, 11, 12, *range(13, 13 + N_COUNTERS)):
+                for i in (0, 1, 2, 3, 4, 6, 8, 9, 10, 11, 12, *range(13, 14 + N_COUNTERS)):
                     other[i] += r[i]
                 other[5], other[7] = max(other[5], r[5]), min(other[7], r[7])
             a = self._acc.setdefault("other", [0.0] * N_COUNTERS)
@@ -332,6 +349,8 @@ class ProcessesCollector:
         for name, doc, typ in FAMILIES:
             yield family(name, doc, typ, out[name])
         # process-exporter's scrape error counters carry no _total suffix
+        yield family("namedprocess_scrape_errors", "general scrape errors: no proc metrics collected during a cycle",
+                     "counter", [Sample("namedprocess_scrape_errors", {}, 0, None, None)])
         yield family("namedprocess_scrape_procread_errors", "incremented each time a proc's metrics collection fails",
                      "counter", [Sample("namedprocess_scrape_procread_errors", {}, self.read_errors, None, None)])
         yield family("namedprocess_scrape_partial_errors", "incremented each time a tracked proc's metrics collection "

@@ -50,9 +50,9 @@ def test_configured_group_reports_the_child(child):
     statm_rss = int(open(f"/proc/{p.pid}/statm").read().split()[1]) * os.sysconf("SC_PAGESIZE")
     assert rss >= 48 * 1024 * 1024 and abs(rss - statm_rss) < 4 * 1024 * 1024
     assert reg.get_sample_value("namedprocess_namegroup_memory_bytes", {**g, "memtype": "virtual"}) > rss
-    assert reg.get_sample_value("namedprocess_namegroup_cpu_seconds_total", {**g, "mode": "user"}) > 0
+    # counters start at 0 for processes already running at the first scrape, as in process-exporter
+    assert reg.get_sample_value("namedprocess_namegroup_cpu_seconds_total", {**g, "mode": "user"}) == 0
     assert reg.get_sample_value("namedprocess_namegroup_states", {**g, "state": "Sleeping"}) == 1
-    assert reg.get_sample_value("namedprocess_namegroup_context_switches_total", {**g, "ctxswitchtype": "voluntary"}) > 0
     ratio = reg.get_sample_value("namedprocess_namegroup_worst_fd_ratio", g)
     assert 0 < ratio < 1
     start = reg.get_sample_value("namedprocess_namegroup_oldest_start_time_seconds", g)
@@ -81,10 +81,10 @@ def test_default_grouping_by_comm_keeps_top_n(child):
 
 # --- fixture /proc: deterministic counter rules -------------------------------------------------------------
 
-def _proc(root, pid, comm, *, utime, rss_pages, start=100, state="S", ctx=0, rb=0, threads=1):
+def _proc(root, pid, comm, *, utime, rss_pages, start=100, state="S", ctx=0, rb=0, threads=1, ppid=1):
     d = root / str(pid)
     (d / "fd").mkdir(parents=True, exist_ok=True)
-    fields = [state, "1", str(pid), str(pid), "0", "-1", "0", "5", "0", "1", "0", str(utime), "0", "0", "0", "20",
+    fields = [state, str(ppid), str(pid), str(pid), "0", "-1", "0", "5", "0", "1", "0", str(utime), "0", "0", "0", "20",
               "0", str(threads), "0", str(start), str(rss_pages * 4096 * 2), str(rss_pages)]
     (d / "stat").write_text(f"{pid} ({comm}) " + " ".join(fields) + "\n")
     (d / "status").write_text(f"Name:\t{comm}\nvoluntary_ctxt_switches:\t{ctx}\nnonvoluntary_ctxt_switches:\t0\n")
@@ -128,17 +128,21 @@ def test_group_counter_keeps_exited_processes_contribution(fakeproc):
     _proc(fakeproc, 10, "worker", utime=300, rss_pages=10, ctx=5, rb=4096)
     _proc(fakeproc, 11, "worker", utime=200, rss_pages=10, ctx=5, rb=4096)
     reg, _ = build("processes", {"groups": [{"name": "w", "comm": ["worker"]}]}, procfs=str(fakeproc))
-    assert _cpu(reg, "w") == 5.0
+    assert _cpu(reg, "w") == 0  # the first scrape is the baseline
+    _proc(fakeproc, 11, "worker", utime=250, rss_pages=10, ctx=5, rb=4096)
+    assert _cpu(reg, "w") == 0.5
     import shutil
 
-    shutil.rmtree(fakeproc / "11")  # one worker exits
+    shutil.rmtree(fakeproc / "11")  # one worker exits: what it did stays counted
     _proc(fakeproc, 10, "worker", utime=350, rss_pages=10, ctx=6, rb=8192)
-    assert _cpu(reg, "w") == 5.5
+    assert _cpu(reg, "w") == 1.0
     assert reg.get_sample_value("namedprocess_namegroup_num_procs", {"groupname": "w"}) == 1
-    assert reg.get_sample_value("namedprocess_namegroup_read_bytes_total", {"groupname": "w"}) == 3 * 4096
-    # a new process in the group adds its whole history; a pid reused by a new process is a new process
+    assert reg.get_sample_value("namedprocess_namegroup_read_bytes_total", {"groupname": "w"}) == 4096
+    # a process that appears after the first scrape counts from its start; a reused pid is a new process
     _proc(fakeproc, 10, "worker", utime=10, rss_pages=10, start=999)
-    assert _cpu(reg, "w") == 5.6
+    assert _cpu(reg, "w") == 1.1
+    _proc(fakeproc, 12, "worker", utime=70, rss_pages=10, start=1000)
+    assert _cpu(reg, "w") == pytest.approx(1.8)
 
 
 def test_states_and_oldest_start(fakeproc):
@@ -179,11 +183,11 @@ def test_idle_process_status_is_reused_until_it_runs_again(fakeproc):
     reg, _ = build("processes", {"groups": [{"name": "svc", "comm": ["svc"]}]}, procfs=str(fakeproc))
     ctx = lambda: reg.get_sample_value("namedprocess_namegroup_context_switches_total",  # noqa: E731
                                        {"groupname": "svc", "ctxswitchtype": "voluntary"})
-    assert ctx() == 5
+    assert ctx() == 0
     _proc(fakeproc, 10, "svc", utime=1, rss_pages=1, ctx=9)  # status changed but the task was not scheduled in
-    assert ctx() == 5
+    assert ctx() == 0
     (fakeproc / "10" / "schedstat").write_text("200 0 8\n")
-    assert ctx() == 9
+    assert ctx() == 4
 
 
 def test_child_activity_shows_up_between_scrapes(tmp_path):
@@ -218,3 +222,14 @@ def test_multithreaded_process_is_reread_when_its_stat_changes(fakeproc):
     assert rb() == 0
     _proc(fakeproc, 10, "jvm", utime=2, rss_pages=1, rb=4096, threads=8)  # a worker thread ran and read
     assert rb() == 4096
+
+
+def test_children_join_their_parents_group(fakeproc):
+    _proc(fakeproc, 10, "app", utime=1, rss_pages=1)
+    _proc(fakeproc, 11, "helper", utime=1, rss_pages=1, ppid=10)
+    _proc(fakeproc, 12, "unrelated", utime=1, rss_pages=1)
+    rules = {"groups": [{"name": "app", "comm": ["app"]}]}
+    reg, _ = build("processes", rules, procfs=str(fakeproc))
+    assert reg.get_sample_value("namedprocess_namegroup_num_procs", {"groupname": "app"}) == 2
+    reg, _ = build("processes", {**rules, "children": False}, procfs=str(fakeproc))
+    assert reg.get_sample_value("namedprocess_namegroup_num_procs", {"groupname": "app"}) == 1
