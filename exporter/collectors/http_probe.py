@@ -164,7 +164,7 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
     p = _Probe(target, timeout)
     start = time.perf_counter()
     f = Families()
-    success, resp, data, redirects, conn, reused = False, None, b"", 0, None, None
+    success, resp, data, redirects, conn, reused, end = False, None, b"", 0, None, None, None
     current = url
     try:
         while True:
@@ -179,13 +179,17 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
                 continue
             break
         success = _valid(resp.status, target.get("valid_status_codes"))
+        end = time.perf_counter()
         if not resp.will_close and target.get("check_keepalive", True):
+            # the reuse check is not part of the timed probe: keep the phases and duration of the first request
+            phases = dict(p.phases)
             try:
                 sock = conn.sock
                 second, _ = p.request(conn, current)
                 reused = int(conn.sock is sock and second.status < 500)
             except (_Timeout, OSError, http.client.HTTPException):
                 reused = 0
+            p.phases = phases
     except Exception as e:  # the target is down, hangs, or speaks no HTTP: a failed probe, logged without secrets
         log.warning("http probe failed", extra={"kv": {"collector": "http_probe", "target": lab["target"],
                                                        "err": scrub(f"{type(e).__name__}: {e}", [_secret(target)])}})
@@ -195,7 +199,7 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
             conn.close()
     f.gauge("probe_success", "Displays whether or not the probe was a success", lab, int(success))
     f.gauge("probe_duration_seconds", "Returns how long the probe took to complete in seconds", lab,
-            time.perf_counter() - start)
+            (end or time.perf_counter()) - start)
     if p.dns is not None:
         f.gauge("probe_dns_lookup_time_seconds", "Returns the time taken for probe dns lookup in seconds", lab, p.dns)
     if p.ip_protocol:
