@@ -1,5 +1,5 @@
-"""Every built-in rule has offline tests: `advisor test` passes on rules/tests/*.test.yaml, and each rule id of
-every built-in pack (now and later) has a firing and a not-firing case there."""
+"""Every shipped rule has offline tests: `advisor test` passes on rules/tests/*.test.yaml, and each rule id of
+every pack in rules/ (built-in or opt-in, now and later) has a firing and a not-firing case there."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,11 +8,13 @@ import pytest
 from click.testing import CliRunner
 
 from perfadvisor.advisor.cli import cli
-from perfadvisor.advisor.packs import BUILTIN, load_builtin
+from perfadvisor.advisor.packs import BUILTIN, load_pack
 from perfadvisor.advisor.ruletest import coverage, parse_file
 
-TESTS = Path(__file__).resolve().parents[2] / "rules" / "tests"
+RULES = Path(__file__).resolve().parents[2] / "rules"
+TESTS = RULES / "tests"
 FILES = sorted(TESTS.glob("*.test.yaml"))
+PACKS = sorted({p.stem for p in RULES.glob("*.yaml")} | set(BUILTIN))
 
 
 def test_advisor_test_passes_on_every_builtin_test_file():
@@ -22,10 +24,10 @@ def test_advisor_test_passes_on_every_builtin_test_file():
     assert " 0 failed" in result.output and "FAILED" not in result.output
 
 
-@pytest.mark.parametrize("pack", BUILTIN)
+@pytest.mark.parametrize("pack", PACKS)
 def test_every_rule_has_a_firing_and_a_quiet_case(pack):
     cov = coverage([parse_file(f) for f in FILES])
-    rules = [r.id for p in load_builtin() if p.name == pack for r in p.rules]
+    rules = [r.id for r in load_pack(RULES / f"{pack}.yaml").rules]
     assert rules, f"built-in pack {pack} has no rules"
     missing = [f"{rid}: {', '.join(k for k in ('firing', 'quiet') if not cov.get(rid, {}).get(k))}"
                for rid in rules if not (cov.get(rid, {}).get("firing") and cov.get(rid, {}).get("quiet"))]
