@@ -1,6 +1,7 @@
 """Instant and range evaluation of PromQL over a Storage, Prometheus 3 semantics for float samples."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -8,10 +9,36 @@ import numpy as np
 from . import aggregations, binops, functions
 from .parse import Agg, Binary, Call, MatrixSel, Neg, Num, ParseError, Selector, Str, Subquery, parse
 from .storage import TS_BITS, TS_MAX, TS_OFF, Storage, encode
-from .values import EvalError, Mat, Scal, StrV, Vec, drop_names, mat_from_vec, merge_rows
+from .values import EvalError, Mat, Scal, StrV, Vec, drop_names, label_key, mat_from_vec, merge_rows
 
 LOOKBACK_MS = 5 * 60_000
 DEFAULT_SUBQUERY_STEP_MS = 60_000
+
+
+class Points(Sequence):
+    """A series' (t_ms, value) points, kept as arrays and turned into tuples only when read."""
+
+    __slots__ = ("_t", "_v")
+
+    def __init__(self, t: np.ndarray, v: np.ndarray):
+        self._t, self._v = t, v
+
+    def __len__(self) -> int:
+        return len(self._t)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return list(zip(self._t[i].tolist(), self._v[i].tolist()))
+        return (int(self._t[i]), float(self._v[i]))
+
+    def __iter__(self):
+        return zip(self._t.tolist(), self._v.tolist())
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return repr(list(self))
 
 
 @dataclass(frozen=True)
@@ -123,7 +150,7 @@ class Evaluator:
 
 
 def _finish_vec(v: Vec) -> Vec:
-    v = merge_rows(Vec(v.labels, v.vals, v.mask))
+    v = merge_rows(Vec(v.labels, v.vals, v.mask, unique=v.unique))
     keep = v.mask.any(axis=1)
     return v.take(np.nonzero(keep)[0]) if not keep.all() else v
 
@@ -179,11 +206,15 @@ def range_query(storage: Storage, query: str, start_ms: int, end_ms: int, step_m
         raise EvalError(f"invalid expression type {'range vector' if isinstance(v, Mat) else 'string'} "
                         "for range query, must be Scalar or instant Vector")
     v = _finish_vec(v)
+    order = sorted(range(v.n), key=lambda i: label_key(v.labels[i]))
+    full = v.mask.all(axis=1)
     out = []
-    for i, lb in enumerate(v.labels):
-        m = v.mask[i]
-        out.append((lb, list(zip(t[m].tolist(), v.vals[i][m].tolist()))))
-    out.sort(key=lambda s: sorted(s[0].items()))
+    for i in order:
+        if full[i]:
+            out.append((v.labels[i], Points(t, v.vals[i])))
+        else:
+            m = v.mask[i]
+            out.append((v.labels[i], Points(t[m], v.vals[i][m])))
     return Result("matrix", out)
 
 

@@ -12,13 +12,13 @@ from .values import EvalError, Mat
 def _gather(m: Mat, idx: np.ndarray) -> np.ndarray:
     if len(m.vals) == 0:
         return np.zeros(idx.shape)
-    return m.vals[np.clip(idx, 0, len(m.vals) - 1)]
+    return np.take(m.vals, idx, mode="clip")
 
 
 def _gather_ts(m: Mat, idx: np.ndarray) -> np.ndarray:
     if len(m.ts) == 0:
         return np.zeros(idx.shape, dtype=np.int64)
-    return m.ts[np.clip(idx, 0, len(m.ts) - 1)]
+    return np.take(m.ts, idx, mode="clip")
 
 
 def _reduce(ufunc, m: Mat, lo: np.ndarray, hi: np.ndarray, empty: float) -> np.ndarray:

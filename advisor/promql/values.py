@@ -22,6 +22,7 @@ class Vec:
     vals: np.ndarray  # (n, k) float64
     mask: np.ndarray  # (n, k) bool
     ts: np.ndarray | None = None  # sample timestamps (ms) when straight from a selector
+    unique: bool = False  # labels known to be distinct (merge_rows already ran)
 
     @property
     def n(self) -> int:
@@ -30,7 +31,7 @@ class Vec:
     def take(self, rows) -> "Vec":
         rows = np.asarray(rows, dtype=np.int64)
         return Vec([self.labels[i] for i in rows], self.vals[rows], self.mask[rows],
-                   None if self.ts is None else self.ts[rows])
+                   None if self.ts is None else self.ts[rows], self.unique)
 
 
 @dataclass
@@ -90,8 +91,11 @@ def without_name(labels: dict[str, str]) -> dict[str, str]:
 
 def merge_rows(v: Vec, message: str = "vector cannot contain metrics with the same labelset") -> Vec:
     """Combine rows with identical labels; an overlap at any step is an evaluation error."""
+    if v.unique:
+        return v
     keys = [label_key(lb) for lb in v.labels]
     if len(set(keys)) == len(keys):
+        v.unique = True
         return v
     groups: dict[tuple, list[int]] = {}
     for i, k in enumerate(keys):
@@ -114,7 +118,7 @@ def merge_rows(v: Vec, message: str = "vector cannot contain metrics with the sa
         tss.append(None if v.ts is None else v.ts[rows][pick, cols])
     k = v.vals.shape[1]
     return Vec(labels, np.array(vals).reshape(-1, k), np.array(mask, dtype=bool).reshape(-1, k),
-               None if v.ts is None else np.array(tss).reshape(-1, k))
+               None if v.ts is None else np.array(tss).reshape(-1, k), unique=True)
 
 
 def drop_names(v: Vec) -> Vec:
