@@ -16,6 +16,10 @@ from .packs.params import format_duration, parse_duration
 from .render import fmt_unit
 
 
+# The commands documented in this block; other commands document themselves in their own README blocks.
+CLI_COMMANDS = ("run", "packs", "explain")
+
+
 def cli_reference() -> str:
     from .cli import cli
     out = []
@@ -27,7 +31,8 @@ def cli_reference() -> str:
         if isinstance(cmd, click.Group):
             for name in sorted(cmd.commands):
                 walk(cmd.commands[name], [*path, name])
-    walk(cli, [])
+    for name in CLI_COMMANDS:
+        walk(cli.commands[name], [name])
     return "\n".join(out)
 
 
