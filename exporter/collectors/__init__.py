@@ -32,3 +32,4 @@ from . import netclass  # noqa: F401
 from . import softnet  # noqa: F401
 from . import udp_queues  # noqa: F401
 from . import selinux  # noqa: F401
+from . import timex  # noqa: F401

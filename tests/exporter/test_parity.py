@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 STABLE_PREFIXES = ("node_cpu_", "node_memory_", "node_filesystem_", "node_network_", "node_disk_", "node_load",
                    "node_uname_", "node_filefd_", "node_boot_time", "node_context_switches", "node_forks", "node_intr",
                    "node_procs_", "node_softnet_", "node_nf_conntrack_", "node_udp_queues", "node_entropy_",
-                   "node_selinux_", "node_os_")
+                   "node_selinux_", "node_os_", "node_timex_")
 # Families node_exporter publishes about itself, or per its own collector list: not comparable.
 SELF = ("go_", "process_", "promhttp_", "node_scrape_collector_", "node_exporter_")
 # The core set the issue names: these must exist on our side.
@@ -118,6 +118,9 @@ def test_stable_values_agree(scrapes):
     for key, size in ne["node_filesystem_size_bytes"][1].items():
         assert ours["node_filesystem_size_bytes"][1][key] == size, key
     assert set(ours["node_os_info"][1]) == set(ne["node_os_info"][1])
+    for name in ("node_timex_status", "node_timex_tick_seconds", "node_timex_loop_time_constant",
+                 "node_timex_tai_offset_seconds", "node_timex_sync_status"):
+        assert _value(ours, name) == _value(ne, name), name
 
 
 # --- process-exporter parity ------------------------------------------------------------------------------------

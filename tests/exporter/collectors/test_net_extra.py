@@ -112,3 +112,11 @@ def test_arp_udp_entropy_selinux_on_this_machine(tmp_path):
     assert reg.get_sample_value("node_selinux_enabled") == 1
     assert reg.get_sample_value("node_selinux_config_mode") == 0
     assert reg.get_sample_value("node_selinux_current_mode") == 1
+
+
+def test_timex_reads_the_kernel_clock_state():
+    reg, _ = build("timex")
+    assert reg.get_sample_value("node_timex_sync_status") in (0, 1)
+    assert 0 < reg.get_sample_value("node_timex_tick_seconds") <= 0.02
+    assert reg.get_sample_value("node_timex_frequency_adjustment_ratio") == pytest.approx(1, abs=0.01)
+    assert reg.get_sample_value("node_timex_pps_jitter_total") >= 0
