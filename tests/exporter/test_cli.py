@@ -172,3 +172,13 @@ def test_json_log_format():
         stop(proc)
     first = json.loads(proc.stdout.read().decode().splitlines()[0])
     assert first["level"] == "info" and first["msg"] == "listening" and first["address"].startswith("http://127.0.0.1:")
+
+
+def test_every_base_flag_has_help_and_is_in_the_readme(repo_root):
+    from perfadvisor.exporter.config import BASE_SETTINGS
+
+    readme = (repo_root / "README.md").read_text()
+    section = readme[readme.index("## Exporter"):]
+    for s in BASE_SETTINGS:
+        assert s.help, s.flag
+        assert s.flag in section, f"{s.flag} is not documented in README.md's Exporter section"
