@@ -3,7 +3,8 @@
 Packs are written for a Prometheus with days of history (``lookback: 1h``, ``rate_window: 5m``,
 ``for: 15m``). A local run may have a minute. Rather than special-casing rules, every *duration parameter*
 is classified by where the pack's rules use it, and local mode picks a value for it from the history
-span ``H`` and the sample interval ``i`` (never longer than the pack's own value):
+span ``H``, the unbroken span ``U`` ending at the newest sample (a store keeps earlier runs, with gaps between
+them) and the sample interval ``i`` (never longer than the pack's own value):
 
 ============  ==========================================  ======================================
 role          used as                                     local value
@@ -11,7 +12,7 @@ role          used as                                     local value
 lookback      ``evaluate.lookback``                        ``min(value, H)``
 rate          a range selector ``[$p]`` (rate windows)     ``min(value, max(4·i, H/4))``
 step          ``evaluate.step``                            ``min(value, max(i, lookback/60))``
-for           ``condition.for``                            ``min(value, max(i, H/2))``
+for           ``condition.for``                            ``min(value, max(i, U/2))``
 ============  ==========================================  ======================================
 
 A parameter used in several roles takes the smallest local value (a lookback also used as a range selector,
@@ -24,6 +25,7 @@ pack's own.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +42,11 @@ class History:
 
     span: float
     interval: float
+    recent: float | None = None     # unbroken history ending at the newest sample (default: span)
+
+    @property
+    def unbroken(self) -> float:
+        return self.span if self.recent is None else self.recent
 
 
 def _uses(rule: Rule, name: str) -> set[str]:
@@ -82,7 +89,7 @@ def local_values(pack: Pack, values: dict[str, Any], hist: History) -> dict[str,
     pick = {"lookback": lambda d: min(d, H),
             "rate": lambda d: min(d, max(4 * i, H / 4)),
             "step": lambda d: min(d, max(i, lookback / 60)),
-            "for": lambda d: min(d, max(i, H / 2))}
+            "for": lambda d: min(d, max(i, hist.unbroken / 2))}
     out = {}
     for name, rs in by_role.items():
         if name in values or not rs:
@@ -90,8 +97,9 @@ def local_values(pack: Pack, values: dict[str, Any], hist: History) -> dict[str,
         if "lookback" in rs:
             rs = rs - {"rate"}  # e.g. increase(x[$lookback]): the whole window, not a rate window
         local = min(pick[r](current[name]) for r in rs)
-        if local < current[name]:
-            out[name] = P.format_duration(max(1.0, round(local)))
+        local = math.floor(local) if local >= 1 else math.floor(local * 1000) / 1000  # whole seconds
+        if 0 < local < current[name]:
+            out[name] = P.format_duration(local)
     return out
 
 

@@ -1,6 +1,7 @@
 """Running local mode: sample, optionally store, fit the windows, evaluate on the embedded engine."""
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import replace
 from typing import Callable
@@ -22,17 +23,43 @@ def make_sampler(opts: LocalOptions) -> Sampler:
 
 def sample(sampler: Sampler, opts: LocalOptions, on_batch: Callable[[Batch], None],
            progress: Progress | None = None) -> int:
-    """Take a sample every interval for the duration (the first at once, the last at the end); returns count."""
+    """Take a sample every interval for the duration (the first at once, the last at the end); returns count.
+
+    Ctrl-C after the first sample stops sampling early: the run goes on to evaluate what it has.
+    """
     n = int(opts.duration // opts.interval) + 1
     start = time.monotonic()
-    for k in range(n):
-        delay = start + k * opts.interval - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        on_batch(sampler.sample())
+    taken = 0
+    try:
+        for k in range(n):
+            delay = start + k * opts.interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            on_batch(sampler.sample())
+            taken += 1
+            if progress:
+                progress(min(opts.duration, k * opts.interval), opts.duration)
+    except KeyboardInterrupt:
+        if not taken:
+            raise
         if progress:
-            progress(min(opts.duration, k * opts.interval), opts.duration)
-    return n
+            progress(opts.duration, opts.duration)  # closes the progress bar
+        print(f"advisor: sampling stopped after {taken} sample(s); evaluating them", file=sys.stderr)
+    return taken
+
+
+def history(times_ms: list[int], interval: float) -> History:
+    """The span of all samples, and of the unbroken run of samples that ends with the newest one.
+
+    A store holds earlier runs with gaps between them; `for` windows must fit in the unbroken part.
+    """
+    digits = 0 if interval >= 1 else 3
+    gap_ms = max(3 * interval, 10.0) * 1000
+    k = len(times_ms) - 1
+    while k > 0 and times_ms[k] - times_ms[k - 1] <= gap_ms:
+        k -= 1
+    return History(span=round((times_ms[-1] - times_ms[0]) / 1000.0, digits), interval=interval,
+                   recent=round((times_ms[-1] - times_ms[k]) / 1000.0, digits))
 
 
 def _fill(storage: Storage, batch: Batch) -> None:
@@ -47,7 +74,6 @@ def run_local(config: Config, opts: LocalOptions, progress: Progress | None = No
     storage = Storage()
     store = SampleStore(opts.store) if opts.store else None
     times: list[int] = []
-    span_ms: tuple[int, int] | None = None
     sampler = make_sampler(opts)
     try:
         def on_batch(b: Batch) -> None:
@@ -57,18 +83,16 @@ def run_local(config: Config, opts: LocalOptions, progress: Progress | None = No
             else:
                 _fill(storage, b)
         sample(sampler, opts, on_batch, progress)
-        stored = 0
         if store:
             for labels, ts, vals in store.series():
                 storage.add_many(labels, ts, vals)
-            span_ms = store.span()
-            stored = len(store.scrape_times())
+            times = store.scrape_times()
     finally:
         sampler.close()
         if store:
             store.close()
-    first, last = span_ms or (times[0], times[-1])
-    hist = History(span=(last - first) / 1000.0, interval=opts.interval)
+    hist = history(times, opts.interval)
+    last = times[-1]
     changes: dict = {}
 
     def adapt(packs, values, rules):
@@ -79,9 +103,12 @@ def run_local(config: Config, opts: LocalOptions, progress: Progress | None = No
                      adapt=adapt)
     local = {"sampler": f"exporter {sampler.url}" if opts.exporter else "in-process collectors",
              "instance": sampler.instance, "interval": format_duration(opts.interval),
-             "samples": stored or len(times), "history": format_duration(hist.span),
+             "samples": len(times), "history": format_duration(hist.span),
+             "recent_history": format_duration(hist.recent),
              "store": opts.store, "adapted_parameters": changes}
-    note = [f"local mode: {format_duration(hist.span)} of history at {format_duration(opts.interval)} intervals; "
+    unbroken = f" ({format_duration(hist.unbroken)} unbroken)" if hist.unbroken < hist.span else ""
+    note = [f"local mode: {format_duration(hist.span)} of history{unbroken} at {format_duration(opts.interval)} "
+            "intervals; "
             "pack windows were shortened to fit it (" +
             ", ".join(f"{p}.{k}={v}" for p, kv in sorted(changes.items()) for k, v in sorted(kv.items())) + ")"
             ] if changes else []

@@ -154,3 +154,19 @@ def test_windows_follow_the_history_and_never_override_explicit_values():
     assert local_values(host, {"rate_window": "1m"}, History(60, 1)).get("rate_window") is None
     week = local_values(host, {}, History(span=7 * 86400, interval=1))
     assert week == {}                                 # enough history: the pack's own values
+
+
+def test_an_old_run_in_the_store_does_not_stretch_the_for_windows(tmp_path):
+    """History with a gap: `for` windows fit the unbroken recent part, so current-state rules still judge."""
+    import time
+    db = tmp_path / "gap.db"
+    old = int((time.time() - 4 * 3600) * 1000)
+    with SampleStore(db) as s:
+        s.append([Batch(old + k * 1000, (({"__name__": "up", "job": "old", "instance": "x"}, 1.0),)) for k in range(3)])
+    report = local_json(tmp_path, "--duration", "3s", "--store", str(db))
+    local = report["source"]["local"]
+    assert parse_duration(local["history"]) >= 4 * 3600 and local["recent_history"] == "3s"
+    assert local["adapted_parameters"]["host"]["for_short"] == "1s"
+    by_id = rules(report)
+    assert by_id["host-memory-pressure"]["evaluated"], by_id["host-memory-pressure"]["reason"]
+    assert by_id["host-cpu-saturation"]["reason"].startswith("not enough history: needs ≥ 15m")
