@@ -135,6 +135,26 @@ def schedstat_works(procfs: str) -> bool:
         return False
 
 
+def parse_smaps_rollup(data: bytes) -> tuple[int, int]:
+    """/proc/<pid>/smaps_rollup → (Pss, SwapPss) in bytes."""
+    return _kb(data, b"\nPss:"), _kb(data, b"\nSwapPss:")
+
+
+def _kb(data: bytes, key: bytes) -> int:
+    i = data.find(key)
+    if i < 0:
+        return 0
+    i += len(key)
+    return int(data[i:data.find(b"kB", i)]) * 1024
+
+
+def smaps_rollup(base: str) -> tuple[int, int]:
+    try:
+        return parse_smaps_rollup(read_bytes(base + "/smaps_rollup", 4096))
+    except (OSError, ValueError):
+        return 0, 0
+
+
 def cmdline(base: str) -> list[str]:
     try:
         data = read_bytes(base + "/cmdline", 65536)

@@ -108,3 +108,8 @@ def test_parse_pid_status_io_limits():
     limits = ("Limit                     Soft Limit           Hard Limit           Units\n"
               "Max open files            1024                 524288               files\n")
     assert pids.parse_max_fds(limits) == 1024
+
+
+def test_parse_smaps_rollup():
+    data = b"55-7f ---p 00000000 00:00 0 [rollup]\nRss:  1736 kB\nPss:  192 kB\nPss_Anon:  112 kB\nSwapPss:  8 kB\n"
+    assert pids.parse_smaps_rollup(data) == (192 * 1024, 8 * 1024)

@@ -233,3 +233,38 @@ def test_children_join_their_parents_group(fakeproc):
     assert reg.get_sample_value("namedprocess_namegroup_num_procs", {"groupname": "app"}) == 2
     reg, _ = build("processes", {**rules, "children": False}, procfs=str(fakeproc))
     assert reg.get_sample_value("namedprocess_namegroup_num_procs", {"groupname": "app"}) == 1
+
+
+def test_smaps_memtypes_are_opt_in(child):
+    comm, p = child
+    rules = {"groups": [{"name": "c", "comm": [comm]}]}
+    reg, _ = build("processes", rules)
+    assert reg.get_sample_value("namedprocess_namegroup_memory_bytes",
+                                {"groupname": "c", "memtype": "proportionalResident"}) is None
+    reg, _ = build("processes", {**rules, "smaps": True})
+    pss = reg.get_sample_value("namedprocess_namegroup_memory_bytes", {"groupname": "c", "memtype": "proportionalResident"})
+    with open(f"/proc/{p.pid}/smaps_rollup") as f:
+        expected = next(int(l.split()[1]) for l in f if l.startswith("Pss:")) * 1024
+    assert abs(pss - expected) < 1 << 20 and pss >= 40 << 20
+    assert reg.get_sample_value("namedprocess_namegroup_memory_bytes",
+                                {"groupname": "c", "memtype": "proportionalSwapped"}) == 0
+
+
+def test_portable_scanner_reports_the_same_child(child):
+    """Off Linux the collector reads psutil; psutil works here too, so compare it with the /proc scanner."""
+    from perfadvisor.exporter.collectors._portable_procs import PortableScanner
+
+    comm, p = child
+    rules = {"groups": [{"name": "c", "comm": [comm]}]}
+    reg, proc_col = build("processes", rules)
+    reg2, portable_col = build("processes", rules)
+    portable_col.scanner = PortableScanner("/proc", portable_col._name)
+    g = {"groupname": "c"}
+    for name in ("namedprocess_namegroup_num_procs", "namedprocess_namegroup_num_threads",
+                 "namedprocess_namegroup_open_filedesc"):
+        assert reg2.get_sample_value(name, g) == reg.get_sample_value(name, g), name
+    key = {**g, "memtype": "resident"}
+    m1 = reg.get_sample_value("namedprocess_namegroup_memory_bytes", key)
+    assert abs(reg2.get_sample_value("namedprocess_namegroup_memory_bytes", key) - m1) < 1 << 20
+    start = "namedprocess_namegroup_oldest_start_time_seconds"
+    assert abs(reg2.get_sample_value(start, g) - reg.get_sample_value(start, g)) <= 1

@@ -1,0 +1,205 @@
+"""One pass over /proc per scrape for the processes collector: per-group rows of gauges and counter increases.
+
+The hot loop (hundreds of processes per scrape) keeps per-process state keyed by pid and start time: the group
+the process was named into, its /proc files kept open (linux/pids.OpenFiles), its last stat line and counters.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+from . import pids as P
+
+TICKS = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
+PAGE = os.sysconf("SC_PAGESIZE") if hasattr(os, "sysconf") else 4096
+STATES = {b"R": 8, b"S": 9, b"D": 10, b"Z": 11}  # index into the per-group gauge row; anything else is Other (12)
+STATE_NAMES = ("Running", "Sleeping", "Waiting", "Zombie", "Other")
+N_COUNTERS = 8  # utime, stime (ticks), minflt, majflt, voluntary, nonvoluntary, read_bytes, write_bytes
+CPU_NOW = 13 + N_COUNTERS  # row slot: members' current utime+stime ticks (ranks groups on the first scrape)
+PSS, SWAP_PSS = CPU_NOW + 1, CPU_NOW + 2  # row slots filled with `smaps: true`
+ROW = [0, 0, 0, 0, 0, 0.0, 0, float("inf"), 0, 0, 0, 0, 0] + [0] * (N_COUNTERS + 3)  # a group with no processes
+REFRESH = 10  # scrapes an idle process' status may be reused before it is read again (VmSwap moves while asleep)
+
+
+def _fd_budget() -> int:
+    """How many processes may keep their four /proc files open (see linux/pids.OpenFiles).
+
+    Raises the soft open-files limit to the hard one (capped), which the Go runtime does for node_exporter and
+    process-exporter too, and leaves 256 descriptors for everything else.
+    """
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+        if soft != resource.RLIM_INFINITY and soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+            soft = want
+        return max(0, (min(soft, 65536) - 256) // 4)
+    except (ImportError, ValueError, OSError):
+        return 0
+
+
+class ProcScanner:
+    """Reads every process once per scan and sums it into its group's row (layout: ROW)."""
+
+    def __init__(self, procfs: str, name_fn: Callable[[int, str, str], str | None], *, children: bool = True,
+                 smaps: bool = False, rules: bool = False):
+        self.procfs = procfs
+        self.prefix = procfs.rstrip("/") + "/"
+        self.name_fn, self.children, self.smaps, self.rules = name_fn, children, smaps, rules
+        # pid -> [start, group, max fds, last counters, generation, OpenFiles, schedule-ins, (status/io/fd values),
+        #         scrapes since those were read, last stat bytes, their parse]
+        self._pids: dict[int, list[Any]] = {}
+        self._gen = 0
+        self.partial_errors = 0
+        self.read_errors = 0
+        self._open_files = 0
+        self._fd_budget = _fd_budget()
+        self._fd_in_size = P.fd_count_in_size(procfs)
+        self._gate = P.schedstat_works(procfs)
+
+    def scan(self) -> dict[str, list[float]]:
+        """One pass over /proc: per-group gauge rows, with this scrape's counter increases in row[13:]."""
+        gen = self._gen = self._gen + 1
+        cache, prefix, fd_in_size, gate = self._pids, self.prefix, self._fd_in_size, self._gate
+        read_slot, parse_stat, parse_status, parse_io = P.read_slot, P.parse_stat, P.parse_status, P.parse_io
+        pread = os.pread
+        rows: dict[str, list[float]] = {}
+        names = os.listdir(self.procfs)
+        if self.rules and self.children:
+            # parents before children (so a child can join its parent's group); /proc lists in pid order already
+            names = sorted((n for n in names if n.isdigit()), key=int)
+        for name in names:
+            if not name.isdigit():
+                continue
+            base = prefix + name
+            pid = int(name)
+            entry = cache.get(pid)
+            files = entry[5] if entry is not None else None
+            try:
+                st = pread(files.fds[0], 1024, 0) if files is not None else read_slot(None, 0, base)
+            except OSError:
+                st = b""
+            if not st:
+                if entry is not None:  # the task we held is gone (exited, or the pid was reused)
+                    self._drop(pid)
+                    entry = files = None
+                    try:
+                        st = read_slot(None, 0, base)
+                    except OSError:
+                        continue
+                else:
+                    continue  # exited between listdir and read
+            same_stat = entry is not None and st == entry[9]
+            if same_stat:
+                comm, v = None, entry[10]  # stat unchanged since the last scrape (an idle process): reuse its parse
+            else:
+                try:
+                    comm, f = parse_stat(st)
+                    # start, state, flags, utime, stime, minflt, majflt, threads, vsize, rss pages
+                    v = (int(f[19]), f[0], int(f[6]), int(f[11]), int(f[12]), int(f[7]), int(f[9]), int(f[17]),
+                         int(f[20]), int(f[21]))
+                except (IndexError, ValueError):
+                    continue
+            start = v[0]
+            if entry is None or entry[0] != start:
+                if entry is not None:
+                    self._drop(pid)
+                # start, group, max fds, last counters, generation, OpenFiles, schedule-ins, (ctx, swap, io, fds), age,
+                # last stat bytes, their parse
+                if comm is None:
+                    comm = parse_stat(st)[0]
+                group = self.name_fn(pid, comm, base)
+                if group is None and self.children:  # process-exporter's -children: a tracked process' child joins
+                    parent = cache.get(int(parse_stat(st)[1][1]))
+                    if parent is not None:
+                        group = parent[1]
+                entry = cache[pid] = [start, group, None, None, gen, None, None, None, 0, None, None]
+                if entry[1] is not None and self._open_files < self._fd_budget:
+                    try:
+                        files = entry[5] = P.OpenFiles(base)
+                        self._open_files += 1
+                    except OSError:
+                        pass
+            entry[4], entry[9], entry[10] = gen, st, v
+            group = entry[1]
+            if group is None:
+                continue
+            kthread = v[2] & P.PF_KTHREAD
+            # A task that has not been scheduled in since the last scrape cannot have switched context, done I/O
+            # or changed its descriptor table; reuse those values (re-read every REFRESH scrapes for VmSwap).
+            # schedstat covers the main thread only: a multi-threaded process must also show an unchanged stat
+            # line (whole-process CPU time, faults and RSS), or its other threads may have been busy.
+            sched = None
+            if gate:
+                try:
+                    sched = read_slot(files, 1, base).rsplit(None, 1)[-1]
+                except (OSError, IndexError):
+                    sched = None
+            if sched is not None and sched == entry[6] and entry[8] < REFRESH and (v[7] == 1 or same_stat):
+                vol, nonvol, swapped, rb, wb, fds, pss, swap_pss = entry[7]
+                entry[8] += 1
+            else:
+                try:
+                    vol, nonvol, swapped = parse_status(read_slot(files, 2, base))
+                except (OSError, ValueError):
+                    self.read_errors += 1
+                    continue
+                if kthread:
+                    rb = wb = fds = 0  # kernel threads have no descriptor table and no I/O accounting of their own
+                else:
+                    try:
+                        rb, wb = parse_io(read_slot(files, 3, base))
+                    except (OSError, ValueError):
+                        rb = wb = 0  # another user's process without CAP_SYS_PTRACE
+                        self.partial_errors += 1
+                    fds = P.count_fds(base, fd_in_size)
+                pss = swap_pss = 0
+                if self.smaps and not kthread:
+                    pss, swap_pss = P.smaps_rollup(base)
+                entry[6], entry[7], entry[8] = sched, (vol, nonvol, swapped, rb, wb, fds, pss, swap_pss), 0
+            if entry[2] is None:
+                entry[2] = P.max_fds(base)
+            cur = (v[3], v[4], v[5], v[6], vol, nonvol, rb, wb)
+            last = entry[3]
+            entry[3] = cur
+            row = rows.get(group)
+            if row is None:
+                # procs, rss, vsize, swap, fds, worst fd ratio, threads, oldest start, R, S, D, Z, other, +counters
+                row = rows[group] = ROW.copy()
+            row[0] += 1
+            row[1] += v[9] * PAGE
+            row[2] += v[8]
+            row[3] += swapped
+            if fds >= 0:
+                row[4] += fds
+                if entry[2] and fds / entry[2] > row[5]:
+                    row[5] = fds / entry[2]
+            row[6] += v[7]
+            if start < row[7]:
+                row[7] = start
+            row[STATES.get(v[1], 12)] += 1
+            row[CPU_NOW] += v[3] + v[4]
+            row[PSS] += pss
+            row[SWAP_PSS] += swap_pss
+            if last is None:
+                # process-exporter's rule: what processes did before the exporter's first scan is not counted
+                # (counters start at 0); a process that appears later counts from its start.
+                if gen > 1:
+                    for i in range(N_COUNTERS):
+                        row[13 + i] += cur[i]
+            elif cur != last:  # idle processes: nothing to add
+                for i in range(N_COUNTERS):
+                    d = cur[i] - last[i]
+                    if d > 0:
+                        row[13 + i] += d
+        for pid in [p for p, e in cache.items() if e[4] != gen]:
+            self._drop(pid)
+        return rows
+
+    def _drop(self, pid: int) -> None:
+        entry = self._pids.pop(pid, None)
+        if entry is not None and entry[5] is not None:
+            entry[5].close()
+            self._open_files -= 1
