@@ -17,7 +17,6 @@ LEFT JOIN (SELECT datname, state, count(*) AS count,
                   max(extract(epoch FROM now() - xact_start))::float8 AS max_tx
            FROM pg_stat_activity WHERE pid <> pg_backend_pid() GROUP BY datname, state) a
        ON a.datname = d.datname AND a.state = s.state
-WHERE d.datallowconn
 """
 
 LOCKS = """
@@ -29,19 +28,19 @@ CROSS JOIN (VALUES ('accesssharelock'), ('rowsharelock'), ('rowexclusivelock'), 
 LEFT JOIN (SELECT database, lower(mode) AS mode, count(*) AS count FROM pg_locks
            WHERE database IS NOT NULL GROUP BY database, lower(mode)) l
        ON l.database = d.oid AND l.mode = m.mode
-WHERE d.datallowconn
 """
 
-DATABASE_SIZE = ("SELECT datname, pg_database_size(datname) FROM pg_database "
-                 "WHERE datallowconn AND has_database_privilege(datname, 'CONNECT')")
+DATABASE_SIZE = "SELECT datname, pg_database_size(datname) FROM pg_database WHERE has_database_privilege(datname, 'CONNECT')"
+
+VERSION = "SELECT version(), current_setting('server_version_num')::int"
 
 START_TIME = "SELECT extract(epoch FROM pg_postmaster_start_time())"
 
 SETTING_NAMES = ("max_connections", "shared_buffers", "effective_cache_size", "work_mem", "maintenance_work_mem",
                  "random_page_cost", "seq_page_cost", "max_worker_processes", "max_parallel_workers",
                  "autovacuum", "autovacuum_max_workers", "autovacuum_naptime", "checkpoint_timeout", "max_wal_size",
-                 "wal_buffers", "superuser_reserved_connections", "statement_timeout",
-                 "idle_in_transaction_session_timeout", "track_io_timing")
+                 "wal_buffers", "superuser_reserved_connections", "idle_in_transaction_session_timeout",
+                 "track_io_timing")  # not statement_timeout: the probe's own session sets it
 SETTINGS = "SELECT name, setting, coalesce(unit, ''), vartype FROM pg_settings WHERE name = ANY(%s)"
 
 _BYTES = {"B": 1, "kB": 1024, "8kB": 8192, "16kB": 16384, "32kB": 32768, "MB": 1024 ** 2, "GB": 1024 ** 3,

@@ -86,6 +86,11 @@ def server_metrics(conn: psycopg.Connection, lab: Mapping[str, str], f: Families
             metric, value = q.setting_value(name, setting, unit, vartype)
             if value is not None:
                 f.gauge(f"pg_settings_{metric}", f"Server Parameter: {name}", lab, value)
+        cur.execute(q.VERSION)
+        version, num = cur.fetchone()
+        f.gauge("pg_static", "Version string as reported by postgres", {**lab, "version": version,
+                "short_version": f"{num // 10000}.{num % 10000}.0" if num >= 100000 else
+                f"{num // 10000}.{num // 100 % 100}.{num % 100}"}, 1)
         cur.execute(q.START_TIME)
         f.gauge("pg_postmaster_start_time_seconds", "Time at which postmaster started", lab, _num(cur.fetchone()[0]))
 
@@ -230,6 +235,7 @@ class PostgresCollector:
         "(max_connections, shared_buffers, effective_cache_size, work_mem, maintenance_work_mem, random_page_cost, "
         "checkpoint_timeout, max_wal_size, autovacuum, ...)",
         "pg_postmaster_start_time_seconds gauge {server}",
+        "pg_static gauge {server,version,short_version}",
         "pg_stat_user_tables_{seq_scan,seq_tup_read,idx_scan,idx_tup_fetch,n_tup_ins,n_tup_upd,n_tup_del,"
         "n_tup_hot_upd,vacuum_count,autovacuum_count,analyze_count,autoanalyze_count} untyped "
         "{server,datname,schemaname,relname}",

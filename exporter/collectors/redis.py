@@ -119,12 +119,20 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
         ping = time.perf_counter() - start
         info = conn.info("all")
         slowlog = conn.slowlog_len()
+        try:
+            databases = int(conn.config_get("databases").get("databases", 0))
+        except redis.RedisError:  # CONFIG may be renamed or denied by ACL: report the databases INFO shows
+            databases = 0
     finally:
         conn.close()
     f = Families()
     f.gauge("redis_up", "Whether the Redis instance answered (1) or not (0).", lab, 1)
     f.gauge("perfadvisor_redis_ping_seconds", "Round trip of one PING on an established connection.", lab, ping)
     f.merge(families_from_info(info, lab))
+    for i in range(databases):  # empty databases read 0, as redis_exporter reports them
+        if f"db{i}" not in info:
+            f.gauge("redis_db_keys", "Total number of keys by DB.", {**lab, "db": f"db{i}"}, 0)
+            f.gauge("redis_db_keys_expiring", "Total number of expiring keys by DB.", {**lab, "db": f"db{i}"}, 0)
     f.gauge("redis_slowlog_length", "Total slowlog entries.", lab, slowlog)
     return f
 
