@@ -62,7 +62,7 @@ def generate(path: Path, instances: int, start: float, points: int, step: float)
                 lines = []
                 for p in range(points):
                     v += rnd.uniform(0, 10)
-                    lines.append(f"bench_requests_total{{{labels}}} {v:.3f} {start + p * step:.3f}\n")
+                    lines.append(f"bench_requests_total{{{labels}}} {v:.6f} {start + p * step:.3f}\n")
                 f.writelines(lines)
                 n += 1
         f.write("# TYPE bench_instance_info gauge\n")
@@ -111,7 +111,9 @@ def agree(res, data: dict) -> str:
         theirs[tuple(sorted(item["metric"].items()))] = [(round(float(t) * 1000), float(v)) for t, v in pts]
     mine = {tuple(sorted(lb.items())): pts for lb, pts in res.series}
     if set(theirs) != set(mine):
-        return f"series differ ({len(mine)} vs {len(theirs)})"
+        only_mine = [dict(k) for k in set(mine) - set(theirs)][:2]
+        only_theirs = [dict(k) for k in set(theirs) - set(mine)][:2]
+        return f"series differ ({len(mine)} vs {len(theirs)}; only embedded {only_mine}, only Prometheus {only_theirs})"
     for key, pts in mine.items():
         other = theirs[key]
         if len(pts) != len(other):
@@ -128,6 +130,7 @@ def main() -> int:
     ap.add_argument("--instances", type=int, default=5000, help="instances (2 counter series each)")
     ap.add_argument("--points", type=int, default=240, help="samples per series (15 s apart)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", help="run only queries whose label contains this text")
     ap.add_argument("--prometheus", default=shutil.which("prometheus") or "prometheus")
     ap.add_argument("--promtool", default=shutil.which("promtool") or "promtool")
     args = ap.parse_args()
@@ -169,6 +172,8 @@ def main() -> int:
                  "range": {"start": t_end - 3600 + 15 * 21, "end": t_end, "step": step}}
         rows = []
         for label, q in QUERIES:
+            if args.only and args.only not in label:
+                continue
             for kind, t in times.items():
                 path = "/api/v1/query" if kind == "instant" else "/api/v1/query_range"
                 params = {"query": q, **{k: f"{v:g}" if k == "step" else f"{v:.3f}" for k, v in t.items()}}

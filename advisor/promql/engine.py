@@ -9,7 +9,7 @@ import numpy as np
 from . import aggregations, binops, functions
 from .parse import Agg, Binary, Call, MatrixSel, Neg, Num, ParseError, Selector, Str, Subquery, parse
 from .storage import TS_BITS, TS_MAX, TS_OFF, Storage, encode
-from .values import EvalError, Mat, Scal, StrV, Vec, drop_names, label_key, mat_from_vec, merge_rows
+from .values import EvalError, Mat, Scal, StrV, Vec, drop_names, mat_from_vec, merge_rows, sort_key
 
 LOOKBACK_MS = 5 * 60_000
 DEFAULT_SUBQUERY_STEP_MS = 60_000
@@ -131,7 +131,7 @@ class Evaluator:
         f = self.storage.flat()
         te = self.at_times(node.sel.at, node.sel.offset_ms)
         return Mat([self.storage.labels[s] for s in sids], sids << TS_BITS, f.nkeys, f.nts, f.nvals,
-                   node.range_ms, te)
+                   node.range_ms, te, cache=f.cache)
 
     def subquery(self, node: Subquery) -> Mat:
         te = self.at_times(node.at, node.offset_ms)
@@ -206,7 +206,7 @@ def range_query(storage: Storage, query: str, start_ms: int, end_ms: int, step_m
         raise EvalError(f"invalid expression type {'range vector' if isinstance(v, Mat) else 'string'} "
                         "for range query, must be Scalar or instant Vector")
     v = _finish_vec(v)
-    order = sorted(range(v.n), key=lambda i: label_key(v.labels[i]))
+    order = sorted(range(v.n), key=lambda i: sort_key(v.labels[i]))
     full = v.mask.all(axis=1)
     out = []
     for i in order:

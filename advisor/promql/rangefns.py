@@ -59,34 +59,46 @@ def extrapolated(m: Mat, is_counter: bool, is_rate: bool):
     with np.errstate(all="ignore"):
         result = last - first
         if is_counter:
-            result = result + _counter_correction(m, lo, hi, mask)
-        range_start = (m.t_end - m.range_ms)[None, :]
-        range_end = m.t_end[None, :]
-        to_start = (t1 - range_start) / 1000.0
-        to_end = (range_end - t2) / 1000.0
+            result += _counter_correction(m, lo, hi, mask)
+        to_start = (t1 - (m.t_end - m.range_ms)[None, :]) / 1000.0
+        to_end = (m.t_end[None, :] - t2) / 1000.0
         sampled = (t2 - t1) / 1000.0
         avg = sampled / np.maximum(cnt - 1, 1)
         thresh = avg * 1.1
-        to_start = np.where(to_start >= thresh, avg / 2, to_start)
+        half = avg * 0.5
+        np.copyto(to_start, half, where=to_start >= thresh)
         if is_counter:
             to_zero = sampled * (first / result)
-            use = (result > 0) & (first >= 0) & (to_zero < to_start)
-            to_start = np.where(use, to_zero, to_start)
-        to_end = np.where(to_end >= thresh, avg / 2, to_end)
-        factor = (sampled + to_start + to_end) / sampled
+            np.copyto(to_start, to_zero, where=(result > 0) & (first >= 0) & (to_zero < to_start))
+        np.copyto(to_end, half, where=to_end >= thresh)
+        factor = sampled + to_start
+        factor += to_end
+        factor /= sampled
         if is_rate:
-            factor = factor / (m.range_ms / 1000.0)
-        result = result * factor
+            factor /= m.range_ms / 1000.0
+        result *= factor
     return result, mask
+
+
+def _cumulative(m: Mat, kind: str) -> np.ndarray:
+    """cum[i] = number of resets (or changes) among samples 1..i-1 of the flat array; window counts are
+    differences. Windows never span two series, so comparisons across a series boundary never count."""
+    cum = m.cache.get(kind)
+    if cum is None:
+        v = m.vals
+        ind = np.zeros(len(v), dtype=np.int64)
+        if len(v) > 1:
+            a, b = v[:-1], v[1:]
+            ind[1:] = (b < a) if kind == "resets" else ~((a == b) | (np.isnan(a) & np.isnan(b)))
+        cum = m.cache[kind] = np.concatenate(([0], np.cumsum(ind)))
+    return cum
 
 
 def _counter_correction(m: Mat, lo, hi, mask) -> np.ndarray:
     v = m.vals
     if len(v) < 2:
         return np.zeros(lo.shape)
-    drops = np.zeros(len(v), dtype=np.int64)
-    drops[1:] = v[1:] < v[:-1]
-    cum = np.concatenate(([0], np.cumsum(drops)))
+    cum = _cumulative(m, "resets")
     # resets at positions lo+1 .. hi-1
     n_resets = cum[np.maximum(hi, 1)] - cum[np.minimum(lo + 1, len(v))]
     corr = np.zeros(lo.shape)
@@ -333,14 +345,7 @@ def mad_over_time(m: Mat):
 def changes(m: Mat, resets: bool):
     lo, hi = m.windows()
     v = m.vals
-    ind = np.zeros(len(v), dtype=np.int64)
-    if len(v) > 1:
-        a, b = v[:-1], v[1:]
-        if resets:
-            ind[1:] = b < a
-        else:
-            ind[1:] = ~((a == b) | (np.isnan(a) & np.isnan(b)))
-    cum = np.concatenate(([0], np.cumsum(ind)))
+    cum = _cumulative(m, "resets" if resets else "changes")
     cnt = hi - lo
     res = cum[np.clip(hi, 0, len(v))] - cum[np.clip(lo + 1, 0, len(v))]
     return np.where(cnt > 0, res, 0).astype(np.float64), cnt > 0

@@ -6,7 +6,7 @@ so that window bounds for every (series, step) pair come out of one vectorized `
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -100,6 +100,7 @@ class Flat:
     nkeys: np.ndarray     # stale markers removed, for range windows
     nts: np.ndarray
     nvals: np.ndarray
+    cache: dict = field(default_factory=dict)  # derived arrays (reset/change counts) built on first use
 
 
 class Storage:

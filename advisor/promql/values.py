@@ -57,6 +57,7 @@ class Mat:
     t_end: np.ndarray  # (k,) window end per step
     _win: tuple | None = field(default=None, repr=False)
     step_t: np.ndarray | None = field(default=None, repr=False)  # the query's step times
+    cache: dict = field(default_factory=dict, repr=False)  # per-sample-array derived data (shared)
 
     def windows(self) -> tuple[np.ndarray, np.ndarray]:
         """(lo, hi) flat index bounds per (series, step); the window is vals[lo:hi]."""
@@ -79,6 +80,11 @@ def mat_from_vec(v: Vec, t: np.ndarray, range_ms: int, t_end: np.ndarray) -> Mat
 
 def label_key(labels: dict[str, str]) -> tuple:
     return tuple(sorted(labels.items()))
+
+
+def sort_key(labels: dict[str, str]) -> str:
+    """A string that sorts like the sorted label pairs (and compares much faster than tuples)."""
+    return "\x01".join(f"{k}\x00{v}" for k, v in sorted(labels.items()))
 
 
 def without_name(labels: dict[str, str]) -> dict[str, str]:
