@@ -189,7 +189,7 @@ def main() -> int:
                 print(f"  {label:20} {kind:8} prometheus {prom_best * 1000:8.1f} ms  embedded {ours_best * 1000:8.1f} ms"
                       f"  ratio {ours_best / prom_best:5.2f}  {rows[-1][4]}", flush=True)
         print()
-        print(f"| query | type | Prometheus evalTotalTime | embedded engine | ratio | results |")
+        print("| query | type | Prometheus evalTotalTime | embedded engine | ratio | results |")
         print("|---|---|---:|---:|---:|---|")
         for label, kind, p, o, ok in rows:
             print(f"| {label} | {kind} | {p * 1000:.1f} ms | {o * 1000:.1f} ms | {o / p:.2f}× | {ok} |")

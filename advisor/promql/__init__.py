@@ -1,0 +1,1 @@
+"""The embedded PromQL engine: parser wrapper, series storage, loaders and the evaluator."""
