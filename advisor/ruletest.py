@@ -264,14 +264,14 @@ def storage_for(test: TestCase):
 
 def run_test(tf: TestFile, test: TestCase) -> Outcome:
     """Evaluate the rules the test mentions at its eval_time and compare with its expectations."""
-    from .local.source import embedded_source
+    from .sources.embedded import EmbeddedSource
     from .sources.base import SourceError
     packs = list(tf.packs)
     values = pack_values(packs, test.overrides)
     wanted = set(test.rule_ids)
     rules = [rr for p in packs for rr in p.resolved(values[p.name]) if rr.rule.id in wanted]
     try:
-        results = Evaluator(embedded_source(storage_for(test)), now=test.eval_time, concurrency=1).run(rules)
+        results = Evaluator(EmbeddedSource(storage_for(test)), now=test.eval_time, concurrency=1).run(rules)
     except SourceError as e:
         return Outcome(test, (Failure("*", "error", "evaluation", str(e)),))
     return Outcome(test, tuple(compare(test, {r.rule.id: r for r in results})))

@@ -9,11 +9,11 @@ from typing import Callable
 from ..config import Config
 from ..findings import Report
 from ..packs.params import format_duration
-from ..promql.storage import Storage
+from ..promql.storage import STALE_NAN, Storage
+from ..sources.embedded import EmbeddedSource
 from .adapt import History, adapt_rules
 from .options import LocalOptions, Progress
 from .sampler import HttpSampler, InProcessSampler, Sampler
-from .source import embedded_source
 from .store import Batch, SampleStore
 
 
@@ -62,6 +62,16 @@ def history(times_ms: list[int], interval: float) -> History:
                    recent=round((times_ms[-1] - times_ms[k]) / 1000.0, digits))
 
 
+def with_staleness(b: Batch, seen: dict[tuple, dict[str, str]]) -> Batch:
+    """`b` plus staleness markers for the series the previous scrape had and this one lacks, as Prometheus
+    writes them (a vanished process group stops matching at once instead of lingering for 5 minutes)."""
+    now = {tuple(sorted(lb.items())): lb for lb, _ in b.samples}
+    gone = tuple((seen[k], STALE_NAN) for k in seen.keys() - now.keys())
+    seen.clear()
+    seen.update(now)
+    return Batch(b.ts_ms, b.samples + gone) if gone else b
+
+
 def _fill(storage: Storage, batch: Batch) -> None:
     for labels, value in batch.samples:
         storage.add(labels, batch.ts_ms, value)
@@ -76,7 +86,10 @@ def run_local(config: Config, opts: LocalOptions, progress: Progress | None = No
     times: list[int] = []
     sampler = make_sampler(opts)
     try:
+        seen: dict[tuple, dict[str, str]] = {}
+
         def on_batch(b: Batch) -> None:
+            b = with_staleness(b, seen)
             times.append(b.ts_ms)
             if store:
                 store.append([b])
@@ -99,7 +112,7 @@ def run_local(config: Config, opts: LocalOptions, progress: Progress | None = No
         out, ch = adapt_rules(packs, values, rules, hist)
         changes.update(ch)
         return out
-    report = execute(config, source=embedded_source(storage), progress=eval_progress, now=last / 1000.0,
+    report = execute(config, source=EmbeddedSource(storage), progress=eval_progress, now=last / 1000.0,
                      adapt=adapt)
     local = {"sampler": f"exporter {sampler.url}" if opts.exporter else "in-process collectors",
              "instance": sampler.instance, "interval": format_duration(opts.interval),

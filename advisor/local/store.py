@@ -2,7 +2,8 @@
 
 SQLite because it is in the standard library, survives an interrupted run (each batch is one transaction)
 and lets two runs share a file safely. Series are stored once (labels as canonical JSON); samples are
-``(series, ts_ms, value)`` rows keyed by series and time, so re-writing a sample is a no-op. Samples older
+``(series, ts_ms, value)`` rows keyed by series and time, so re-writing a sample is a no-op; a staleness
+marker (a series that vanished from a scrape) is stored as NULL. Samples older
 than the retention (default 7 days) are deleted on every write.
 """
 from __future__ import annotations
@@ -14,7 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import numpy as np
+
 from ..errors import ConfigError
+from ..promql.storage import STALE_NAN, is_stale
 
 RETENTION_SECONDS = 7 * 86400
 SCHEMA_VERSION = 1
@@ -35,6 +39,17 @@ class Batch:
 
     ts_ms: int
     samples: tuple[tuple[dict[str, str], float], ...]
+
+
+def _encode(v: float):
+    # SQLite stores NaN as NULL; NULL is kept for Prometheus staleness markers and NaN is spelt out.
+    if math.isnan(v):
+        return None if is_stale(np.array([v]))[0] else "NaN"
+    return v
+
+
+def _decode(v) -> float:
+    return STALE_NAN if v is None else float(v)
 
 
 def _key(labels: dict[str, str]) -> str:
@@ -87,7 +102,7 @@ class SampleStore:
         try:
             with self._db:
                 for b in batches:
-                    rows = [(self._series_id(lb), b.ts_ms, None if math.isnan(v) else v) for lb, v in b.samples]
+                    rows = [(self._series_id(lb), b.ts_ms, _encode(v)) for lb, v in b.samples]
                     self._db.executemany("INSERT OR REPLACE INTO samples VALUES (?, ?, ?)", rows)
                     n += len(rows)
                 newest = self._db.execute("SELECT max(ts) FROM samples").fetchone()[0]
@@ -108,7 +123,7 @@ class SampleStore:
                     yield labels[current], ts, vals
                 current, ts, vals = sid, [], []
             ts.append(t)
-            vals.append(math.nan if v is None else v)
+            vals.append(_decode(v))
         if current is not None and current in labels:
             yield labels[current], ts, vals
 

@@ -170,3 +170,25 @@ def test_an_old_run_in_the_store_does_not_stretch_the_for_windows(tmp_path):
     by_id = rules(report)
     assert by_id["host-memory-pressure"]["evaluated"], by_id["host-memory-pressure"]["reason"]
     assert by_id["host-cpu-saturation"]["reason"].startswith("not enough history: needs ≥ 15m")
+
+
+def test_a_series_that_vanishes_from_a_scrape_goes_stale_at_once_also_through_the_store(tmp_path):
+    import math
+    from perfadvisor.advisor.local.runner import with_staleness
+    from perfadvisor.advisor.promql.storage import Storage, is_stale
+    from perfadvisor.advisor.sources.embedded import EmbeddedSource
+    a, b = {"__name__": "up", "instance": "a"}, {"__name__": "up", "instance": "b"}
+    seen: dict = {}
+    batches = [with_staleness(Batch(t * 1000, samples), seen) for t, samples in
+               [(0, ((a, 1.0), (b, float("nan")))), (1, ((a, 1.0), (b, 1.0))), (2, ((a, 1.0),))]]
+    with SampleStore(tmp_path / "s.db") as s:
+        s.append(batches)
+        stored = {lb["instance"]: vals for lb, _, vals in s.series()}
+    assert math.isnan(stored["b"][0]) and not is_stale([stored["b"][0]])[0]
+    assert is_stale([stored["b"][2]])[0]
+    storage = Storage()
+    for lb, ts, vals in SampleStore(tmp_path / "s.db").series():
+        storage.add_many(lb, ts, vals)
+    src = EmbeddedSource(storage)
+    assert [x.labels["instance"] for x in src.instant("up", 2.0).series] == ["a"]
+    assert sorted(x.labels["instance"] for x in src.instant("up", 1.0).series) == ["a", "b"]
