@@ -156,6 +156,22 @@ class Families:
             yield m
 
 
+def unique_targets(targets: Iterable[Mapping[str, Any]] | None, label: Callable[[Mapping[str, Any]], str],
+                   name: str) -> list[Mapping[str, Any]]:
+    """The configured targets, without a second one whose label repeats an earlier one's (it would publish
+    duplicate series, which Prometheus rejects)."""
+    seen: set[str] = set()
+    out = []
+    for t in targets or ():
+        key = label(t)
+        if key in seen:
+            log.warning("duplicate probe target ignored", extra={"kv": {"collector": name, "target": key}})
+            continue
+        seen.add(key)
+        out.append(t)
+    return out
+
+
 def run_targets(targets: Sequence[Mapping[str, Any]], probe: Callable[[Mapping[str, Any], float], Families],
                 down: Callable[[Mapping[str, Any], str], Families], *, max_workers: int = 8,
                 grace: float = 1.0, name: str = "probe",

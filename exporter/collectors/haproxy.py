@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 import requests
 
 from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_url, resolve_secret, run_targets,
-                             targets_schema)
+                             targets_schema, unique_targets)
 from ..registry import CollectorContext, register
 
 _KINDS = {"0": "frontend", "1": "backend", "2": "server"}  # 3 = listener: not exposed by the built-in exporter
@@ -193,7 +193,7 @@ class HaproxyCollector:
     )
 
     def __init__(self, ctx: CollectorContext):
-        self.targets = list(ctx.settings.get("targets") or [])
+        self.targets = unique_targets(ctx.settings.get("targets"), target_label, "haproxy")
 
     def collect(self):
         yield from run_targets(self.targets, probe, _down, name="haproxy", describe=target_label).metrics()

@@ -24,8 +24,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Mapping
 from urllib.parse import unquote, urljoin, urlsplit
 
-from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_url, resolve_secret, run_targets,
-                             scrub, targets_schema)
+from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_url, resolve_secret, run_targets, scrub,
+                             targets_schema, unique_targets)
 from ..registry import CollectorContext, register
 
 log = logging.getLogger("perfadvisor.exporter.probes")
@@ -303,7 +303,7 @@ class HttpProbeCollector:
     )
 
     def __init__(self, ctx: CollectorContext):
-        self.targets = list(ctx.settings.get("targets") or [])
+        self.targets = unique_targets(ctx.settings.get("targets"), lambda t: redact_url(t["url"]), "http_probe")
 
     def collect(self):
         yield from run_targets(self.targets, probe, _down, name="http_probe",

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 import requests
 
 from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_url, resolve_secret, run_targets,
-                             targets_schema)
+                             targets_schema, unique_targets)
 from ..registry import CollectorContext, register
 
 _STUB = re.compile(
@@ -77,7 +77,7 @@ class NginxCollector:
     )
 
     def __init__(self, ctx: CollectorContext):
-        self.targets = list(ctx.settings.get("targets") or [])
+        self.targets = unique_targets(ctx.settings.get("targets"), lambda t: redact_url(t["url"]), "nginx")
 
     def collect(self):
         yield from run_targets(self.targets, probe, _down, name="nginx",

@@ -17,8 +17,8 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from ..pg_indexes import INDEX_SQL, IndexRow, duplicates, index_scan_share, is_unused
-from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_dsn, resolve_secret, run_targets,
-                             scrub, targets_schema)
+from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_dsn, resolve_secret, run_targets, scrub,
+                             targets_schema, unique_targets)
 from ..registry import CollectorContext, register
 from .. import pg_sql as q
 
@@ -254,7 +254,7 @@ class PostgresCollector:
     )
 
     def __init__(self, ctx: CollectorContext):
-        self.targets = list(ctx.settings.get("targets") or [])
+        self.targets = unique_targets(ctx.settings.get("targets"), server_label, "postgres")
 
     def collect(self):
         yield from run_targets(self.targets, probe, _down, name="postgres",

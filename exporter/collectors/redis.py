@@ -14,7 +14,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ..probes_common import SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, run_targets, resolve_secret, targets_schema
+from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, resolve_secret, run_targets, targets_schema,
+                             unique_targets)
 from ..registry import CollectorContext, register
 
 # INFO field -> (redis_exporter name, type). Types as redis_exporter declares them.
@@ -165,7 +166,7 @@ class RedisCollector:
     )
 
     def __init__(self, ctx: CollectorContext):
-        self.targets = list(ctx.settings.get("targets") or [])
+        self.targets = unique_targets(ctx.settings.get("targets"), addr_label, "redis")
 
     def collect(self):
         yield from run_targets(self.targets, probe, _down, name="redis", describe=addr_label).metrics()
