@@ -13,6 +13,7 @@ from .values import EvalError, Mat, Scal, StrV, Vec, drop_names, mat_from_vec, m
 
 LOOKBACK_MS = 5 * 60_000
 DEFAULT_SUBQUERY_STEP_MS = 60_000
+MAX_POINTS = 11_000  # Prometheus' limit of points per series in a range query
 
 
 class Points(Sequence):
@@ -195,6 +196,9 @@ def range_query(storage: Storage, query: str, start_ms: int, end_ms: int, step_m
         raise EvalError("zero or negative query resolution step widths are not accepted")
     if end_ms < start_ms:
         raise EvalError("end timestamp must not be before start time")
+    if (end_ms - start_ms) // step_ms >= MAX_POINTS:
+        raise EvalError("exceeded maximum resolution of 11,000 points per timeseries. "
+                        "Try decreasing the query resolution (?step=XX)")
     node = parse(query)
     _check(node)
     t = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)

@@ -16,6 +16,7 @@ STALE_NAN = np.array([STALE_BITS], dtype=np.uint64).view(np.float64)[0]
 TS_BITS = 44
 TS_OFF = 1 << 43
 TS_MAX = (1 << TS_BITS) - 1
+MAX_SERIES = 1 << (63 - TS_BITS)  # the series id fills the remaining bits of the int64 key
 
 
 def is_stale(vals: np.ndarray) -> np.ndarray:
@@ -122,6 +123,8 @@ class Storage:
         sid = self._ids.get(key)
         if sid is None:
             sid = len(self.labels)
+            if sid >= MAX_SERIES:
+                raise OverflowError(f"the embedded engine holds at most {MAX_SERIES} series")
             self._ids[key] = sid
             self.labels.append(dict(key))
             self._ts.append([])
