@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -172,20 +171,12 @@ def _series(raw: list, lines, path: str, base: tuple) -> tuple:
             raise TestFileError(path, _line(lines, where + ("series",)), field_name(where + ("series",)),
                                 str(e)) from None
         try:
-            values = parse_values(_no_hex(str(s["values"])))
+            values = parse_values(str(s["values"]))
         except LoadError as e:
             raise TestFileError(path, _line(lines, where + ("values",)), field_name(where + ("values",)),
                                 str(e)) from None
         out.append((labels, tuple(values)))
     return tuple(out)
-
-
-_REPEAT = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))x(\d+)$")
-
-
-def _no_hex(values: str) -> str:
-    """promtool reads ``0x5`` in series values as "0 repeated 5 times", never as hex; spell it ``0+0x5``."""
-    return " ".join(_REPEAT.sub(r"\1+0x\2", tok) for tok in values.split())
 
 
 def parse_text(text: str, path: str, base: Path | None = None) -> TestFile:

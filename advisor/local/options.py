@@ -61,8 +61,9 @@ def sampling_progress() -> Progress:
 
     def update(done: float, total: float) -> None:
         if "p" not in state:
-            p = Bar(TextColumn("sampling this machine"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
-                    TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+            p = Bar(TextColumn("sampling this machine"), BarColumn(),
+                    TextColumn("{task.completed:.0f}/{task.total:.0f} s"), TimeRemainingColumn(),
+                    console=Console(stderr=True), transient=True)
             p.start()
             state["p"], state["t"] = p, p.add_task("", total=max(total, 1e-9))
         state["p"].update(state["t"], completed=done)

@@ -25,14 +25,14 @@ def run_test(tmp_path, body: str, *args: str, name: str = "t.test.yaml"):
 
 
 def test_passing_file_reports_success_and_exits_0(tmp_path):
-    f, r = run_test(tmp_path, f"""\
+    f, r = run_test(tmp_path, """\
         rule_files: [host]
         tests:
           - name: low memory
         @MEM@
             expect_findings:
               - rule: host-memory-pressure
-                labels: {{instance: a}}
+                labels: {instance: a}
                 severity: critical
                 value: 0.05
                 text_contains: ["Only 5% of memory available on a"]
@@ -44,14 +44,14 @@ def test_passing_file_reports_success_and_exits_0(tmp_path):
 
 
 def test_failing_expectations_exit_1_with_expected_and_got(tmp_path):
-    _, r = run_test(tmp_path, f"""\
+    _, r = run_test(tmp_path, """\
         rule_files: [host]
         tests:
           - name: wrong expectations
         @MEM@
             expect_findings:
               - rule: host-memory-pressure
-                labels: {{instance: b}}
+                labels: {instance: b}
                 severity: warning
             expect_no_findings: [host-memory-pressure]
             expect_not_evaluated: [host-memory-pressure]
@@ -61,7 +61,8 @@ def test_failing_expectations_exit_1_with_expected_and_got(tmp_path):
     assert "test 1 (wrong expectations): FAILED (line 3):" in out
     assert "rule: host-memory-pressure, eval_time: 30m, expected findings:" in out
     assert "exp: [{labels: {instance: b}, severity: warning}]" in out
-    assert "got: [{labels: {instance: a}, severity: critical, value: 0.05, summary: Only 5% of memory available on a.}]" in out
+    assert ("got: [{labels: {instance: a}, severity: critical, value: 0.05, "
+            "summary: Only 5% of memory available on a.}]") in out
     assert "expected no findings:" in out and "exp: evaluated, 0 findings" in out
     assert "expected not evaluated:" in out and "got: evaluated, 1 finding(s)" in out
     assert "0 passed, 1 failed" in out
@@ -122,12 +123,12 @@ def test_set_overrides_a_parameter_and_rule_files_may_be_paths(tmp_path):
 
 
 def test_run_selects_tests_by_name(tmp_path):
-    _, r = run_test(tmp_path, f"""\
+    _, r = run_test(tmp_path, """\
         rule_files: [host]
         tests:
           - name: memory
         @MEM@
-            expect_findings: [{{rule: host-memory-pressure}}]
+            expect_findings: [{rule: host-memory-pressure}]
           - name: broken on purpose
         @MEM@
             expect_no_findings: [host-memory-pressure]
