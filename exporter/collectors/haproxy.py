@@ -67,6 +67,53 @@ CHECK_STATES = ("HANA", "SOCKERR", "L4OK", "L4TOUT", "L4CON", "L6OK", "L6TOUT", 
                 "L7OK", "L7OKC", "L7STS", "PROCERR", "PROCTOUT", "PROCOK")
 
 
+# `show info` field -> (haproxy_process_* suffix, type); names as the built-in exporter's.
+INFO_FIELDS: dict[str, tuple[str, str]] = {
+    "Nbthread": ("nbthread", "gauge"), "Uptime_sec": ("uptime_seconds", "gauge"),
+    "Start_time_sec": ("start_time_seconds", "gauge"), "Ulimit-n": ("max_fds", "gauge"),
+    "Maxsock": ("max_sockets", "gauge"), "Maxconn": ("max_connections", "gauge"),
+    "Hard_maxconn": ("hard_max_connections", "gauge"), "CurrConns": ("current_connections", "gauge"),
+    "CumConns": ("connections_total", "counter"), "CumReq": ("requests_total", "counter"),
+    "MaxSslConns": ("max_ssl_connections", "gauge"), "CurrSslConns": ("current_ssl_connections", "gauge"),
+    "CumSslConns": ("ssl_connections_total", "counter"), "ConnRate": ("current_connection_rate", "gauge"),
+    "ConnRateLimit": ("limit_connection_rate", "gauge"), "MaxConnRate": ("max_connection_rate", "gauge"),
+    "SessRate": ("current_session_rate", "gauge"), "SessRateLimit": ("limit_session_rate", "gauge"),
+    "MaxSessRate": ("max_session_rate", "gauge"), "SslRate": ("current_ssl_rate", "gauge"),
+    "MaxSslRate": ("max_ssl_rate", "gauge"), "Tasks": ("current_tasks", "gauge"),
+    "Run_queue": ("current_run_queue", "gauge"), "Idle_pct": ("idle_time_percent", "gauge"),
+    "Stopping": ("stopping", "gauge"), "Jobs": ("jobs", "gauge"), "Listeners": ("listeners", "gauge"),
+    "DroppedLogs": ("dropped_logs_total", "counter"), "FailedResolutions": ("failed_resolutions", "untyped"),
+    "TotalBytesOut": ("bytes_out_total", "counter"), "BytesOutRate": ("bytes_out_rate", "gauge"),
+    "PoolAlloc_bytes": ("pool_allocated_bytes", "gauge"), "PoolUsed_bytes": ("pool_used_bytes", "gauge"),
+    "PoolFailed": ("pool_failures_total", "counter"), "Memmax_bytes": ("max_memory_bytes", "gauge"),
+}
+
+
+def parse_info(text: str) -> dict[str, str]:
+    """``show info`` output (``Name: value`` lines) as a dict."""
+    out = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def info_families(info: Mapping[str, str], lab: Mapping[str, str]) -> Families:
+    f = Families()
+    for field, (suffix, typ) in INFO_FIELDS.items():
+        try:
+            value = float(info[field])
+        except (KeyError, ValueError):
+            continue
+        # failed_resolutions is a counter without _total in HAProxy's exporter: untyped keeps the exact name
+        add = {"counter": f.counter, "gauge": f.gauge, "untyped": f.untyped}[typ]
+        add(f"haproxy_process_{suffix}", f"HAProxy show info {field}.", lab, value)
+    if "Version" in info:
+        f.gauge("haproxy_process_build_info", "HAProxy build info.", {**lab, "version": info["Version"]}, 1)
+    return f
+
+
 def parse_csv(text: str) -> list[dict[str, str]]:
     """Rows of HAProxy's stats CSV (header line ``# pxname,svname,...``)."""
     text = text.lstrip()
@@ -124,7 +171,7 @@ def families_from_rows(rows: Iterable[Mapping[str, str]], base: Mapping[str, str
     return f
 
 
-def _socket_stats(path: str, timeout: float) -> str:
+def _socket_command(path: str, command: bytes, timeout: float) -> str:
     if path.startswith("/") or path.startswith("unix@"):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         addr: Any = path.removeprefix("unix@")
@@ -135,7 +182,7 @@ def _socket_stats(path: str, timeout: float) -> str:
     with s:
         s.settimeout(timeout)
         s.connect(addr)
-        s.sendall(b"show stat\n")
+        s.sendall(command)
         chunks = []
         while chunk := s.recv(65536):
             chunks.append(chunk)
@@ -161,15 +208,20 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
                          verify=target.get("ca_file", True))
         r.raise_for_status()
         text = r.text
+        info = None
     else:
-        text = _socket_stats(str(target["socket"]), timeout)
+        # the socket also answers `show info`: process-wide connections, limits, idle time (one connection each,
+        # as a stats socket closes after answering unless put in interactive mode)
+        text = _socket_command(str(target["socket"]), b"show stat\n", timeout)
+        info = parse_info(_socket_command(str(target["socket"]), b"show info\n", timeout))
     rows = parse_csv(text)
     lab = {"target": target_label(target)}
-    f = families_from_rows(rows, lab)
-    up = Families()
-    up.gauge("haproxy_up", "Whether the HAProxy stats could be read (1) or not (0).", lab, 1)
-    up.merge(f)
-    return up
+    f = Families()
+    f.gauge("haproxy_up", "Whether the HAProxy stats could be read (1) or not (0).", lab, 1)
+    if info:
+        f.merge(info_families(info, lab))
+    f.merge(families_from_rows(rows, lab))
+    return f
 
 
 @register("haproxy", default=False, help="HAProxy stats CSV (names of HAProxy's built-in Prometheus exporter).",
@@ -190,6 +242,9 @@ class HaproxyCollector:
         "haproxy_{frontend,backend}_status gauge {target,proxy,state}",
         "haproxy_server_status gauge {target,proxy,server,state}",
         "haproxy_server_check_status gauge {target,proxy,server,state}",
+        "haproxy_process_<info> gauge/counter {target} (socket targets: show info, e.g. current_connections, "
+        "max_connections, idle_time_percent, requests_total)",
+        "haproxy_process_build_info gauge {target,version} (socket targets)",
     )
 
     def __init__(self, ctx: CollectorContext):

@@ -88,8 +88,25 @@ def test_stats_socket(lb):
     hap, _, _ = lb
     sock = hap.extra["socket"]
     s = scrape("haproxy", {"socket": sock})
-    assert s.value("haproxy_up", {"target": sock}) == 1
-    assert s.value("haproxy_server_weight", {"target": sock, "proxy": "be", "server": "heavy"}) == 5
+    t = {"target": sock}
+    assert s.value("haproxy_up", t) == 1
+    assert s.value("haproxy_server_weight", {**t, "proxy": "be", "server": "heavy"}) == 5
+    assert s.value("haproxy_process_max_connections", t) == 256  # maxconn in the global section
+    assert s.value("haproxy_process_current_connections", t) >= 0
+    assert 0 <= s.value("haproxy_process_idle_time_percent", t) <= 100
+    assert s.value("haproxy_process_requests_total", t) >= 60
+    theirs = {}
+    text = requests.get(f"http://127.0.0.1:{hap.port}/metrics", timeout=5).text
+    for fam in text_string_to_metric_families(text):
+        for x in fam.samples:
+            theirs[(x.name, tuple(sorted(x.labels.items())))] = x.value
+    process = {(x.name, tuple(sorted((k, v) for k, v in x.labels.items() if k != "target"))): x.value
+               for fam in s.families for x in fam.samples if x.name.startswith("haproxy_process_")}
+    # the parser renames a counter written without _total (failed_resolutions) to name_total
+    assert len(process) > 25 and sorted(k for k in process if k not in theirs and (k[0] + "_total", k[1]) not in theirs) == []
+    steady = ("max_connections", "hard_max_connections", "max_fds", "max_sockets", "nbthread", "start_time_seconds",
+              "build_info", "listeners")
+    assert {k: v for k, v in process.items() if k[0].endswith(steady) and v != theirs[k]} == {}
 
 
 def test_down_haproxy(tmp_path, hung_port):
