@@ -282,7 +282,9 @@ class Evaluator:
         out = []
         for e in rr.evidence:
             try:
-                out.append((e.title, e.query, self.source.instant(e.query, self.now).series))
+                found = [x for x in self.source.instant(e.query, self.now).series if x.points]
+                found.sort(key=lambda x: -x.value if math.isfinite(x.value) else 0)
+                out.append((e.title, e.query, found))
             except QueryError as err:
                 out.append((f"{e.title} (query failed: {err.message})", e.query, ()))
         return out
@@ -293,9 +295,13 @@ class Evaluator:
         conf = self._confidence(rr, pts)
         items = []
         for title, query, series in evidence:
-            keep = [x for x in series if x.points and all(x.labels.get(k, v) == v for k, v in target.items())]
-            keep.sort(key=lambda x: -x.value if math.isfinite(x.value) else 0)
-            items.append(EvidenceItem(title, query, tuple((x.labels, x.value) for x in keep[:EVIDENCE_TOP])))
+            keep = []
+            for x in series:  # already sorted, largest first
+                if all(x.labels.get(k, v) == v for k, v in target.items()):
+                    keep.append((x.labels, x.value))
+                    if len(keep) == EVIDENCE_TOP:
+                        break
+            items.append(EvidenceItem(title, query, tuple(keep)))
         ctx = {"labels": dict(s.labels), "value": value, "threshold": rr.threshold, "params": dict(rr.params),
                "target": ", ".join(f"{k}={v}" for k, v in target.items()), "stats": st, "unit": rule.unit,
                "projection": projection, "sizing": sizing_res, "replicas": replica_res,

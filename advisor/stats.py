@@ -40,10 +40,12 @@ def linear_fit(points) -> tuple[float, float, float]:
     t0 = pts[0][0]
     ts = [t - t0 for t, _ in pts]      # shifted for numerical stability, as Prometheus' predict_linear does
     vs = [v for _, v in pts]
-    mt, mv = math.fsum(ts) / n, math.fsum(vs) / n
-    stt = math.fsum((t - mt) ** 2 for t in ts)
-    svv = math.fsum((v - mv) ** 2 for v in vs)
-    stv = math.fsum((t - mt) * (v - mv) for t, v in zip(ts, vs))
+    mt, mv = sum(ts) / n, sum(vs) / n
+    dt = [t - mt for t in ts]
+    dv = [v - mv for v in vs]
+    stt = sum(d * d for d in dt)
+    svv = sum(d * d for d in dv)
+    stv = sum(a * b for a, b in zip(dt, dv))
     slope = stv / stt if stt else 0.0
     intercept = mv - slope * mt - slope * t0
     r2 = (stv * stv) / (stt * svv) if stt and svv else (1.0 if slope == 0 else 0.0)
