@@ -80,7 +80,8 @@ def _fill(storage: Storage, batch: Batch) -> None:
 def run_local(config: Config, opts: LocalOptions, progress: Progress | None = None,
               eval_progress=None) -> Report:
     """Sample, (store), evaluate; the report's source says how much history there was."""
-    from ..run import execute
+    from ..run import execute, plan
+    plan(config)   # pack and --set errors now, not after a minute of sampling
     storage = Storage()
     store = SampleStore(opts.store) if opts.store else None
     times: list[int] = []

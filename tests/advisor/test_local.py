@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
@@ -37,6 +38,7 @@ def rules(report: dict) -> dict[str, dict]:
 
 def test_a_short_local_run_gives_verdicts_from_host_and_process_rules(tmp_path):
     report = local_json(tmp_path, "--duration", "5s", "--interval", "1s")
+    jsonschema.validate(report, json.loads((REPO / "advisor" / "reports" / "report.schema.json").read_text()))
     src = report["source"]
     assert src["type"] == "embedded"
     assert src["local"]["sampler"] == "in-process collectors"
@@ -104,6 +106,7 @@ def test_a_file_that_is_not_a_store_is_a_one_line_error(tmp_path):
     (["--duration", "a minute"], "--duration: not a Prometheus duration"),
     (["--exporter", "ftp://x"], "--exporter 'ftp://x': expected an http(s) URL"),
     (["--prometheus", "http://127.0.0.1:9", "--store", "x.db"], "--exporter and --store are for local mode"),
+    (["--set", "no_such_param=1"], "unknown parameter 'no_such_param'"),   # before any sampling
 ])
 def test_bad_local_options_exit_2_with_one_line(args, message):
     r = advisor("run", *args)
