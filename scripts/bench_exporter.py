@@ -68,8 +68,8 @@ class Target:
                 time.sleep(0.1)
         sys.exit(f"{self.name} did not answer on 127.0.0.1:{self.port} within 30 s")
 
-    def scrape(self, conn: http.client.HTTPConnection) -> bytes:
-        conn.request("GET", "/metrics")
+    def scrape(self, conn: http.client.HTTPConnection, path: str = "/metrics") -> bytes:
+        conn.request("GET", path)
         resp = conn.getresponse()
         body = resp.read()
         if resp.status != 200:
@@ -86,7 +86,7 @@ class Target:
                 self.proc.wait(10)
 
 
-def run_scrapes(t: Target, n: int, parallel: int) -> tuple[float, list[float], float, int]:
+def run_scrapes(t: Target, n: int, parallel: int, path: str = "/metrics") -> tuple[float, list[float], float, int]:
     """n scrapes spread over `parallel` clients (one keep-alive connection each) → (cpu s, walls, elapsed, series)."""
     walls: list[float] = []
     series = [0]
@@ -98,7 +98,7 @@ def run_scrapes(t: Target, n: int, parallel: int) -> tuple[float, list[float], f
             if time.monotonic() > DEADLINE:
                 return
             t0 = time.perf_counter()
-            body = t.scrape(conn)
+            body = t.scrape(conn, path)
             dt = time.perf_counter() - t0
             with lock:
                 walls.append(dt)
@@ -213,6 +213,9 @@ def main() -> None:
             run_scrapes(t, 20, 1)  # warm caches, JIT-free but allocator and page cache warm
         seq = compare(targets, n, 1)
         rows.append((f"sequential x{n}", seq["node_exporter"], seq["perfadvisor"]))
+        # what a scrape costs us before any collector runs: HTTP, orchestration, self metrics, one tiny collector
+        cpu, walls, _, _ = run_scrapes(targets[1], n // 2, 1, "/metrics?collect[]=loadavg")
+        fixed_ms = cpu / max(len(walls), 1) * 1000
         con = compare(targets, n, par, batch=10 * par)
         rows.append((f"{par} parallel x{n}", con["node_exporter"], con["perfadvisor"]))
         if procs:
@@ -227,6 +230,8 @@ def main() -> None:
     nprocs = sum(1 for d in os.listdir("/proc") if d.isdigit())
     print(f"\n{os.cpu_count()} CPUs, {nprocs} processes; CPU per scrape is the server's utime+stime / scrapes\n")
     table(rows)
+    print(f"\nperfadvisor fixed cost per scrape (?collect[]=loadavg): {fixed_ms:.2f} ms CPU — the rest of its "
+          f"sequential figure is the collectors ({rows[0][2]['cpu_ms'] - fixed_ms:.2f} ms)")
     if procs:
         us, n0, n1 = per_process_cost(procs)
         print(f"\nprocesses collector: {us:.1f} µs CPU per process per collection ({n0} → {n1} processes)")

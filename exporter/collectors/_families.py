@@ -19,9 +19,13 @@ def family(name: str, doc: str, typ: str, samples: list) -> Metric:
     return m
 
 
+NO_LABELS: dict[str, str] = {}  # shared by every unlabelled sample (samples' labels are never modified)
+
+
 def single(name: str, doc: str, typ: str, value: float) -> Metric:
     """A family with one unlabelled sample; counters get the `_total` sample name."""
-    return family(name, doc, typ, [Sample(name + "_total" if typ == "counter" else name, {}, value, None, None)])
+    return family(name, doc, typ, [Sample(name + "_total" if typ == "counter" else name, NO_LABELS, value, None,
+                                          None)])
 
 
 __all__ = ["Sample", "family", "single"]
