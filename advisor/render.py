@@ -88,7 +88,7 @@ def fmt_unit(v: Any, unit: str) -> str:
 
 
 def _env() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
+    env = ImmutableSandboxedEnvironment(autoescape=False,
                                         trim_blocks=True, lstrip_blocks=True)
     env.filters.update(bytes=fmt_bytes, pct=fmt_pct, duration=fmt_duration, num=fmt_num, unit=fmt_unit)
     return env
@@ -115,8 +115,9 @@ class _Probe(jinja2.ChainableUndefined):
 
 
 ENV = _env()
-_LENIENT = _env()
-_LENIENT.undefined = _Probe
+# A label some series lack renders empty rather than aborting the run; sandbox refusals still raise.
+ENV.undefined = _Probe
+_LENIENT = ENV
 
 
 def reflow(text: str) -> str:

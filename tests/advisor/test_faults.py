@@ -1,6 +1,8 @@
 """A failing data source: exit 3 and one clear line naming the URL, never credentials or a traceback."""
 import json
 
+import pytest
+
 from tests.support.procs import free_port
 
 from .conftest import advisor
@@ -76,3 +78,9 @@ def test_warnings_surface_and_missing_metrics_are_not_healthy(fake_api):
     assert reasons["host-cpu-saturation"] == "no data: metric node_cpu_seconds_total"
     assert reasons["host-memory-pressure"] == "no data: metric node_memory_MemAvailable_bytes, node_memory_MemTotal_bytes"
     assert report["findings"] == []
+
+
+def test_debug_shows_the_exception():
+    from perfadvisor.advisor.errors import SourceError
+    with pytest.raises(SourceError, match="cannot connect"):
+        advisor("run", "--debug", "--prometheus", f"http://127.0.0.1:{free_port()}")

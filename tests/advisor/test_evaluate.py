@@ -1,0 +1,171 @@
+"""Evaluation semantics on a deterministic in-memory source: for-windows, trends, history, errors, no data."""
+import re
+
+import pytest
+
+from perfadvisor.advisor.errors import TemplateError
+from perfadvisor.advisor.evaluate import Evaluator, metric_names
+from perfadvisor.advisor.packs import load_text
+from perfadvisor.advisor.sources.base import QueryError, QueryResult, Series
+
+NOW = 1_700_000_000.0
+
+
+class StaticSource:
+    """Answers exact query strings from a table of series; the presence check from a set of metric names."""
+
+    name = "static"
+
+    def __init__(self, table: dict[str, list[Series]], metrics=(), errors=()):
+        self.table, self.metrics, self.errors = table, set(metrics), set(errors)
+
+    def _lookup(self, query):
+        if query in self.errors:
+            raise QueryError(query, "bad_data: unknown function")
+        m = re.match(r'count\(last_over_time\(\{__name__="(\w+)"\}', query)
+        if m:
+            return [Series({}, ((NOW, 1.0),))] if m.group(1) in self.metrics else []
+        return self.table.get(query, [])
+
+    def instant(self, query, time):
+        out = []
+        for s in self._lookup(query):
+            pts = [p for p in s.points if p[0] <= time]
+            if pts:
+                out.append(Series(s.labels, (pts[-1],)))
+        return QueryResult("vector", tuple(out))
+
+    def range(self, query, start, end, step):
+        out = [Series(s.labels, tuple(p for p in s.points if start <= p[0] <= end)) for s in self._lookup(query)]
+        return QueryResult("matrix", tuple(s for s in out if s.points))
+
+
+PACK = """\
+apiVersion: perfadvisor.dev/v1
+metadata: {name: t}
+parameters:
+  limit: {type: number, default: 0.5}
+rules:
+  - id: t-held
+    title: Held
+    category: alert
+    dimension: cpu
+    severity: warning
+    target: [instance]
+    query: busy
+    condition: {op: ">", threshold: $limit, for: 60s}
+    score: {good: 0.3, median: 0.5}
+    recommendation: "{{ labels.instance }} busy {{ value | pct }} {{ labels.nosuchlabel }}"
+  - id: t-growth
+    title: Growth
+    category: alert
+    dimension: memory
+    severity: warning
+    target: [instance]
+    query: rss
+    evaluate: {mode: trend, lookback: 10m, step: 10s, horizon: 1h, limit_query: limit, min_fit: 0.9}
+    condition: {op: ">", threshold: 100, of: slope}
+    recommendation: "grows {{ projection.slope }}/s, limit in {{ projection.time_to_limit | duration }}"
+  - id: t-history
+    title: History
+    category: optimization
+    dimension: cpu
+    severity: info
+    query: busy
+    evaluate: {mode: range, lookback: 1h, step: 10s, reduce: p95}
+    condition: {op: ">", threshold: 0}
+    history: {min: 10m}
+    recommendation: x
+  - id: t-broken
+    title: Broken
+    category: alert
+    dimension: cpu
+    severity: critical
+    query: holt_winters(busy[5m], 0.5, 0.5)
+    condition: {op: ">", threshold: 0}
+    recommendation: x
+  - id: t-nodata
+    title: No data
+    category: alert
+    dimension: disk
+    severity: critical
+    query: node_disk_missing_total
+    condition: {op: ">", threshold: 0}
+    recommendation: x
+  - id: t-filtered
+    title: Filtered to nothing
+    category: alert
+    dimension: disk
+    severity: critical
+    query: present_but_filtered
+    metrics: [present_metric]
+    condition: {op: ">", threshold: 0}
+    recommendation: x
+"""
+
+
+def series(instance, fn, start=NOW - 120, end=NOW, step=10):
+    t, pts = start, []
+    while t <= end:
+        pts.append((t, fn(t)))
+        t += step
+    return Series({"instance": instance}, tuple(pts))
+
+
+@pytest.fixture
+def results():
+    pack = load_text(PACK, "t.yaml")
+    src = StaticSource({
+        "busy": [series("steady", lambda t: 0.9), series("blip", lambda t: 0.9 if t > NOW - 30 else 0.1)],
+        "rss": [series("leaky", lambda t: 1e6 + 500 * (t - NOW), start=NOW - 600),
+                series("sawtooth", lambda t: 1e6 + 5e4 * ((t // 10) % 2), start=NOW - 600)],
+        "limit": [series("leaky", lambda t: 1e6 + 500 * 3600)],
+    }, metrics={"present_metric"}, errors={"holt_winters(busy[5m], 0.5, 0.5)"})
+    out = Evaluator(src, now=NOW, concurrency=2).run(pack.resolved())
+    return {r.rule.id: r for r in out}
+
+
+def test_for_requires_the_condition_over_the_whole_window(results):
+    r = results["t-held"]
+    assert r.evaluated and r.targets == 2
+    assert [f.target for f in r.findings] == [{"instance": "steady"}]   # "blip" only crossed 30 s ago
+    assert r.findings[0].recommendation == "steady busy 90%"           # a missing label renders empty
+    assert r.score < 0.5                                                # 0.9 is past the median 0.5
+
+
+def test_trend_projection_and_time_to_limit(results):
+    r = results["t-growth"]
+    assert [f.target for f in r.findings] == [{"instance": "leaky"}]   # the sawtooth does not fit a line
+    p = r.findings[0].projection
+    assert p.slope == pytest.approx(500) and p.r2 == pytest.approx(1.0)
+    assert p.projected == pytest.approx(1e6 + 500 * 3600)
+    assert p.limit == 1e6 + 500 * 3600 and p.time_to_limit == pytest.approx(3600)
+    assert r.findings[0].recommendation == "grows 500.0/s, limit in 1h"
+
+
+def test_not_enough_history(results):
+    r = results["t-history"]
+    assert not r.evaluated and r.reason == "not enough history: needs ≥ 10m (have 2m)"
+
+
+def test_rejected_query_only_marks_its_rule(results):
+    r = results["t-broken"]
+    assert not r.evaluated and r.reason == "query failed: bad_data: unknown function"
+
+
+def test_absent_metric_is_not_healthy_but_filtered_is(results):
+    assert results["t-nodata"].reason == "no data: metric node_disk_missing_total"
+    assert not results["t-nodata"].evaluated and results["t-nodata"].score is None
+    f = results["t-filtered"]
+    assert f.evaluated and f.targets == 0 and f.reason == "no matching series"
+
+
+def test_sandbox_refusal_at_render_names_the_rule():
+    from perfadvisor.advisor.render import render
+    with pytest.raises(TemplateError, match=r"rule r1: recommendation template: not allowed in the sandbox"):
+        render("r1", "{{ labels.items.__self__.__class__ }}", {"labels": {}})
+
+
+def test_metric_names_from_promql():
+    q = 'sum(rate(a_total{x="1"}[5m])) / on(i) group_left b + count({__name__="c"}) - scalar(d offset 5m)'
+    assert metric_names(q) == ["a_total", "b", "c", "d"]
