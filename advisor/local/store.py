@@ -3,8 +3,9 @@
 SQLite because it is in the standard library, survives an interrupted run (each batch is one transaction)
 and lets two runs share a file safely. Series are stored once (labels as canonical JSON); samples are
 ``(series, ts_ms, value)`` rows keyed by series and time, so re-writing a sample is a no-op; a staleness
-marker (a series that vanished from a scrape) is stored as NULL. Samples older
-than the retention (default 7 days) are deleted on every write.
+marker (a series that vanished from a scrape) is stored as NULL. Samples older than the retention (default
+7 days) are deleted on every write, and samples older than an hour are thinned to one per series and minute,
+so a cron job sampling a minute every few minutes keeps the file (and the time to load it) bounded.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from ..errors import ConfigError
 from ..promql.storage import STALE_NAN, is_stale
 
 RETENTION_SECONDS = 7 * 86400
+FULL_RESOLUTION_MS = 3600_000   # the last hour keeps every sample ...
+COARSE_MS = 60_000              # ... older ones one per series and minute
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -108,9 +111,23 @@ class SampleStore:
                 newest = self._db.execute("SELECT max(ts) FROM samples").fetchone()[0]
                 if newest is not None:
                     self._db.execute("DELETE FROM samples WHERE ts < ?", (newest - int(self.retention * 1000),))
+                    self._compact(newest)
         except sqlite3.Error as e:
             raise ConfigError(f"--store {self.path}: cannot write: {e}") from None
         return n
+
+    def _compact(self, newest: int) -> None:
+        """Thin samples older than FULL_RESOLUTION to the last one per series and minute (once per minute)."""
+        cut = (newest - FULL_RESOLUTION_MS) // COARSE_MS * COARSE_MS
+        row = self._db.execute("SELECT value FROM meta WHERE key='compacted_until'").fetchone()
+        start = int(row[0]) if row else 0
+        if cut <= start:
+            return
+        self._db.execute(
+            "DELETE FROM samples WHERE ts >= :a AND ts < :b AND (series, ts) NOT IN ("
+            " SELECT series, max(ts) FROM samples WHERE ts >= :a AND ts < :b GROUP BY series, ts / :c)",
+            {"a": start, "b": cut, "c": COARSE_MS})
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('compacted_until', ?)", (str(cut),))
 
     def series(self) -> Iterator[tuple[dict[str, str], list[int], list[float]]]:
         """Every series with samples: (labels, timestamps ms, values), oldest first."""

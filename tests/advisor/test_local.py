@@ -195,3 +195,13 @@ def test_a_series_that_vanishes_from_a_scrape_goes_stale_at_once_also_through_th
     src = EmbeddedSource(storage)
     assert [x.labels["instance"] for x in src.instant("up", 2.0).series] == ["a"]
     assert sorted(x.labels["instance"] for x in src.instant("up", 1.0).series) == ["a", "b"]
+
+
+def test_store_thins_samples_older_than_an_hour_to_one_per_minute(tmp_path):
+    up = {"__name__": "up", "instance": "a"}
+    with SampleStore(tmp_path / "s.db") as s:
+        s.append([Batch(t * 1000, ((up, float(t)),)) for t in range(0, 180)])         # 3 min at 1 s
+        s.append([Batch(2 * 3600_000, ((up, 1.0),))])                                 # two hours later
+        (labels, ts, vals), = s.series()
+    assert ts == [59_000, 119_000, 179_000, 2 * 3600_000]      # the last sample of each old minute
+    assert vals[:3] == [59.0, 119.0, 179.0]
