@@ -178,3 +178,40 @@ def test_collectors_read_a_fixture_procfs(tmp_path, name):
         "stat": ("node_boot_time_seconds", None, 42.0),
     }[name]
     assert reg.get_sample_value(expect[0], expect[1]) == expect[2]
+
+
+def test_hung_network_mount_does_not_stall_the_scrape(tmp_path, monkeypatch):
+    """A statvfs that never returns (a dead NFS server) costs one mount-timeout, then the mount is skipped."""
+    import threading
+
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    (proc / "mounts").write_text("server:/export /mnt2/nfs nfs4 rw 0 0\n/dev/vda / ext4 rw 0 0\n")
+    release = threading.Event()
+    real = os.statvfs
+    calls = []
+
+    def statvfs(path):
+        if path == "/mnt2/nfs":
+            calls.append(path)
+            release.wait(30)  # hangs like a hard NFS mount until the "server" comes back
+            return real("/")
+        return real(path)
+
+    monkeypatch.setattr(os, "statvfs", statvfs)
+    reg, _ = build("filesystem", {"mount-timeout": 0.2}, procfs=str(proc))
+    nfs = {"device": "server:/export", "fstype": "nfs4", "mountpoint": "/mnt2/nfs"}
+    try:
+        # the scrape returns while the call is still hanging (release is not set yet)
+        assert reg.get_sample_value("node_filesystem_device_error", nfs) == 1
+        assert reg.get_sample_value("node_filesystem_size_bytes", {**nfs}) is None
+        assert reg.get_sample_value("node_filesystem_size_bytes", {"device": "/dev/vda", "fstype": "ext4",
+                                                                   "mountpoint": "/"}) > 0
+        assert reg.get_sample_value("node_filesystem_device_error", nfs) == 1  # still hung: skipped, not asked again
+        assert len(calls) == 1
+    finally:
+        release.set()
+    deadline = time.monotonic() + 5
+    while reg.get_sample_value("node_filesystem_device_error", nfs) != 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert reg.get_sample_value("node_filesystem_size_bytes", nfs) > 0
