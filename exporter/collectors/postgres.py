@@ -9,6 +9,7 @@ Every statement runs under ``statement_timeout`` (the target's timeout).
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from typing import Any, Mapping
@@ -17,6 +18,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from ..pg_indexes import INDEX_SQL, IndexRow, duplicates, index_scan_share, is_unused
+from ..pg_pool import ConnectionCache, NoCache
 from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_dsn, resolve_secret, run_targets, scrub,
                              targets_schema, unique_targets)
 from ..registry import CollectorContext, register
@@ -161,11 +163,12 @@ def database_metrics(conn: psycopg.Connection, lab: Mapping[str, str], f: Famili
                  "indexrelname": small.name, "covered_by": big.name}, 1)
 
 
-def probe(target: Mapping[str, Any], timeout: float) -> Families:
+def probe(target: Mapping[str, Any], timeout: float, cache: ConnectionCache | None = None) -> Families:
     """One PostgreSQL server: server-wide statistics, then each configured database's tables and indexes."""
+    cache = cache or NoCache()
     lab = {"server": server_label(target)}
     f = Families()
-    with _connect(target, timeout) as conn:
+    with cache.connection((id(target), None), lambda: _connect(target, timeout)) as conn:
         f.gauge("pg_up", "Whether the last scrape of metrics from PostgreSQL was able to connect to the server "
                 "(1 for yes, 0 for no).", lab, 1)
         server_metrics(conn, lab, f)
@@ -182,7 +185,7 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
             continue
         # one unreachable database (dropped, no CONNECT right) must not hide the server's other metrics
         try:
-            with _connect(target, timeout, dbname=db) as conn:
+            with cache.connection((id(target), db), lambda: _connect(target, timeout, dbname=db)) as conn:
                 part = Families()
                 database_metrics(conn, lab, part, target)
             f.merge(part)
@@ -255,7 +258,8 @@ class PostgresCollector:
 
     def __init__(self, ctx: CollectorContext):
         self.targets = unique_targets(ctx.settings.get("targets"), server_label, "postgres")
+        self.cache = ConnectionCache()  # one open connection per target and database, as postgres_exporter
 
     def collect(self):
-        yield from run_targets(self.targets, probe, _down, name="postgres",
+        yield from run_targets(self.targets, functools.partial(probe, cache=self.cache), _down, name="postgres",
                                describe=lambda t: redact_dsn(str(t["dsn"]))).metrics()

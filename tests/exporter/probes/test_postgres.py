@@ -102,6 +102,33 @@ def test_missing_database_does_not_hide_the_server(pg, monkeypatch):
     assert s.value("pg_stat_user_tables_seq_scan", {**srv, "datname": "app", "relname": "orders"}) >= 5
 
 
+def test_connections_are_kept_and_replaced_when_they_die(pg, monkeypatch):
+    from perfadvisor.exporter.registry import CollectorContext, all_collectors
+
+    monkeypatch.setenv(PW_ENV, pg.extra["password"])
+    collector = all_collectors()["postgres"].factory(CollectorContext(settings={"targets": [_target(pg)]}))
+
+    def up():
+        return [s.value for f in collector.collect() for s in f.samples if s.name == "pg_up"]
+
+    def ours(c):
+        return c.execute("SELECT pid FROM pg_stat_activity WHERE application_name = 'perfadvisor-exporter'").fetchall()
+
+    try:
+        for _ in range(3):
+            assert up() == [1]
+        with _local(pg) as c:
+            kept = ours(c)
+            assert len(kept) == 2  # one to the DSN's database, one to "app"; not one per scrape
+            for (pid,) in kept:
+                c.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        assert up() == [1]  # dead connections are replaced within the scrape, no false pg_up 0
+        with _local(pg) as c:
+            assert len(ours(c)) == 2 and not set(ours(c)) & set(kept)
+    finally:
+        collector.cache.close()
+
+
 def test_query_text_can_be_turned_off(pg, monkeypatch):
     monkeypatch.setenv(PW_ENV, pg.extra["password"])
     s = scrape("postgres", _target(pg, statements_query_text=False))
