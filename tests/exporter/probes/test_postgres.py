@@ -129,6 +129,33 @@ def test_connections_are_kept_and_replaced_when_they_die(pg, monkeypatch):
         collector.cache.close()
 
 
+def test_a_kept_connection_whose_backend_hangs_costs_one_timeout(pg, monkeypatch):
+    import os
+    import signal
+    import time
+
+    from perfadvisor.exporter.registry import CollectorContext, all_collectors
+
+    monkeypatch.setenv(PW_ENV, pg.extra["password"])
+    target = {"dsn": f"host=127.0.0.1 port={pg.port} user=postgres", "password_env": PW_ENV, "timeout": "2s"}
+    collector = all_collectors()["postgres"].factory(CollectorContext(settings={"targets": [target]}))
+
+    def up():
+        return [s.value for f in collector.collect() for s in f.samples if s.name == "pg_up"]
+
+    assert up() == [1]
+    with _local(pg) as c:
+        (pid,), = c.execute("SELECT pid FROM pg_stat_activity WHERE application_name = 'perfadvisor-exporter'")
+    os.kill(pid, signal.SIGSTOP)  # the backend of our kept connection stops answering
+    try:
+        start = time.monotonic()
+        assert up() == [0]
+        assert time.monotonic() - start < 6  # the 2 s timeout plus the runner's grace, not forever
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert up() == [1]
+
+
 def test_query_text_can_be_turned_off(pg, monkeypatch):
     monkeypatch.setenv(PW_ENV, pg.extra["password"])
     s = scrape("postgres", _target(pg, statements_query_text=False))
