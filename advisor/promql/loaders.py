@@ -51,6 +51,10 @@ _NUM_RE = re.compile(rf"^{_F}$")
 
 
 def parse_float(text: str) -> float:
+    try:
+        return float(text)  # also takes NaN, Inf, +Inf, -Inf in any case
+    except ValueError:
+        pass
     t = text.strip()
     low = t.lower().lstrip("+-")
     if low in ("inf", "+inf"):

@@ -112,6 +112,7 @@ class Storage:
         self.labels: list[dict[str, str]] = []
         self._ts: list[list[int]] = []
         self._vals: list[list[float]] = []
+        self._chunks: list[list[tuple[np.ndarray, np.ndarray]]] = []  # from add_many, as arrays
         self._postings: dict[str, dict[str, list[int]]] = {}
         self._flat: Flat | None = None
 
@@ -129,6 +130,7 @@ class Storage:
             self.labels.append(dict(key))
             self._ts.append([])
             self._vals.append([])
+            self._chunks.append([])
             for k, v in key:
                 self._postings.setdefault(k, {}).setdefault(v, []).append(sid)
         return sid
@@ -141,8 +143,11 @@ class Storage:
 
     def add_many(self, labels: dict[str, str], ts_ms, values) -> None:
         sid = self._sid(labels)
-        self._ts[sid].extend(int(t) for t in ts_ms)
-        self._vals[sid].extend(float(v) for v in values)
+        t = np.asarray(ts_ms, dtype=np.int64)
+        v = np.asarray(values, dtype=np.float64)
+        if t.shape != v.shape:
+            raise ValueError("timestamps and values differ in length")
+        self._chunks[sid].append((t, v))
         self._flat = None
 
     def flat(self) -> Flat:
@@ -152,16 +157,18 @@ class Storage:
 
     def _build(self) -> Flat:
         keys_parts, vals_parts = [], []
-        for sid, (ts, vals) in enumerate(zip(self._ts, self._vals)):
-            if not ts:
+        for sid, (ts, vals, chunks) in enumerate(zip(self._ts, self._vals, self._chunks)):
+            parts = chunks + ([(np.asarray(ts, dtype=np.int64), np.asarray(vals, dtype=np.float64))] if ts else [])
+            if not parts:
                 continue
-            t = np.asarray(ts, dtype=np.int64)
-            v = np.asarray(vals, dtype=np.float64)
-            order = np.argsort(t, kind="stable")
-            t, v = t[order], v[order]
-            last = np.ones(len(t), dtype=bool)  # a later sample at the same timestamp wins
-            last[:-1] = t[1:] != t[:-1]
-            t, v = t[last], v[last]
+            t = parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
+            v = parts[0][1] if len(parts) == 1 else np.concatenate([p[1] for p in parts])
+            if len(t) > 1 and not (t[1:] > t[:-1]).all():
+                order = np.argsort(t, kind="stable")
+                t, v = t[order], v[order]
+                last = np.ones(len(t), dtype=bool)  # a later sample at the same timestamp wins
+                last[:-1] = t[1:] != t[:-1]
+                t, v = t[last], v[last]
             keys_parts.append((np.int64(sid) << TS_BITS) + encode(t))
             vals_parts.append(v)
         keys = np.concatenate(keys_parts) if keys_parts else np.zeros(0, np.int64)
