@@ -99,6 +99,24 @@ def redact_dsn(dsn: str) -> str:
     return _KV_SECRET.sub(lambda m: f"{m.group(1)}=<redacted>", dsn)
 
 
+def target_secrets(target: Mapping[str, Any]) -> list[str]:
+    """Every secret a target may carry (configured password, URL/DSN userinfo password), for scrubbing logs."""
+    out = []
+    try:
+        out.append(resolve_secret(target))
+    except (LookupError, OSError):
+        pass
+    for key in ("url", "dsn", "address"):
+        value = str(target.get(key) or "")
+        if "://" in value:
+            try:
+                out.append(urlsplit(value).password)
+            except ValueError:
+                pass
+        out += [m.group(2).strip("'") for m in _KV_SECRET.finditer(value)] if key == "dsn" else []
+    return [s for s in out if s]
+
+
 def scrub(message: str, secrets: Iterable[str | None]) -> str:
     """An error message with any known secret replaced, so it can be logged."""
     for s in secrets:
@@ -222,7 +240,7 @@ def run_targets(targets: Sequence[Mapping[str, Any]], probe: Callable[[Mapping[s
             if i in results:
                 out.merge(results[i])
             else:
-                why = errors.get(i, f"no answer within {deadline:.1f}s")
+                why = scrub(errors.get(i, f"no answer within {deadline:.1f}s"), target_secrets(t))
                 log.warning("probe failed", extra={"kv": {"collector": name, "target": describe(t), "err": why}})
                 out.merge(down(t, why))
     return out

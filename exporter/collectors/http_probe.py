@@ -25,7 +25,7 @@ from typing import Any, Mapping
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_url, resolve_secret, run_targets, scrub,
-                             targets_schema, unique_targets)
+                             target_secrets, targets_schema, unique_targets)
 from ..registry import CollectorContext, register
 
 log = logging.getLogger("perfadvisor.exporter.probes")
@@ -191,8 +191,8 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
                 reused = 0
             p.phases = phases
     except Exception as e:  # the target is down, hangs, or speaks no HTTP: a failed probe, logged without secrets
-        log.warning("http probe failed", extra={"kv": {"collector": "http_probe", "target": lab["target"],
-                                                       "err": scrub(f"{type(e).__name__}: {e}", [_secret(target)])}})
+        err = scrub(f"{type(e).__name__}: {e}", target_secrets(target))
+        log.warning("http probe failed", extra={"kv": {"collector": "http_probe", "target": lab["target"], "err": err}})
         success = False
     finally:
         if conn is not None:
@@ -221,12 +221,6 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
     _response_metrics(f, lab, resp, data, reused)
     return f
 
-
-def _secret(target: Mapping[str, Any]) -> str | None:
-    try:
-        return resolve_secret(target)
-    except (LookupError, OSError):
-        return None
 
 
 def _response_metrics(f: Families, lab: dict, resp: http.client.HTTPResponse, data: bytes, reused: int | None) -> None:

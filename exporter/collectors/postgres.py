@@ -20,7 +20,7 @@ from psycopg.conninfo import conninfo_to_dict
 from ..pg_indexes import INDEX_SQL, IndexRow, duplicates, index_scan_share, is_unused
 from ..pg_pool import ConnectionCache, NoCache
 from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_dsn, resolve_secret, run_targets, scrub,
-                             targets_schema, unique_targets)
+                             target_secrets, targets_schema, unique_targets)
 from ..registry import CollectorContext, register
 from .. import pg_sql as q
 
@@ -193,7 +193,7 @@ def probe(target: Mapping[str, Any], timeout: float, cache: ConnectionCache | No
         except psycopg.Error as e:
             log.warning("postgres database probe failed", extra={"kv": {
                 "collector": "postgres", "target": lab["server"], "datname": db,
-                "err": scrub(f"{type(e).__name__}: {e}", [_secret(target)])}})
+                "err": scrub(f"{type(e).__name__}: {e}", target_secrets(target))}})
             ok = 0
         f.gauge("perfadvisor_pg_database_probe_success", _DB_OK, {**lab, "datname": db}, ok)
     return f
@@ -201,12 +201,6 @@ def probe(target: Mapping[str, Any], timeout: float, cache: ConnectionCache | No
 
 _DB_OK = "1 if the tables and indexes of this configured database could be read."
 
-
-def _secret(target: Mapping[str, Any]) -> str | None:
-    try:
-        return resolve_secret(target)
-    except (LookupError, OSError):
-        return None
 
 
 @register("postgres", default=False, help="PostgreSQL statistics (postgres_exporter names) and index checks.",

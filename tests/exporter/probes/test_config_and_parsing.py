@@ -85,3 +85,13 @@ def test_durations_and_settings():
     assert setting_value("checkpoint_timeout", "300", "s", "integer") == ("checkpoint_timeout_seconds", 300.0)
     assert setting_value("autovacuum", "on", "", "bool") == ("autovacuum", 1.0)
     assert setting_value("max_connections", "100", "", "integer") == ("max_connections", 100.0)
+
+
+def test_secrets_are_scrubbed_from_log_lines(monkeypatch):
+    from perfadvisor.exporter.probes_common import scrub, target_secrets
+
+    monkeypatch.setenv("PA_TEST_SECRET", "env-secret")
+    t = {"dsn": "host=db password='dsn secret' user=x", "password_env": "PA_TEST_SECRET"}
+    assert scrub("failed: env-secret / dsn secret", target_secrets(t)) == "failed: <redacted> / <redacted>"
+    u = {"url": "http://user:url-secret@h/"}
+    assert scrub("GET http://user:url-secret@h/ failed", target_secrets(u)) == "GET http://user:<redacted>@h/ failed"
