@@ -113,4 +113,8 @@ def query(expr: str, files: tuple[str, ...], url: str | None, at: str | None, st
         if debug:
             raise
         _fail(str(exc), EXIT_SOURCE)
+    except (ArithmeticError, ValueError, MemoryError) as exc:  # an engine limit or defect: still one line
+        if debug:
+            raise
+        _fail(f"query failed: {type(exc).__name__}: {exc}", EXIT_USAGE)
     click.echo(json.dumps(result.to_api(), ensure_ascii=False))

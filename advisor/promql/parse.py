@@ -116,7 +116,10 @@ def _at(node) -> object:
     if not found:
         raise ParseError("cannot read @ modifier")
     sec, nsec = found[-1]
-    return int(sec) * 1000 + int(nsec) // 1_000_000
+    ms = int(sec) * 1000 + int(nsec) // 1_000_000
+    if abs(ms) >= 1 << 62:
+        raise ParseError(f"timestamp out of bounds for @ modifier: {sec}")
+    return ms
 
 
 def _selector(vs) -> Selector:

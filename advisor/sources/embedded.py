@@ -27,6 +27,8 @@ class EmbeddedSource:
             raise QueryError(query, f"parse error: {e}") from None
         except engine.EvalError as e:
             raise QueryError(query, str(e)) from None
+        except OverflowError as e:
+            raise QueryError(query, str(e)) from None
         if res.kind == "string":
             t, v = res.series[0][1][0]
             return QueryResult("string", (Series({}, ((t / 1000.0, v),)),))

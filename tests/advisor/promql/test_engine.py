@@ -103,3 +103,27 @@ def test_kahan_sum_keeps_small_values():
 
 def test_stale_nan_bit_pattern():
     assert math.isnan(STALE_NAN) and is_stale([STALE_NAN])[0] and not is_stale([float("nan")])[0]
+
+
+def test_embedded_source_speaks_the_source_protocol():
+    from perfadvisor.advisor.sources.base import QueryError
+    from perfadvisor.advisor.sources.embedded import EmbeddedSource
+    src = EmbeddedSource(storage_with('up{job="a"} 1 1 1'))
+    res = src.instant("up", 120.0)
+    assert res.result_type == "vector" and res.series[0].labels == {"__name__": "up", "job": "a"}
+    assert res.series[0].points == ((120.0, 1.0),)
+    rng = src.range("up * 2", 0, 120, 60)
+    assert rng.to_api()["result"][0]["values"] == [[0, "2"], [60, "2"], [120, "2"]]
+    with pytest.raises(QueryError, match="parse error"):
+        src.instant("sum(", 0)
+    with pytest.raises(QueryError, match="many-to-one matching must be explicit"):
+        EmbeddedSource(storage_with('a{x="1",y="1"} 1\na{x="1",y="2"} 1\nb{x="1"} 1')).instant("a + on(x) b", 0)
+
+
+def test_api_values_are_formatted_like_prometheus():
+    from perfadvisor.advisor.sources.base import QueryResult, Series
+    res = QueryResult("vector", (Series({"b": "1", "a": "2"}, ((1.5, 1e-7),)), Series({}, ((2, 1e20),)),
+                                 Series({}, ((3, float("nan")),)), Series({}, ((4, float("-inf")),))))
+    out = res.to_api()["result"]
+    assert list(out[0]["metric"]) == ["a", "b"]
+    assert [r["value"] for r in out] == [[1.5, "1e-07"], [2, "100000000000000000000"], [3, "NaN"], [4, "-Inf"]]
