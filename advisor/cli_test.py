@@ -10,7 +10,7 @@ import yaml
 from .cli_common import errors_to_exit
 from .errors import EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE
 from .packs.params import format_duration
-from .ruletest import Outcome, TestFileError, parse_file, run_file
+from .ruletest import Outcome, TestFileError, coverage, parse_file, run_file
 
 
 def _yaml(value) -> str:
@@ -18,6 +18,20 @@ def _yaml(value) -> str:
     if isinstance(value, str):
         return value
     return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10_000, allow_unicode=True).strip()
+
+
+def coverage_gaps(files) -> list[str]:
+    """``rule-id: no firing case`` (and/or not-firing) for every rule of the files' packs that lacks one."""
+    cov = coverage(files)
+    packs = {p.name: p for tf in files for p in tf.packs}
+    out = []
+    for p in packs.values():
+        for r in p.rules:
+            c = cov.get(r.id, {})
+            lack = [what for key, what in (("firing", "firing"), ("quiet", "not-firing")) if not c.get(key)]
+            if lack:
+                out.append(f"{r.id} ({p.name}): no {' and no '.join(lack)} case")
+    return out
 
 
 def format_outcome(o: Outcome) -> str:
@@ -35,8 +49,10 @@ def format_outcome(o: Outcome) -> str:
 @click.command("test")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--run", "run_pattern", metavar="REGEX", help="Only run tests whose name matches this regex.")
+@click.option("--coverage", is_flag=True,
+              help="Also fail unless every rule of the tested packs has a firing and a not-firing case.")
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
-def test_command(files, run_pattern, debug):
+def test_command(files, run_pattern, coverage, debug):
     """Run rule-pack unit tests: input series, evaluation time, expected findings (like `promtool test rules`).
 
     Each FILE names packs (built-in names or paths) and tests; see rules/tests/*.test.yaml for examples.
@@ -48,6 +64,7 @@ def test_command(files, run_pattern, debug):
     \b
         advisor test rules/tests/host.test.yaml
         advisor test my-pack.test.yaml --run 'memory'
+        advisor test --coverage rules/tests/*.test.yaml
     """
     with errors_to_exit(debug):
         try:
@@ -55,6 +72,7 @@ def test_command(files, run_pattern, debug):
         except re.error as e:
             raise click.BadParameter(f"invalid regex: {e}", param_hint="--run") from None
         bad = failed = passed = 0
+        parsed = []
         for path in files:
             click.echo(f"Unit Testing: {path}")
             try:
@@ -66,6 +84,7 @@ def test_command(files, run_pattern, debug):
                 click.echo(f"advisor: error: {e}", err=True)
                 bad += 1
                 continue
+            parsed.append(tf)
             outcomes = run_file(tf, (lambda t: bool(rx.search(t.name))) if rx else None)
             for o in outcomes:
                 click.echo(format_outcome(o))
@@ -73,4 +92,11 @@ def test_command(files, run_pattern, debug):
             failed += sum(not o.ok for o in outcomes)
             click.echo(f"  {'SUCCESS' if all(o.ok for o in outcomes) else 'FAILED'}\n")
         click.echo(f"{passed} passed, {failed} failed" + (f", {bad} invalid file(s)" if bad else ""))
+        if coverage:
+            missing = coverage_gaps(parsed)
+            for line in missing:
+                click.echo(f"  untested: {line}")
+            click.echo("coverage: " + (f"{len(missing)} rule(s) lack a case" if missing else
+                                       "every rule has a firing and a not-firing case"))
+            failed += len(missing)
     sys.exit(EXIT_USAGE if bad else EXIT_FAIL_ON if failed else EXIT_OK)

@@ -182,3 +182,18 @@ def test_a_bad_file_does_not_hide_the_results_of_good_ones(tmp_path):
     assert r.exit_code == 2
     assert "test 1 (ok): SUCCESS" in r.output
     assert f"{bad}:1: rule_files: 'host' is not of type 'array'" in r.stderr
+
+
+def test_coverage_fails_when_a_rule_lacks_a_firing_or_a_quiet_case(tmp_path):
+    f, r = run_test(tmp_path, """\
+        rule_files: [host]
+        tests:
+          - name: low memory
+        @MEM@
+            expect_findings: [{rule: host-memory-pressure}]
+        """, "--coverage")
+    assert r.exit_code == 1, r.output
+    assert "1 passed, 0 failed" in r.output
+    assert "untested: host-memory-pressure (host): no not-firing case" in r.output
+    assert "untested: host-cpu-saturation (host): no firing and no not-firing case" in r.output
+    assert "coverage: 14 rule(s) lack a case" in r.output

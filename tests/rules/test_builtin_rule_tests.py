@@ -19,9 +19,10 @@ PACKS = sorted({p.stem for p in RULES.glob("*.yaml")} | set(BUILTIN))
 
 def test_advisor_test_passes_on_every_builtin_test_file():
     assert FILES, "no rule test files in rules/tests"
-    result = CliRunner().invoke(cli, ["test", *map(str, FILES)], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["test", "--coverage", *map(str, FILES)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert " 0 failed" in result.output and "FAILED" not in result.output
+    assert "coverage: every rule has a firing and a not-firing case" in result.output
 
 
 @pytest.mark.parametrize("pack", PACKS)
