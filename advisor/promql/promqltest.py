@@ -1,8 +1,14 @@
 """A runner for Prometheus' promqltest files (``load``/``clear``/``eval`` scripts, see its FORMAT.md).
 
-Native-histogram data and experimental syntax are out of scope: those evals are skipped with a reason.
-Annotation expectations (``expect warn``/``info``/``no_warn``/``no_info``) are not checked; the evals
-carrying them still have their results checked and are counted in ``annotations_ignored``.
+Out of scope, so skipped with a reason: evals using experimental syntax (``anchored``, ``smoothed``,
+``fill``, ``info()``, ``limitk``, duration arithmetic), native-histogram functions, and evals whose expected
+output holds native histograms (``{{...}}``). Native samples in ``load`` blocks are not loaded (the float
+series beside them are), and ``load_with_nhcb`` loads only the classic series; an eval whose selectors match
+such a native series is still run, passes if the result matches, and is otherwise counted as a skip naming
+the series. Annotation expectations (``expect warn``/``info``/``no_warn``/``no_info``) are not checked; the
+evals carrying them still have their results checked and are counted in ``annotations_ignored``.
+
+Run it directly with ``python -m perfadvisor.advisor.promql.promqltest FILE... [-v]``.
 """
 from __future__ import annotations
 
@@ -304,3 +310,23 @@ def _fmt(series) -> str:
 def run_file(path: Path) -> FileReport:
     """Run every command of one promqltest file."""
     return Runner(path).run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print pass/skip/fail counts per file (and failures, skips with -v); exit 1 on any failure."""
+    import sys
+    args = sys.argv[1:] if argv is None else argv
+    verbose = "-v" in args
+    failed = 0
+    for name in (a for a in args if a != "-v"):
+        report = run_file(Path(name))
+        print(report.summary())
+        failed += report.count("fail")
+        for o in report.outcomes:
+            if o.status == "fail" or (verbose and o.status == "skip"):
+                print(f"  {o.status} line {o.line}: {o.query}\n      {o.reason}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
