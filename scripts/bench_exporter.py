@@ -115,14 +115,15 @@ def run_scrapes(t: Target, n: int, parallel: int, path: str = "/metrics") -> tup
     return cpu_seconds(t.proc.pid) - cpu0, walls, time.perf_counter() - w0, series[0]
 
 
-def compare(targets: list[Target], n: int, parallel: int, batch: int = 20) -> dict[str, dict]:
+def compare(targets: list[Target], n: int, parallel: int, batch: int = 20,
+            paths: dict[str, str] | None = None) -> dict[str, dict]:
     """n scrapes of each target, interleaved in batches so both see the same background load."""
     acc = {t.name: [0.0, [], 0.0, 0] for t in targets}
     done = 0
     while done < n and time.monotonic() < DEADLINE:
         step = min(batch, n - done)
         for t in targets:
-            cpu, walls, elapsed, series = run_scrapes(t, step, parallel)
+            cpu, walls, elapsed, series = run_scrapes(t, step, parallel, (paths or {}).get(t.name, "/metrics"))
             a = acc[t.name]
             a[0] += cpu
             a[1] += walls
@@ -159,26 +160,39 @@ def sleepers(count: int):
             p.wait()
 
 
-def per_process_cost(extra: int, rounds: int = 50) -> tuple[float, int, int]:
-    """µs of CPU per process per collection of the processes collector (difference with and without extras)."""
+def per_process_cost(extra: int, rounds: int = 50) -> dict[str, float]:
+    """µs of CPU per process per collection of the processes collector (difference with and without extras).
+
+    "idle": the steady state for sleeping processes (their status/io/fd reads are skipped while they are not
+    scheduled in). "busy": every process read in full each time, as if all of them had run since the last scrape.
+    """
     sys.path.insert(0, REPO)
     from perfadvisor.exporter.registry import CollectorContext, all_collectors
 
     factory = all_collectors()["processes"].factory
 
-    def measure() -> tuple[float, int]:
+    def measure(busy: bool) -> tuple[float, int]:
         c = factory(CollectorContext(settings={}))
         list(c.collect())  # first pass fills the caches, as a long-running exporter has them
+        if busy:
+            c.scanner._gate = False
         n = sum(1 for d in os.listdir("/proc") if d.isdigit())
         t0 = time.process_time()
         for _ in range(rounds):
+            if busy:
+                for entry in c.scanner._pids.values():
+                    entry[9] = None  # forget the last stat line: parse it again
             list(c.collect())
         return (time.process_time() - t0) / rounds, n
 
-    base, n0 = measure()
-    with sleepers(extra):
-        more, n1 = measure()
-    return (more - base) / max(n1 - n0, 1) * 1e6, n0, n1
+    out = {}
+    for mode in ("idle", "busy"):
+        base, n0 = measure(mode == "busy")
+        with sleepers(extra):
+            more, n1 = measure(mode == "busy")
+        out[mode] = (more - base) / max(n1 - n0, 1) * 1e6
+        out["n0"], out["n1"] = n0, n1
+    return out
 
 
 def table(rows: list[tuple[str, dict, dict]]) -> None:
@@ -216,6 +230,9 @@ def main() -> None:
         # what a scrape costs us before any collector runs: HTTP, orchestration, self metrics, one tiny collector
         cpu, walls, _, _ = run_scrapes(targets[1], n // 2, 1, "/metrics?collect[]=loadavg")
         fixed_ms = cpu / max(len(walls), 1) * 1000
+        # the same set of work node_exporter does: host collectors only, no process groups
+        host = compare(targets, n // 2, 1, paths={"perfadvisor": "/metrics?exclude[]=processes"})
+        rows.insert(1, ("host only (no procs)", host["node_exporter"], host["perfadvisor"]))
         con = compare(targets, n, par, batch=10 * par)
         rows.append((f"{par} parallel x{n}", con["node_exporter"], con["perfadvisor"]))
         if procs:
@@ -233,8 +250,9 @@ def main() -> None:
     print(f"\nperfadvisor fixed cost per scrape (?collect[]=loadavg): {fixed_ms:.2f} ms CPU — the rest of its "
           f"sequential figure is the collectors ({rows[0][2]['cpu_ms'] - fixed_ms:.2f} ms)")
     if procs:
-        us, n0, n1 = per_process_cost(procs)
-        print(f"\nprocesses collector: {us:.1f} µs CPU per process per collection ({n0} → {n1} processes)")
+        c = per_process_cost(procs)
+        print(f"\nprocesses collector, µs CPU per process per collection ({c['n0']} → {c['n1']} processes): "
+              f"{c['idle']:.1f} idle, {c['busy']:.1f} busy (every process read in full)")
 
 
 if __name__ == "__main__":

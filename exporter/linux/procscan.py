@@ -77,88 +77,103 @@ class ProcScanner:
             pid = int(name)
             entry = cache.get(pid)
             files = entry[5] if entry is not None else None
-            try:
-                st = pread(files.fds[0], 1024, 0) if files is not None else read_slot(None, 0, base)
-            except OSError:
-                st = b""
-            if not st:
-                if entry is not None:  # the task we held is gone (exited, or the pid was reused)
-                    self._drop(pid)
-                    entry = files = None
-                    try:
-                        st = read_slot(None, 0, base)
-                    except OSError:
-                        continue
-                else:
-                    continue  # exited between listdir and read
-            same_stat = entry is not None and st == entry[9]
-            if same_stat:
-                comm, v = None, entry[10]  # stat unchanged since the last scrape (an idle process): reuse its parse
-            else:
-                try:
-                    comm, f = parse_stat(st)
-                    # start, state, flags, utime, stime, minflt, majflt, threads, vsize, rss pages
-                    v = (int(f[19]), f[0], int(f[6]), int(f[11]), int(f[12]), int(f[7]), int(f[9]), int(f[17]),
-                         int(f[20]), int(f[21]))
-                except (IndexError, ValueError):
-                    continue
-            start = v[0]
-            if entry is None or entry[0] != start:
-                if entry is not None:
-                    self._drop(pid)
-                # start, group, max fds, last counters, generation, OpenFiles, schedule-ins, (ctx, swap, io, fds), age,
-                # last stat bytes, their parse
-                if comm is None:
-                    comm = parse_stat(st)[0]
-                group = self.name_fn(pid, comm, base)
-                if group is None and self.children:  # process-exporter's -children: a tracked process' child joins
-                    parent = cache.get(int(parse_stat(st)[1][1]))
-                    if parent is not None:
-                        group = parent[1]
-                entry = cache[pid] = [start, group, None, None, gen, None, None, None, 0, None, None]
-                if entry[1] is not None and self._open_files < self._fd_budget:
-                    try:
-                        files = entry[5] = P.OpenFiles(base)
-                        self._open_files += 1
-                    except OSError:
-                        pass
-            entry[4], entry[9], entry[10] = gen, st, v
-            group = entry[1]
-            if group is None:
-                continue
-            kthread = v[2] & P.PF_KTHREAD
-            # A task that has not been scheduled in since the last scrape cannot have switched context, done I/O
-            # or changed its descriptor table; reuse those values (re-read every REFRESH scrapes for VmSwap).
-            # schedstat covers the main thread only: a multi-threaded process must also show an unchanged stat
-            # line (whole-process CPU time, faults and RSS), or its other threads may have been busy.
             sched = None
-            if gate:
+            if entry is not None and gate and entry[6] is not None and entry[8] < REFRESH and entry[10][7] == 1:
+                # A single-threaded task not scheduled in since the last scrape: nothing of it can have changed
+                # except its memory under reclaim (RSS, VmSwap), which the re-read every REFRESH scrapes catches.
                 try:
                     sched = read_slot(files, 1, base).rsplit(None, 1)[-1]
                 except (OSError, IndexError):
                     sched = None
-            if sched is not None and sched == entry[6] and entry[8] < REFRESH and (v[7] == 1 or same_stat):
-                vol, nonvol, swapped, rb, wb, fds, pss, swap_pss = entry[7]
+            if sched is not None and sched == entry[6]:
+                entry[4] = gen
                 entry[8] += 1
+                group, v, start = entry[1], entry[10], entry[0]
+                vol, nonvol, swapped, rb, wb, fds, pss, swap_pss = entry[7]
             else:
+                known_sched = sched
                 try:
-                    vol, nonvol, swapped = parse_status(read_slot(files, 2, base))
-                except (OSError, ValueError):
-                    self.read_errors += 1
-                    continue
-                if kthread:
-                    rb = wb = fds = 0  # kernel threads have no descriptor table and no I/O accounting of their own
+                    st = pread(files.fds[0], 1024, 0) if files is not None else read_slot(None, 0, base)
+                except OSError:
+                    st = b""
+                if not st:
+                    if entry is not None:  # the task we held is gone (exited, or the pid was reused)
+                        self._drop(pid)
+                        entry = files = None
+                        try:
+                            st = read_slot(None, 0, base)
+                        except OSError:
+                            continue
+                    else:
+                        continue  # exited between listdir and read
+                same_stat = entry is not None and st == entry[9]
+                if same_stat:
+                    comm, v = None, entry[10]  # stat unchanged since the last scrape (an idle process): reuse its parse
                 else:
                     try:
-                        rb, wb = parse_io(read_slot(files, 3, base))
+                        comm, f = parse_stat(st)
+                        # start, state, flags, utime, stime, minflt, majflt, threads, vsize, rss pages
+                        v = (int(f[19]), f[0], int(f[6]), int(f[11]), int(f[12]), int(f[7]), int(f[9]), int(f[17]),
+                             int(f[20]), int(f[21]))
+                    except (IndexError, ValueError):
+                        continue
+                start = v[0]
+                if entry is None or entry[0] != start:
+                    if entry is not None:
+                        self._drop(pid)
+                    # start, group, max fds, last counters, generation, OpenFiles, schedule-ins, (ctx, swap, io, fds), age,
+                    # last stat bytes, their parse
+                    if comm is None:
+                        comm = parse_stat(st)[0]
+                    group = self.name_fn(pid, comm, base)
+                    if group is None and self.children:  # process-exporter's -children: a tracked process' child joins
+                        parent = cache.get(int(parse_stat(st)[1][1]))
+                        if parent is not None:
+                            group = parent[1]
+                    entry = cache[pid] = [start, group, None, None, gen, None, None, None, 0, None, None]
+                    if entry[1] is not None and self._open_files < self._fd_budget:
+                        try:
+                            files = entry[5] = P.OpenFiles(base)
+                            self._open_files += 1
+                        except OSError:
+                            pass
+                entry[4], entry[9], entry[10] = gen, st, v
+                group = entry[1]
+                if group is None:
+                    continue
+                kthread = v[2] & P.PF_KTHREAD
+                # A task that has not been scheduled in since the last scrape cannot have switched context, done I/O
+                # or changed its descriptor table; reuse those values (re-read every REFRESH scrapes for VmSwap).
+                # schedstat covers the main thread only: a multi-threaded process must also show an unchanged stat
+                # line (whole-process CPU time, faults and RSS), or its other threads may have been busy.
+                sched = known_sched
+                if gate and sched is None:
+                    try:
+                        sched = read_slot(files, 1, base).rsplit(None, 1)[-1]
+                    except (OSError, IndexError):
+                        sched = None
+                if sched is not None and sched == entry[6] and entry[8] < REFRESH and (v[7] == 1 or same_stat):
+                    vol, nonvol, swapped, rb, wb, fds, pss, swap_pss = entry[7]
+                    entry[8] += 1
+                else:
+                    try:
+                        vol, nonvol, swapped = parse_status(read_slot(files, 2, base))
                     except (OSError, ValueError):
-                        rb = wb = 0  # another user's process without CAP_SYS_PTRACE
-                        self.partial_errors += 1
-                    fds = P.count_fds(base, fd_in_size)
-                pss = swap_pss = 0
-                if self.smaps and not kthread:
-                    pss, swap_pss = P.smaps_rollup(base)
-                entry[6], entry[7], entry[8] = sched, (vol, nonvol, swapped, rb, wb, fds, pss, swap_pss), 0
+                        self.read_errors += 1
+                        continue
+                    if kthread:
+                        rb = wb = fds = 0  # kernel threads have no descriptor table and no I/O accounting of their own
+                    else:
+                        try:
+                            rb, wb = parse_io(read_slot(files, 3, base))
+                        except (OSError, ValueError):
+                            rb = wb = 0  # another user's process without CAP_SYS_PTRACE
+                            self.partial_errors += 1
+                        fds = P.count_fds(base, fd_in_size)
+                    pss = swap_pss = 0
+                    if self.smaps and not kthread:
+                        pss, swap_pss = P.smaps_rollup(base)
+                    entry[6], entry[7], entry[8] = sched, (vol, nonvol, swapped, rb, wb, fds, pss, swap_pss), 0
             if entry[2] is None:
                 entry[2] = P.max_fds(base)
             cur = (v[3], v[4], v[5], v[6], vol, nonvol, rb, wb)

@@ -268,3 +268,20 @@ def test_portable_scanner_reports_the_same_child(child):
     assert abs(reg2.get_sample_value("namedprocess_namegroup_memory_bytes", key) - m1) < 1 << 20
     start = "namedprocess_namegroup_oldest_start_time_seconds"
     assert abs(reg2.get_sample_value(start, g) - reg.get_sample_value(start, g)) <= 1
+
+
+def test_idle_process_memory_is_refreshed_periodically(fakeproc):
+    """An idle task's RSS can shrink under reclaim without it running: re-read at least every REFRESH scrapes."""
+    from perfadvisor.exporter.linux.procscan import REFRESH
+
+    (fakeproc / "self").mkdir()
+    (fakeproc / "self" / "schedstat").write_text("1 1 5\n")
+    _proc(fakeproc, 10, "svc", utime=1, rss_pages=100)
+    (fakeproc / "10" / "schedstat").write_text("100 0 7\n")
+    reg, _ = build("processes", {"groups": [{"name": "svc", "comm": ["svc"]}]}, procfs=str(fakeproc))
+    rss = lambda: reg.get_sample_value("namedprocess_namegroup_memory_bytes",  # noqa: E731
+                                       {"groupname": "svc", "memtype": "resident"})
+    assert rss() == 100 * 4096
+    _proc(fakeproc, 10, "svc", utime=1, rss_pages=40)  # pages reclaimed while it slept
+    values = [rss() for _ in range(REFRESH + 2)]
+    assert values[-1] == 40 * 4096
