@@ -15,7 +15,7 @@ def test_memory_leak_fires_for_the_leaking_group(exporter_prometheus):
     report = json.loads(r.stdout)
     leaks = [f for f in report["findings"] if f["rule_id"] == "process-memory-leak"]
     mine = [f for f in leaks if f["target"]["groupname"] == "leakyadv"]
-    assert mine, [f["target"] for f in leaks]
+    assert mine, ([f["target"] for f in leaks], [x for x in report["rules"] if x["id"] == "process-memory-leak"])
     f = mine[0]
     p = f["projection"]
     assert 1.0e6 < p["slope"] < 3.5e6                 # ~2 MB/s written by the child
