@@ -126,5 +126,10 @@ def run_local(config: Config, opts: LocalOptions, progress: Progress | None = No
             "pack windows were shortened to fit it (" +
             ", ".join(f"{p}.{k}={v}" for p, kv in sorted(changes.items()) for k, v in sorted(kv.items())) + ")"
             ] if changes else []
+    short = sum(1 for r in report.results if r.reason.startswith("not enough history"))
+    if short:
+        how = "sample longer (--duration)" + ("" if opts.store else " or keep samples between runs (--store PATH)")
+        note.append(f"local mode: {short} rule(s) need more history than the {format_duration(hist.span)} "
+                    f"sampled; {how} to evaluate them")
     return replace(report, source={**report.source, "type": "embedded", "local": local},
                    warnings=tuple(note) + report.warnings)

@@ -60,6 +60,8 @@ def test_a_short_local_run_gives_verdicts_from_host_and_process_rules(tmp_path):
     # The windows were fitted to the 5 s of history, and the report says so.
     assert src["local"]["adapted_parameters"]["host"]["lookback"] == "5s"
     assert any(w.startswith("local mode: 5s of history at 1s intervals") for w in report["warnings"])
+    assert any(w.endswith("need more history than the 5s sampled; sample longer (--duration) or keep samples "
+                          "between runs (--store PATH) to evaluate them") for w in report["warnings"])
 
 
 def test_table_report_shows_coverage_and_why_rules_were_not_evaluated():
