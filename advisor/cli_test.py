@@ -100,3 +100,12 @@ def test_command(files, run_pattern, coverage, debug):
                                        "every rule has a firing and a not-firing case"))
             failed += len(missing)
     sys.exit(EXIT_USAGE if bad else EXIT_FAIL_ON if failed else EXIT_OK)
+
+
+def reference() -> str:
+    """The README block ``advisor-test-cli``: this command's --help (scripts/gen-docs keeps it current)."""
+    from click.testing import CliRunner
+
+    from .cli import cli
+    res = CliRunner().invoke(cli, ["test", "--help"], terminal_width=110)
+    return "#### `advisor test`\n\n```text\n" + res.output.rstrip() + "\n```\n"
