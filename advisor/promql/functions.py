@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from . import histograms, labelfns, rangefns
+from . import histograms, labelfns, rangefns, windowfns
 from .args import matrix_arg as _mat, scalar_arg as _scalar, string_arg as _string, vector_arg as _vec
 from .parse import Call, MatrixSel, Selector, Subquery
 from .values import EvalError, Scal, Vec, drop_names, merge_rows
@@ -214,19 +214,19 @@ FUNCS.update({
     "first_over_time": _range_fn(rangefns.first_over_time, keep_name=True),
     "ts_of_last_over_time": _range_fn(rangefns.ts_of_last),
     "ts_of_first_over_time": _range_fn(rangefns.ts_of_first),
-    "ts_of_max_over_time": _range_fn(lambda m: rangefns.ts_of_extreme(m, True)),
-    "ts_of_min_over_time": _range_fn(lambda m: rangefns.ts_of_extreme(m, False)),
+    "ts_of_max_over_time": _range_fn(lambda m: windowfns.ts_of_extreme(m, True)),
+    "ts_of_min_over_time": _range_fn(lambda m: windowfns.ts_of_extreme(m, False)),
     "present_over_time": _range_fn(rangefns.present_over_time),
     "quantile_over_time": _range_fn(rangefns.quantile_over_time),
-    "stddev_over_time": _range_fn(rangefns.stddev_over_time),
-    "stdvar_over_time": _range_fn(rangefns.stdvar_over_time),
-    "mad_over_time": _range_fn(rangefns.mad_over_time),
+    "stddev_over_time": _range_fn(windowfns.stddev_over_time),
+    "stdvar_over_time": _range_fn(windowfns.stdvar_over_time),
+    "mad_over_time": _range_fn(windowfns.mad_over_time),
     "changes": _range_fn(lambda m: rangefns.changes(m, False)),
     "resets": _range_fn(lambda m: rangefns.changes(m, True)),
-    "deriv": _range_fn(rangefns.deriv),
-    "predict_linear": _range_fn(rangefns.predict_linear),
-    "double_exponential_smoothing": _range_fn(rangefns.double_exponential_smoothing),
-    "holt_winters": _range_fn(rangefns.double_exponential_smoothing),
+    "deriv": _range_fn(windowfns.deriv),
+    "predict_linear": _range_fn(windowfns.predict_linear),
+    "double_exponential_smoothing": _range_fn(windowfns.double_exponential_smoothing),
+    "holt_winters": _range_fn(windowfns.double_exponential_smoothing),
 })
 
 

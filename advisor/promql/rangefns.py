@@ -5,7 +5,8 @@ import math
 
 import numpy as np
 
-from .values import EvalError, Mat
+from .values import Mat
+from .windowfns import quantile_rows, sorted_nan_first
 
 
 
@@ -34,20 +35,6 @@ def _reduce(ufunc, m: Mat, lo: np.ndarray, hi: np.ndarray, empty: float) -> np.n
     res = ufunc.reduceat(padded, idx)[0::2]
     res = np.where((hi > lo).ravel(), res, empty)
     return res.reshape(lo.shape)
-
-
-def _per_window(m: Mat, fn, min_count: int = 1):
-    lo, hi = m.windows()
-    out = np.full(lo.shape, np.nan)
-    mask = (hi - lo) >= min_count
-    for i, j in zip(*np.nonzero(mask)):
-        a, b = lo[i, j], hi[i, j]
-        r = fn(m.ts[a:b], m.vals[a:b], int(m.t_end[j]))
-        if r is None:
-            mask[i, j] = False
-        else:
-            out[i, j] = r
-    return out, mask
 
 
 def extrapolated(m: Mat, is_counter: bool, is_rate: bool):
@@ -165,20 +152,6 @@ def prom_avg(values) -> float:
     return s / count + c / count
 
 
-def _kahan_sum(v: np.ndarray) -> float:
-    s, c = 0.0, 0.0
-    for x in v.tolist():
-        t = s + x
-        if math.isinf(t):
-            c = 0.0
-        elif abs(s) >= abs(x):
-            c += (s - t) + x
-        else:
-            c += (x - t) + s
-        s = t
-    return s + c
-
-
 def window_sum(m: Mat, lo, hi) -> np.ndarray:
     """Window sums; windows where plain addition may have cancelled are redone exactly."""
     with np.errstate(all="ignore"):
@@ -246,18 +219,6 @@ def ts_of_first(m: Mat):
     return _gather_ts(m, lo) / 1000.0, hi > lo
 
 
-def ts_of_extreme(m: Mat, is_max: bool):
-    def fn(ts, v, _t):
-        best, bt = None, None
-        for t, x in zip(ts.tolist(), v.tolist()):
-            if best is None or (x >= best if is_max else x <= best) or (math.isnan(best) and not math.isnan(x)):
-                if best is not None and math.isnan(x) and not math.isnan(best):
-                    continue
-                best, bt = x, t
-        return bt / 1000.0
-    return _per_window(m, fn)
-
-
 def present_over_time(m: Mat):
     lo, hi = m.windows()
     return np.ones(lo.shape), hi > lo
@@ -268,78 +229,18 @@ def quantile_over_time(m: Mat, q: np.ndarray):
     cnt = hi - lo
     mask = cnt > 0
     out = np.full(lo.shape, np.nan)
-    for c in np.unique(cnt[mask]):
-        sel = cnt == c
-        rows, cols = np.nonzero(sel)
-        w = nan_first_sort(m.vals[lo[sel][:, None] + np.arange(c)[None, :]])
-        out[rows, cols] = _quantile_sorted(w, q[cols])
+    with np.errstate(all="ignore"):
+        for c in np.unique(cnt[mask]):
+            sel = cnt == c
+            rows, cols = np.nonzero(sel)
+            w = sorted_nan_first(m.vals[lo[sel][:, None] + np.arange(c)[None, :]])
+            out[rows, cols] = quantile_rows(w, q[cols])
     return out, mask
 
 
-def _quantile_sorted(w: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Prometheus' quantile over each sorted row of w (rank q*(n-1), linear interpolation)."""
-    n = w.shape[1]
-    res = np.empty(w.shape[0])
-    with np.errstate(all="ignore"):
-        rank = q * (n - 1)
-        lower = np.clip(np.floor(rank), 0, n - 1)
-        upper = np.clip(lower + 1, 0, n - 1)
-        lower_i = np.nan_to_num(lower).astype(np.int64)
-        upper_i = np.nan_to_num(upper).astype(np.int64)
-        weight = rank - np.floor(rank)
-        r = np.arange(w.shape[0])
-        res = w[r, lower_i] * (1 - weight) + w[r, upper_i] * weight
-        res = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, res))
-        res = np.where(np.isnan(q), np.nan, res)
-    return res
-
-
-def nan_first_sort(w: np.ndarray) -> np.ndarray:
-    """Sort rows like Go's sort.Float64s: NaN before every number."""
-    w = np.sort(w, axis=-1)
-    nan = np.isnan(w)
-    if nan.any():
-        key = np.where(nan, 0, 1)
-        order = np.argsort(key, axis=-1, kind="stable")
-        w = np.take_along_axis(w, order, axis=-1)
-    return w
-
-
 def quantile_list(values: np.ndarray, q: float) -> float:
-    v = nan_first_sort(np.asarray(values, dtype=np.float64))[None, :]
-    return float(_quantile_sorted(v, np.array([q]))[0])
-
-
-def _stdvar(ts, v, _t):
-    count = 0.0
-    mean = c_mean = aux = c_aux = 0.0
-    for x in v.tolist():
-        count += 1
-        delta = x - (mean + c_mean)
-        mean, c_mean = kahan_inc(delta / count, mean, c_mean)
-        aux, c_aux = kahan_inc(delta * (x - (mean + c_mean)), aux, c_aux)
-    return (aux + c_aux) / count
-
-
-def stdvar_over_time(m: Mat):
-    with np.errstate(all="ignore"):
-        return _per_window(m, _stdvar)
-
-
-def stddev_over_time(m: Mat):
-    with np.errstate(all="ignore"):
-        out, mask = _per_window(m, _stdvar)
-        return np.sqrt(out), mask
-
-
-def mad_over_time(m: Mat):
-    def fn(ts, v, _t):
-        if np.isnan(v).any():
-            return float("nan")
-        med = quantile_list(v, 0.5)
-        return quantile_list(np.abs(v - med), 0.5)
-    with np.errstate(all="ignore"):
-        return _per_window(m, fn)
+    v = sorted_nan_first(np.asarray(values, dtype=np.float64)[None, :])
+    return float(quantile_rows(v, np.array([q]))[0])
 
 
 def changes(m: Mat, resets: bool):
@@ -351,57 +252,3 @@ def changes(m: Mat, resets: bool):
     return np.where(cnt > 0, res, 0).astype(np.float64), cnt > 0
 
 
-def _linreg(ts: np.ndarray, v: np.ndarray, intercept_ms: int):
-    n = len(v)
-    x = (ts - intercept_ms) / 1000.0
-    const_y = bool(np.all(v == v[0])) and np.isfinite(v[0])
-    if const_y:
-        return 0.0, float(v[0])
-    sx, sy = _kahan_sum(x), _kahan_sum(v)
-    sxy, sx2 = _kahan_sum(x * v), _kahan_sum(x * x)
-    cov = sxy - sx * sy / n
-    var = sx2 - sx * sx / n
-    slope = cov / var
-    return slope, sy / n - slope * sx / n
-
-
-def deriv(m: Mat):
-    def fn(ts, v, _t):
-        return _linreg(ts, v, int(ts[0]))[0]
-    with np.errstate(all="ignore"):
-        return _per_window(m, fn, 2)
-
-
-def predict_linear(m: Mat, dur: np.ndarray):
-    def fn(ts, v, t):
-        slope, icpt = _linreg(ts, v, t)
-        return slope * d + icpt
-    lo, hi = m.windows()
-    out = np.full(lo.shape, np.nan)
-    mask = (hi - lo) >= 2
-    step_t = m.step_t if m.step_t is not None else m.t_end
-    with np.errstate(all="ignore"):
-        for i, j in zip(*np.nonzero(mask)):
-            d = float(dur[j])
-            out[i, j] = fn(m.ts[lo[i, j]:hi[i, j]], m.vals[lo[i, j]:hi[i, j]], int(step_t[j]))
-    return out, mask
-
-
-def double_exponential_smoothing(m: Mat, sf: np.ndarray, tf: np.ndarray):
-    s_f, t_f = float(sf[0]), float(tf[0])
-    if not (0 < s_f < 1):
-        raise EvalError(f"invalid smoothing factor. Expected: 0 < sf < 1, got: {s_f:g}")
-    if not (0 < t_f < 1):
-        raise EvalError(f"invalid trend factor. Expected: 0 < tf < 1, got: {t_f:g}")
-
-    def fn(ts, v, _t):
-        vals = v.tolist()
-        s0, s1 = 0.0, vals[0]
-        b = vals[1] - vals[0]
-        for i in range(1, len(vals)):
-            if i > 1:
-                b = t_f * (s1 - s0) + (1 - t_f) * b
-            s0, s1 = s1, s_f * vals[i] + (1 - s_f) * (s1 + b)
-        return s1
-    with np.errstate(all="ignore"):
-        return _per_window(m, fn, 2)
