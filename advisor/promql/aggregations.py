@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from .parse import Agg
-from .rangefns import prom_avg, prom_sum, quantile_list
+from .rangefns import prom_avg, prom_sum
 from .values import EvalError, Scal, StrV, Vec, label_key, merge_rows
 
 
@@ -146,22 +146,24 @@ def _topk(ev, node: Agg, v: Vec, kparam: np.ndarray) -> Vec:
     sel = np.zeros(v.mask.shape, dtype=bool)
     rank = np.full(v.mask.shape, np.inf)
     is_top = node.op == "topk"
-    members = [np.nonzero(g == gi)[0] for gi in range(len(labels))]
     for j in range(steps):
         kk = kparam[j]
         if kk < 1:
             continue
-        kk = int(min(kk, 2**62))
-        for rows in members:
-            rows = rows[v.mask[rows, j]]
-            if len(rows) == 0:
-                continue
-            vals = v.vals[rows, j]
-            key = -vals if is_top else vals.copy()
-            key = np.where(np.isnan(key), np.inf, key)
-            order = np.argsort(key, kind="stable")[:kk]
-            sel[rows[order], j] = True
-            rank[rows[order], j] = np.arange(len(order))
+        rows = np.nonzero(v.mask[:, j])[0]
+        if len(rows) == 0:
+            continue
+        key = -v.vals[rows, j] if is_top else v.vals[rows, j].copy()
+        key = np.where(np.isnan(key), np.inf, key)  # NaN ranks last for topk and bottomk
+        order = np.lexsort((np.arange(len(rows)), key, g[rows]))
+        grp = g[rows][order]
+        start = np.concatenate(([0], np.nonzero(grp[1:] != grp[:-1])[0] + 1))
+        first = np.repeat(start, np.diff(np.append(start, len(grp))))
+        within = np.arange(len(grp)) - first
+        take = within < min(kk, 2**62)
+        chosen = rows[order[take]]
+        sel[chosen, j] = True
+        rank[chosen, j] = within[take]
     keep = np.nonzero(sel.any(axis=1))[0]
     if steps == 1 and len(keep):
         keep = sorted(keep, key=lambda r: (g[r], rank[r, 0]))
@@ -175,15 +177,30 @@ def _quantile(node: Agg, v: Vec, q: np.ndarray) -> Vec:
     k = v.vals.shape[1]
     out = np.full((len(labels), k), np.nan)
     present = np.zeros((len(labels), k), dtype=bool)
-    for gi in range(len(labels)):
-        rows = np.nonzero(g == gi)[0]
-        for j in range(k):
-            r = rows[v.mask[rows, j]]
-            if len(r) == 0:
-                continue
-            present[gi, j] = True
-            with np.errstate(all="ignore"):
-                out[gi, j] = quantile_list(v.vals[r, j], float(q[j]))
+    for j in range(k):
+        rows = np.nonzero(v.mask[:, j])[0]
+        if len(rows) == 0:
+            continue
+        x = v.vals[rows, j]
+        order = np.lexsort((x, ~np.isnan(x), g[rows]))  # by group, NaN first, then value (Go's sort)
+        sv, grp = x[order], g[rows][order]
+        start = np.concatenate(([0], np.nonzero(grp[1:] != grp[:-1])[0] + 1))
+        count = np.diff(np.append(start, len(grp)))
+        qj = float(q[j])
+        with np.errstate(all="ignore"):
+            rank = qj * (count - 1)
+            lower = np.clip(np.floor(rank if qj == qj else 0), 0, count - 1).astype(np.int64)
+            upper = np.minimum(lower + 1, count - 1)
+            weight = rank - np.floor(rank)
+            res = sv[start + lower] * (1 - weight) + sv[start + upper] * weight
+        if qj != qj:
+            res = np.full(len(start), np.nan)
+        elif qj < 0:
+            res = np.full(len(start), -np.inf)
+        elif qj > 1:
+            res = np.full(len(start), np.inf)
+        out[grp[start], j] = res
+        present[grp[start], j] = True
     return Vec(labels, out, present)
 
 
