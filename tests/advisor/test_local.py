@@ -207,3 +207,22 @@ def test_store_thins_samples_older_than_an_hour_to_one_per_minute(tmp_path):
         (labels, ts, vals), = s.series()
     assert ts == [59_000, 119_000, 179_000, 2 * 3600_000]      # the last sample of each old minute
     assert vals[:3] == [59.0, 119.0, 179.0]
+
+
+@pytest.mark.parametrize("pack_file", sorted((REPO / "rules").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_pack_fits_a_one_minute_local_run(pack_file):
+    """For every pack (new ones too): after local adaptation to 60 s of history, `for` windows and range
+    selectors of the rules that can run fit in that minute, so instant rules give verdicts on a first run."""
+    import re
+    from perfadvisor.advisor.local.adapt import adapt_rules
+    from perfadvisor.advisor.packs import load_pack
+    pack = load_pack(pack_file)
+    rules, _ = adapt_rules([pack], {}, pack.resolved(), History(span=60, interval=1))
+    for rr in rules:
+        too_long = rr.min_history and rr.rule.evaluate.mode != "instant" and rr.min_history > 60
+        if too_long:
+            continue   # reported as "needs ≥ …", not run on a minute
+        assert (rr.for_seconds or 0) <= 30, (rr.rule.id, rr.for_seconds)
+        assert (rr.lookback or 0) <= 60, (rr.rule.id, rr.lookback)
+        for window in re.findall(r"\[((?:\d+(?:ms|[smhdwy]))+)(?::[0-9a-z]*)?\]", rr.query):
+            assert parse_duration(window) <= 60, (rr.rule.id, window)
