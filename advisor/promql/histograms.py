@@ -142,24 +142,80 @@ def format_q(q: float) -> str:
     return repr(float(q))
 
 
-def _apply(v: Vec, fn) -> Vec:
+def _apply(v: Vec, fn, block=None) -> Vec:
+    """Per group of buckets: ``block`` computes all steps where every bucket is present at once (when
+    given); other steps go through ``fn(step, [(le, count), ...])``."""
     k = v.vals.shape[1]
     labels, vals, mask = [], [], []
     for lb, members in _groups(v).values():
         rows = np.array([r for _, r in members])
-        les = [le for le, _ in members]
+        les = np.array([le for le, _ in members])
         out = np.full(k, np.nan)
-        m = np.zeros(k, dtype=bool)
-        for j in np.nonzero(v.mask[rows].any(axis=0))[0]:
-            pairs = [(les[n], float(v.vals[r, j])) for n, r in enumerate(rows) if v.mask[r, j]]
+        m = v.mask[rows].any(axis=0)
+        rest = m
+        if block is not None:
+            full = v.mask[rows].all(axis=0)
+            if full.any():
+                order = np.argsort(les, kind="stable")
+                sles, counts = les[order], v.vals[rows][order][:, full]
+                if len(np.unique(sles)) != len(sles):  # coalesce equal bounds
+                    uniq, inv = np.unique(sles, return_inverse=True)
+                    summed = np.zeros((len(uniq), counts.shape[1]))
+                    np.add.at(summed, inv, counts)
+                    sles, counts = uniq, summed
+                with np.errstate(all="ignore"):
+                    out[full] = block(sles, counts, np.nonzero(full)[0])
+                rest = m & ~full
+        for j in np.nonzero(rest)[0]:
+            pairs = [(float(les[n]), float(v.vals[r, j])) for n, r in enumerate(rows) if v.mask[r, j]]
             out[j] = fn(j, pairs)
-            m[j] = True
         labels.append(lb); vals.append(out); mask.append(m)
     return merge_rows(Vec(labels, np.array(vals).reshape(-1, k), np.array(mask, dtype=bool).reshape(-1, k)))
 
 
+def _almost_equal_v(a: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    diff = np.abs(a - b)
+    tiny = (a == 0) | (b == 0) | (diff < 2.2250738585072014e-308)
+    rel = diff / np.minimum(np.abs(a) + np.abs(b), 1.7976931348623157e308)
+    return (a == b) | np.where(tiny, diff < eps * 2.2250738585072014e-308, rel < eps)
+
+
+def _quantile_block(q: np.ndarray):
+    """bucket_quantile for sorted bounds ``les`` and counts (buckets × steps), all steps at once."""
+    def block(les: np.ndarray, counts: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        qs = q[cols]
+        nb, n = counts.shape
+        if nb < 2 or not (math.isinf(les[-1]) and les[-1] > 0):
+            res = np.full(n, np.nan)
+        else:
+            b = counts.copy()
+            prev = b[0].copy()
+            for i in range(1, nb):
+                cur = b[i]
+                fix = ~(cur == prev) & (_almost_equal_v(prev, cur, SMALL_DELTA) | (cur < prev))
+                b[i] = np.where(fix, prev, cur)
+                prev = b[i].copy()
+            obs = b[-1]
+            rank = qs * obs
+            ge = b[:-1] >= rank[None, :]
+            idx = np.where(ge.any(axis=0), np.argmax(ge, axis=0), nb - 1)
+            cols_n = np.arange(n)
+            end = les[np.minimum(idx, nb - 1)]
+            start = np.where(idx > 0, les[np.maximum(idx - 1, 0)], 0.0)
+            below = np.where(idx > 0, b[np.maximum(idx - 1, 0), cols_n], 0.0)
+            count = b[idx, cols_n] - below
+            res = start + (end - start) * ((rank - below) / count)
+            res = np.where((count <= 0) | np.isnan(count), np.nan, res)
+            res = np.where((idx == 0) & (les[0] <= 0), les[0], res)
+            res = np.where(idx == nb - 1, les[-2], res)
+            res = np.where((obs == 0) | np.isnan(obs), np.nan, res)
+        res = np.where(qs < 0, -np.inf, np.where(qs > 1, np.inf, res))
+        return np.where(np.isnan(qs), np.nan, res)
+    return block
+
+
 def quantile(q: np.ndarray, v: Vec) -> Vec:
-    return _apply(v, lambda j, pairs: bucket_quantile(float(q[j]), pairs))
+    return _apply(v, lambda j, pairs: bucket_quantile(float(q[j]), pairs), _quantile_block(q))
 
 
 def fraction(lo: np.ndarray, hi: np.ndarray, v: Vec) -> Vec:
