@@ -8,9 +8,9 @@ import click
 import yaml
 
 from .cli_common import errors_to_exit
-from .errors import EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE
+from .errors import EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, AdvisorError
 from .packs.params import format_duration
-from .ruletest import Outcome, TestFileError, coverage, parse_file, run_file
+from .ruletest import Outcome, coverage, parse_file, run_file
 
 
 def _yaml(value) -> str:
@@ -77,7 +77,7 @@ def test_command(files, run_pattern, coverage, debug):
             click.echo(f"Unit Testing: {path}")
             try:
                 tf = parse_file(path)
-            except TestFileError as e:
+            except AdvisorError as e:   # the test file, or a pack it names, is invalid
                 if debug:
                     raise
                 click.echo(f"  FAILED: {e}")

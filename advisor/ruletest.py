@@ -210,13 +210,13 @@ def parse_text(text: str, path: str, base: Path | None = None) -> TestFile:
                     sub = b + (key, j) + (("rule",) if isinstance(item, dict) else ())
                     raise TestFileError(path, _line(lines, sub), field_name(sub),
                                         f"unknown rule {rid!r} (not in {', '.join(p.name for p in packs)})")
-        overrides = tuple((k.rpartition(".")[0] or None, k.rpartition(".")[2], v,
-                           f"{path}:{_line(lines, b + ('set', k))}: tests[{i}].set")
+        overrides = tuple((k.rpartition(".")[0] or None, k.rpartition(".")[2], v, k)
                           for k, v in (t.get("set") or {}).items())
-        try:
-            pack_values(list(packs), overrides)
-        except AdvisorError as e:
-            raise TestFileError(path, _line(lines, b + ("set",)), field_name(b + ("set",)), str(e)) from None
+        for o in overrides:
+            try:
+                pack_values(list(packs), (o,))
+            except AdvisorError as e:
+                raise TestFileError(path, _line(lines, b + ("set", o[3])), field_name(b + ("set",)), str(e)) from None
         tests.append(TestCase(
             index=i, name=t.get("name", ""), line=_line(lines, b) or 0,
             interval=_duration(t.get("interval"), lines, path, b + ("interval",)) if "interval" in t

@@ -163,7 +163,12 @@ def test_not_enough_history_is_an_expectation(tmp_path):
     ("rule_files: [host]\ntests:\n  - eval_time: soon\n    input_series: []\n",
      ":3: tests[0].eval_time: 'soon' does not match"),
     ("rule_files: [host]\ntests:\n  - eval_time: 1m\n    input_series: []\n    set: {host.cpu_hgh: 1}\n",
-     ":5: tests[0].set: "),
+     ":5: tests[0].set: host.cpu_hgh: unknown parameter 'cpu_hgh' (not defined by pack host)"),
+    ("rule_files: [host]\ntests:\n  - eval_time: 1m\n    input_series: []\n    set:\n      cpu_high: 0.5\n"
+     "      host.mem_available_low: lots\n",
+     ":7: tests[0].set: parameter mem_available_low: expected a number, got 'lots'"),
+    ("rule_files: [packs/missing.yaml]\ntests:\n  - {eval_time: 1m, input_series: []}\n",
+     ":1: rule_files[0]: no such file"),
 ])
 def test_malformed_file_exits_2_naming_file_line_and_field(tmp_path, body, where):
     f, r = run_test(tmp_path, body, name="bad.test.yaml")
