@@ -212,13 +212,19 @@ def load_file(path: Path, storage: Storage | None = None, *, default_ts_ms: int 
     """Load a data file in whichever format it is (see module docstring)."""
     storage = storage if storage is not None else Storage()
     text = Path(path).read_text()
-    stripped = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if stripped and stripped[0].split()[0] == "load":
-        head = stripped[0].split()
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
+    first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
+    if first is not None and lines[first].split()[0] == "load":
+        head = lines[first].split()
         if len(head) != 2:
             raise LoadError(f"{path}: expected 'load <step>' as the first line")
+        body = []
+        for ln in lines[first + 1:]:  # the block ends at a blank line, as in promqltest files
+            if not ln.strip():
+                break
+            body.append(ln)
         try:
-            load_block(storage, parse_duration(head[1]), stripped[1:])
+            load_block(storage, parse_duration(head[1]), body)
         except LoadError as exc:
             raise LoadError(f"{path}: {exc}") from None
         return storage
