@@ -109,18 +109,21 @@ class Evaluator:
 
     def run(self, rules: list[ResolvedRule]) -> list[RuleResult]:
         """Every rule's result, in the order given; the first SourceError is raised."""
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="advisor") as pool:
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="advisor")
+        try:
             futures = [pool.submit(self.evaluate, r) for r in rules]
             if self.progress:
                 for f in futures:
-                    f.add_done_callback(lambda f: f.exception() is None and self.progress(f.result()))
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            for f in done:
-                if f.exception() is not None:
-                    for p in pending:
-                        p.cancel()
+                    f.add_done_callback(lambda f: not f.cancelled() and f.exception() is None
+                                        and self.progress(f.result()))
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            for f in futures:
+                if f in done and f.exception() is not None:
                     raise f.exception()
             return [f.result() for f in futures]
+        finally:
+            # On failure, queued rules are dropped; running ones stop at their next request.
+            pool.shutdown(wait=False, cancel_futures=True)
 
     # --- one rule -------------------------------------------------------------------------------------
 

@@ -88,6 +88,7 @@ class PrometheusSource:
         self._local = threading.local()
         self.warnings: list[str] = []
         self._lock = threading.Lock()
+        self._failed: SourceError | None = None   # once the source has failed, other threads stop retrying
 
     def _session(self) -> requests.Session:
         s = getattr(self._local, "session", None)
@@ -131,6 +132,8 @@ class PrometheusSource:
         url = self.base + path
         attempt = 0
         while True:
+            if self._failed is not None:
+                raise self._failed
             try:
                 resp = self._session().post(url, data=form, timeout=self.config.timeout)
             except requests.exceptions.Timeout:
@@ -144,8 +147,9 @@ class PrometheusSource:
                     return self._parse(resp, url, query)
                 problem = f"HTTP {resp.status_code}{_server_error(resp)}"
             if attempt >= self.config.retries:
-                raise SourceError(f"Prometheus at {url} failed: {problem}"
-                                  + (f" (after {attempt + 1} attempts)" if attempt else ""))
+                self._failed = SourceError(f"Prometheus at {url} failed: {problem}"
+                                           + (f" (after {attempt + 1} attempts)" if attempt else ""))
+                raise self._failed
             time.sleep(self.config.backoff * (2 ** attempt))
             attempt += 1
 

@@ -71,6 +71,11 @@ def test_warnings_surface_and_missing_metrics_are_not_healthy(fake_api):
     r = advisor("run", "--prometheus", api.url, "--format", "json")
     assert r.exit_code == 0, r.output
     report = json.loads(r.stdout)
+    from importlib import resources
+
+    import jsonschema
+    schema = json.loads(resources.files("perfadvisor.advisor.reports").joinpath("report.schema.json").read_text())
+    jsonschema.validate(report, schema)
     assert report["warnings"] == ["partial response: store gateway down"]
     assert report["summary"]["rules_evaluated"] == 0
     assert report["summary"]["score"] is None          # nothing evaluated is never a perfect score

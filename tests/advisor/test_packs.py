@@ -112,3 +112,19 @@ def test_load_text_roundtrip():
     p = load_text(GOOD, "inline.yaml")
     assert p.rules[0].source == "inline.yaml:7"
     assert p.defaults() == {"limit": 5.0}
+
+
+def test_run_with_a_malformed_pack_exits_2_before_querying(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD.replace("category: alert", "category: alerts"))
+    r = advisor("run", "--prometheus", "http://127.0.0.1:9", "--pack", str(bad))
+    assert r.exit_code == 2
+    assert r.stderr == f"advisor: error: {bad}:9: rules[0].category: 'alerts' is not one of optimization, scaling, alert\n"
+
+
+def test_run_with_a_sandbox_escape_exits_2_naming_the_rule(tmp_path):
+    bad = tmp_path / "evil.yaml"
+    bad.write_text(GOOD.replace('"{{ labels.instance }} is {{ value }}"', '"{{ cycler.__init__.__globals__ }}"'))
+    r = advisor("run", "--prometheus", "http://127.0.0.1:9", "--pack", str(bad))
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert f"{bad}:14: rules[0].recommendation: rule mine-up: not allowed in the sandbox" in r.stderr
