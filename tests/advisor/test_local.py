@@ -226,3 +226,12 @@ def test_every_pack_fits_a_one_minute_local_run(pack_file):
         assert (rr.lookback or 0) <= 60, (rr.rule.id, rr.lookback)
         for window in re.findall(r"\[((?:\d+(?:ms|[smhdwy]))+)(?::[0-9a-z]*)?\]", rr.query):
             assert parse_duration(window) <= 60, (rr.rule.id, window)
+
+
+@pytest.mark.parametrize("ext", ["html", "md"])
+def test_local_reports_render_in_every_format(tmp_path, ext):
+    out = tmp_path / f"report.{ext}"
+    r = advisor("run", "--duration", "1s", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    text = out.read_text()
+    assert "embedded" in text and "not enough history: needs ≥ 15m" in text
