@@ -29,7 +29,8 @@ def collectors_reference() -> str:
             out.append("")
             for prop, schema in props.items():
                 scalar = schema.get("type") in ("string", "integer", "number", "boolean")
-                flag = f"`--collector.{name}.{prop}`" if scalar else f"`collectors_config.{name}.{prop}` (config file)"
+                flag = (f"`--collector.{name}.{prop.replace('_', '-')}`" if scalar  # the CLI's spelling of the flag
+                        else f"`collectors_config.{name}.{prop}` (config file)")
                 default = schema.get("default")
                 shown = f" (default `{default}`)" if default not in (None, "", [], {}) else ""
                 out.append(f"- {flag}{shown}: {schema.get('description', '')}".rstrip(": "))
