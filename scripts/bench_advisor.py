@@ -103,15 +103,24 @@ class Recording(PrometheusSource):
     def __init__(self, cfg):
         super().__init__(cfg)
         self.log: list[tuple[str, dict]] = []
+        self.fetch = 0.0     # seconds inside requests (HTTP + JSON decode + parsing), summed over threads
+        self.points = 0
+
+    def _timed(self, call):
+        t0 = time.perf_counter()
+        res = call()
+        self.fetch += time.perf_counter() - t0
+        self.points += sum(len(s.points) for s in res.series)
+        return res
 
     def instant(self, query, time):
         self.log.append(("/api/v1/query", {"query": query, "time": f"{time:.3f}"}))
-        return super().instant(query, time)
+        return self._timed(lambda: super(Recording, self).instant(query, time))
 
     def range(self, query, start, end, step):
         self.log.append(("/api/v1/query_range", {"query": query, "start": f"{start:.3f}", "end": f"{end:.3f}",
                                                  "step": f"{step:g}"}))
-        return super().range(query, start, end, step)
+        return self._timed(lambda: super(Recording, self).range(query, start, end, step))
 
 
 def main() -> None:
@@ -148,6 +157,14 @@ def main() -> None:
         sets = ("lookback=1h", "step=1m", "scaling.lookback=2h", "scaling.step=2m")
         cfg = C.build(prometheus_url=url, sets=sets, concurrency=args.concurrency, env={})
         best = None
+        # One sequential pass first: where the time goes without overlap.
+        seq = C.build(prometheus_url=url, sets=sets, concurrency=1, env={})
+        src = Recording(seq.prometheus)
+        t0 = time.perf_counter()
+        execute(seq, source=src, now=float(end))
+        wall = time.perf_counter() - t0
+        print(f"sequential: {wall:.3f}s = fetching {src.fetch:.3f}s ({src.points:,} points: HTTP, JSON decode, "
+              f"parsing) + analysis/rendering {wall - src.fetch:.3f}s")
         for run in range(args.runs):
             src = Recording(cfg.prometheus)
             t0 = time.perf_counter()
