@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import os
-import re
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from ..linux.procfs import parse_diskstats, parse_udev, read
 from ..linux import LINUX
+from ._settings import regex
 from ..registry import CollectorContext, register
 
 DEFAULT_EXCLUDE = r"^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$"
@@ -73,7 +73,7 @@ class DiskstatsCollector:
     def __init__(self, ctx: CollectorContext):
         self.path = os.path.join(ctx.procfs, "diskstats")
         self.udev = os.path.join(ctx.rootfs, "run", "udev", "data")
-        self.exclude = re.compile(ctx.settings.get("device-exclude", DEFAULT_EXCLUDE) or "^$")
+        self.exclude = regex("diskstats", "device-exclude", ctx.settings.get("device-exclude", DEFAULT_EXCLUDE) or "^$")
         self._info: dict[tuple[str, str, str], list[str]] = {}  # udev properties do not change while a disk exists
 
     def _info_labels(self, major: str, minor: str, dev: str) -> list[str]:

@@ -14,6 +14,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from ..linux.procfs import parse_mounts, read
 from ..linux import LINUX
+from ._settings import regex
 from ..registry import CollectorContext, register
 
 DEFAULT_MOUNT_EXCLUDE = r"^/(dev|proc|run|sys|mnt|media|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
@@ -57,8 +58,8 @@ class FilesystemCollector:
         s = ctx.settings
         self.mounts_paths = [os.path.join(ctx.procfs, "1", "mounts"), os.path.join(ctx.procfs, "mounts")]
         self.rootfs = ctx.rootfs
-        self.mount_exclude = re.compile(s.get("mount-points-exclude", DEFAULT_MOUNT_EXCLUDE) or "^$")
-        self.fs_exclude = re.compile(s.get("fs-types-exclude", DEFAULT_FS_EXCLUDE) or "^$")
+        self.mount_exclude = regex("filesystem", "mount-points-exclude", s.get("mount-points-exclude", DEFAULT_MOUNT_EXCLUDE) or "^$")
+        self.fs_exclude = regex("filesystem", "fs-types-exclude", s.get("fs-types-exclude", DEFAULT_FS_EXCLUDE) or "^$")
         self.timeout = float(s.get("mount-timeout", 5))
         self._pool: ThreadPoolExecutor | None = None
         self._stuck: set[str] = set()

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 from prometheus_client.core import CounterMetricFamily
 
 from ..linux.procfs import NETDEV_RX, NETDEV_TX, parse_net_dev, read
 from ..linux.sysfs import AttrFiles
+from ._settings import regex
 from ..registry import CollectorContext, register
 
 DEFAULT_EXCLUDE = r"^lo$"
@@ -44,8 +44,8 @@ class NetdevCollector:
         self.sysnet = os.path.join(ctx.sysfs, "class", "net")
         self.attrs = AttrFiles(self.sysnet, limit=512)
         inc = ctx.settings.get("device-include")
-        self.include = re.compile(inc) if inc else None
-        self.exclude = re.compile(ctx.settings.get("device-exclude", DEFAULT_EXCLUDE) or "^$")
+        self.include = regex("netdev", "device-include", inc) if inc else None
+        self.exclude = regex("netdev", "device-exclude", ctx.settings.get("device-exclude", DEFAULT_EXCLUDE) or "^$")
 
     def _wanted(self, dev: str) -> bool:
         return bool(self.include.match(dev)) if self.include else not self.exclude.match(dev)

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import os
-import re
 
 from ..linux.procfs import parse_snmp6, read
 from ..linux import LINUX
 from ..registry import CollectorContext, register
+from ._settings import regex
 from ._families import single
 
 DEFAULT_FIELDS = (
@@ -31,7 +31,7 @@ class NetstatCollector:
 
     def __init__(self, ctx: CollectorContext):
         self.net = os.path.join(ctx.procfs, "net")
-        self.fields = re.compile(ctx.settings.get("fields") or DEFAULT_FIELDS)
+        self.fields = regex("netstat", "fields", ctx.settings.get("fields") or DEFAULT_FIELDS)
         # The header lines and snmp6 keys are the same every scrape: decide once which columns are wanted.
         self._headers: dict[str, list[tuple[int, str]]] = {}
         self._snmp6: dict[str, str | None] = {}

@@ -72,7 +72,7 @@ class ProcessesCollector:
 
     def __init__(self, ctx: CollectorContext):
         s = ctx.settings
-        self.rules = tuple(GroupRule.from_config(g) for g in s.get("groups") or ())
+        self.rules = tuple(GroupRule.from_config(g, f"processes: groups[{i}]") for i, g in enumerate(s.get("groups") or ()))
         self.top_n = int(s.get("top_n", 20))
         self.other = bool(s.get("other", False))
         self.children = bool(s.get("children", True))

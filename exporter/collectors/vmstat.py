@@ -7,6 +7,7 @@ import re
 from ..linux.procfs import parse_vmstat, read
 from ..linux import LINUX
 from ..registry import CollectorContext, register
+from ._settings import regex
 from ._families import single
 
 DEFAULT_FIELDS = r"^(oom_kill|pgpg|pswp|pg.*fault).*"
@@ -26,7 +27,7 @@ class VmstatCollector:
 
     def __init__(self, ctx: CollectorContext):
         self.path = os.path.join(ctx.procfs, "vmstat")
-        self.fields = re.compile(ctx.settings.get("fields") or DEFAULT_FIELDS)
+        self.fields = regex("vmstat", "fields", ctx.settings.get("fields") or DEFAULT_FIELDS)
         self._pick: re.Pattern | None = None  # the wanted lines, found in one pass once the field names are known
 
     def collect(self):

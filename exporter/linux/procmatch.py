@@ -48,12 +48,18 @@ class GroupRule:
     cmdline: tuple[re.Pattern, ...] = ()
 
     @classmethod
-    def from_config(cls, item: dict[str, Any]) -> "GroupRule":
+    def from_config(cls, item: dict[str, Any], where: str = "groups") -> "GroupRule":
+        patterns = []
+        for i, p in enumerate(item.get("cmdline", ())):
+            try:
+                patterns.append(re.compile(p))
+            except re.error as e:
+                raise ValueError(f"{where}.cmdline[{i}]: invalid regular expression {p!r}: {e}") from None
         return cls(
             name=item.get("name", "{{.Comm}}"),
             comm=frozenset(item.get("comm", ())),
             exe=tuple(item.get("exe", ())),
-            cmdline=tuple(re.compile(p) for p in item.get("cmdline", ())),
+            cmdline=tuple(patterns),
         )
 
     def match(self, p: ProcInfo) -> str | None:

@@ -215,3 +215,15 @@ def test_hung_network_mount_does_not_stall_the_scrape(tmp_path, monkeypatch):
     while reg.get_sample_value("node_filesystem_device_error", nfs) != 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert reg.get_sample_value("node_filesystem_size_bytes", nfs) > 0
+
+
+@pytest.mark.parametrize("name,settings,message", [
+    ("netdev", {"device-exclude": "("}, "netdev: device-exclude: invalid regular expression '('"),
+    ("filesystem", {"fs-types-exclude": "[a"}, "filesystem: fs-types-exclude: invalid regular expression '[a'"),
+    ("processes", {"groups": [{"name": "x", "cmdline": ["ok", "(?P<"]}]},
+     "processes: groups[0].cmdline[1]: invalid regular expression '(?P<'"),
+])
+def test_bad_regex_setting_names_the_setting(name, settings, message):
+    with pytest.raises(ValueError) as e:
+        build(name, settings)
+    assert str(e.value).startswith(message)
