@@ -94,7 +94,8 @@ class OpenFiles:
     """A process' /proc files kept open and re-read with pread: saves an open and a close per file per scrape.
 
     The descriptors pin the task, so after exit (or pid reuse) reads fail and the caller drops them. A file that
-    cannot be opened (io of another user's process, schedstat without CONFIG_SCHED_INFO) gets slot -1.
+    cannot be opened (io of another user's process without privileges, schedstat without CONFIG_SCHED_INFO) is
+    remembered as unreadable (-2) and fails at once, without a syscall per scrape.
     """
 
     __slots__ = ("fds",)
@@ -107,13 +108,15 @@ class OpenFiles:
             except OSError:
                 if i == 0:
                     raise
-                fds.append(-1)
+                fds.append(-2)
         self.fds = fds
 
     def read(self, slot: int, base: str) -> bytes:
         fd = self.fds[slot]
         if fd >= 0:
             return _pread(fd, SIZES[slot], 0)
+        if fd == -2:
+            raise PermissionError(13, "not readable", base + FILES[slot])
         return read_bytes(base + FILES[slot], SIZES[slot])
 
     def close(self) -> None:

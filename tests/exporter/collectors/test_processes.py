@@ -285,3 +285,26 @@ def test_idle_process_memory_is_refreshed_periodically(fakeproc):
     _proc(fakeproc, 10, "svc", utime=1, rss_pages=40)  # pages reclaimed while it slept
     values = [rss() for _ in range(REFRESH + 2)]
     assert values[-1] == 40 * 4096
+
+
+def test_unprivileged_exporter_still_reports_groups(child):
+    """As an unprivileged user, other users' /proc/<pid>/io and fd are unreadable: groups are still reported."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch to an unprivileged user")
+    comm, _ = child
+    code = (
+        "import json, os, sys\n"
+        "from prometheus_client import CollectorRegistry\n"
+        "from perfadvisor.exporter.registry import CollectorContext, all_collectors\n"
+        "c = all_collectors()['processes'].factory(CollectorContext(settings={'groups': [{'name': 'c', 'comm': [sys.argv[1]]}]}))\n"
+        "reg = CollectorRegistry(); reg.register(c)\n"
+        "os.setgid(65534); os.setuid(65534)  # after the imports: the interpreter lives under /root\n"
+        "print(json.dumps([reg.get_sample_value('namedprocess_namegroup_num_procs', {'groupname': 'c'}),\n"
+        "                  reg.get_sample_value('namedprocess_scrape_partial_errors')]))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code, comm], capture_output=True, text=True, timeout=60, cwd="/")
+    assert r.returncode == 0, r.stderr
+    import json
+
+    procs, partial = json.loads(r.stdout)
+    assert procs == 1 and partial >= 1
