@@ -1,7 +1,6 @@
 """Build one collector into a private registry, the way a scrape sees it."""
 from __future__ import annotations
 
-import pytest
 from prometheus_client import CollectorRegistry
 
 from perfadvisor.exporter.registry import CollectorContext, all_collectors
@@ -18,8 +17,3 @@ def build(name: str, settings: dict | None = None, **paths) -> tuple[CollectorRe
 def samples(reg: CollectorRegistry, name: str) -> dict[tuple, float]:
     """{sorted label items: value} of every sample called name."""
     return {tuple(sorted(s.labels.items())): s.value for m in reg.collect() for s in m.samples if s.name == name}
-
-
-@pytest.fixture
-def collector():
-    return build
