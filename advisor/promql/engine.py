@@ -156,17 +156,9 @@ def _finish_vec(v: Vec) -> Vec:
     return v.take(np.nonzero(keep)[0]) if not keep.all() else v
 
 
-def _check(node) -> None:
-    if isinstance(node, Str):
-        return
-    from .typecheck import check
-    check(node)
-
-
 def instant(storage: Storage, query: str, t_ms: int, lookback: int = LOOKBACK_MS) -> Result:
     """Evaluate ``query`` at ``t_ms``."""
     node = parse(query)
-    _check(node)
     ev = Evaluator(storage, np.array([t_ms]), t_ms, t_ms, lookback)
     v = ev.eval(node)
     if isinstance(v, Scal):
@@ -200,7 +192,6 @@ def range_query(storage: Storage, query: str, start_ms: int, end_ms: int, step_m
         raise EvalError("exceeded maximum resolution of 11,000 points per timeseries. "
                         "Try decreasing the query resolution (?step=XX)")
     node = parse(query)
-    _check(node)
     t = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
     ev = Evaluator(storage, t, start_ms, end_ms, lookback, step_ms)
     v = ev.eval(node)
