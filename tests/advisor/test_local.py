@@ -235,3 +235,32 @@ def test_local_reports_render_in_every_format(tmp_path, ext):
     assert r.exit_code == 0, r.output
     text = out.read_text()
     assert "embedded" in text and "not enough history: needs ≥ 15m" in text
+
+
+def test_ctrl_c_during_sampling_keeps_what_was_sampled(capsys):
+    from perfadvisor.advisor.local.options import LocalOptions
+    from perfadvisor.advisor.local.runner import sample
+
+    class Interrupted:   # the real sampler, interrupted by the user at the third sample
+        def __init__(self):
+            self.real, self.calls = _small_sampler(), 0
+
+        def sample(self):
+            self.calls += 1
+            if self.calls == 3:
+                raise KeyboardInterrupt
+            return self.real.sample()
+
+    got: list = []
+    sampler = Interrupted()
+    try:
+        assert sample(sampler, LocalOptions(interval=0.2, duration=5), got.append) == 2
+    finally:
+        sampler.real.close()
+    assert len(got) == 2 and got[1].ts_ms > got[0].ts_ms
+    assert "advisor: sampling stopped after 2 sample(s); evaluating them" in capsys.readouterr().err
+
+
+def _small_sampler():
+    from perfadvisor.advisor.local.sampler import InProcessSampler
+    return InProcessSampler(("meminfo", "loadavg"))
