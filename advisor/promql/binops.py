@@ -145,6 +145,7 @@ def _vec_vec(node: Binary, lhs: Vec, rhs: Vec, cmp: bool) -> Vec:
         ov[n] = one.vals[rows][pick, cols]
         om[n] = m.any(axis=0)
         orow[n] = np.asarray(rows)[pick]
+    multi = np.array([len(rows) > 1 for rows in groups.values()], dtype=bool)
     msig = [sig(lb) for lb in many.labels]
     gi = np.array([gindex.get(s, -1) for s in msig], dtype=np.int64)
     rows = np.nonzero(gi >= 0)[0]
@@ -164,7 +165,7 @@ def _vec_vec(node: Binary, lhs: Vec, rhs: Vec, cmp: bool) -> Vec:
     else:
         vals = res
     drop_name = not cmp or node.return_bool
-    labels = []
+    labels, out_rows, out_masks = [], [], []
     for n, r in enumerate(rows):
         lb = many.labels[r]
         if drop_name:
@@ -177,16 +178,31 @@ def _vec_vec(node: Binary, lhs: Vec, rhs: Vec, cmp: bool) -> Vec:
                 drop = set(node.match_labels)
                 lb = {key: val for key, val in lb.items() if key not in drop}
         elif node.include:
-            lb = dict(lb)
-            # The included labels come from the "one" side's series at the first matched step.
-            js = np.nonzero(mask[n])[0]
-            olb = one.labels[orow[gsel[n], js[0] if len(js) else 0]]
-            for name in node.include:
-                if olb.get(name):
-                    lb[name] = olb[name]
-                else:
-                    lb.pop(name, None)
+            # Included labels come from the "one" series matched at each step; when that series changes
+            # over time the result is one series per "one" series.
+            matched = orow[gsel[n]]
+            if not multi[gsel[n]]:
+                choices = matched[:1]
+            else:
+                choices = np.unique(matched[mask[n]]) if mask[n].any() else matched[:1]
+            for o in choices:
+                olb = one.labels[o]
+                out = dict(lb)
+                for name in node.include:
+                    if olb.get(name):
+                        out[name] = olb[name]
+                    else:
+                        out.pop(name, None)
+                labels.append(out)
+                out_rows.append(n)
+                out_masks.append(mask[n] & (matched == o))
+            continue
         labels.append(lb)
+        out_rows.append(n)
+        out_masks.append(mask[n])
+    k = mask.shape[1]
+    vals = vals[np.asarray(out_rows, dtype=np.int64)] if out_rows else np.zeros((0, k))
+    mask = np.array(out_masks, dtype=bool).reshape(-1, k)
     msg = ("multiple matches for labels: grouping labels must ensure unique matches" if node.card != "one-to-one"
            else "vector cannot contain metrics with the same labelset")
     return merge_rows(Vec(labels, vals, mask), msg)
