@@ -127,3 +127,11 @@ def test_api_values_are_formatted_like_prometheus():
     out = res.to_api()["result"]
     assert list(out[0]["metric"]) == ["a", "b"]
     assert [r["value"] for r in out] == [[1.5, "1e-07"], [2, "100000000000000000000"], [3, "NaN"], [4, "-Inf"]]
+
+
+def test_group_left_labels_follow_the_matched_series_over_time():
+    st = storage_with('req{instance="a"} 1 2 3 4\ninfo{instance="a",team="x"} 1 1 stale\n'
+                      'info{instance="a",team="y"} _ _ 1 1')
+    res = engine.range_query(st, "req * on(instance) group_left(team) info", 0, 180_000, 60_000)
+    assert [(lb["team"], list(pts)) for lb, pts in res.series] == [
+        ("x", [(0, 1.0), (60_000, 2.0)]), ("y", [(120_000, 3.0), (180_000, 4.0)])]
