@@ -63,7 +63,7 @@ class SampleStore:
     """Append batches, read them back; ``path`` is created with its directory if missing."""
 
     def __init__(self, path: str | Path, retention: float = RETENTION_SECONDS):
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         self.retention = retention
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
