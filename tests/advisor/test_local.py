@@ -264,3 +264,16 @@ def test_ctrl_c_during_sampling_keeps_what_was_sampled(capsys):
 def _small_sampler():
     from perfadvisor.advisor.local.sampler import InProcessSampler
     return InProcessSampler(("meminfo", "loadavg"))
+
+
+def test_an_explicit_short_window_runs_on_little_history_with_low_confidence(tmp_path):
+    """--set wins over local mode, and a rule run on less than its preferred history says so."""
+    report = local_json(tmp_path, "--duration", "4s", "--set", "process.lookback=3s",
+                        "--set", "process.cpu_hog_cores=-1")
+    assert "lookback" not in report["source"]["local"]["adapted_parameters"]["process"]
+    hogs = [f for f in report["findings"] if f["rule_id"] == "process-cpu-hog"]
+    assert hogs, rules(report)["process-cpu-hog"]
+    for f in hogs:
+        assert f["confidence"]["level"] == "low"
+        assert f["confidence"]["preferred_history_met"] is False
+        assert f["confidence"]["history_seconds"] <= 4
