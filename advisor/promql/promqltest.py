@@ -237,10 +237,24 @@ class Runner:
             err = self._compare(result, series_lines, start, step, ordered, expect_string, range_vec)
         except (LoadError, ValueError) as exc:
             err = f"cannot parse expectation: {exc}"
+        if not err and not m and result.kind == "vector":
+            err = self._range_mode_differs(query, start, result)
         if err:
             self._fail(lineno, query, err)
         else:
             self._pass(lineno, query)
+
+    def _range_mode_differs(self, query: str, t: int, result) -> str | None:
+        """Like Prometheus' runner: the instant result must equal a range query's last step (t-1m..t)."""
+        try:
+            rng = engine.range_query(self.storage, query, t - 60_000, t, 60_000)
+        except Exception as exc:  # noqa: BLE001
+            return f"range mode failed: {exc}"
+        got = {tuple(sorted(lb.items())): v for lb, pts in rng.series for ts, v in pts if ts == t}
+        exp = {tuple(sorted(lb.items())): pts[0][1] for lb, pts in result.series}
+        if got.keys() != exp.keys() or any(not almost_equal(exp[k], got[k]) for k in exp):
+            return f"range mode differs: {list(got.items())[:3]} vs instant {list(exp.items())[:3]}"
+        return None
 
     def _pass(self, lineno, query):
         self.report.outcomes.append(Outcome(lineno, query, "pass"))

@@ -1,4 +1,4 @@
-"""Functions over range vectors (rate, *_over_time, deriv, …), vectorized over series × steps."""
+"""Functions over range vectors (rate family, *_over_time, changes, resets), vectorized over series × steps."""
 from __future__ import annotations
 
 import math
