@@ -8,7 +8,8 @@ such a native series is still run, passes if the result matches, and is otherwis
 the series. Annotation expectations (``expect warn``/``info``/``no_warn``/``no_info``) are not checked; the
 evals carrying them still have their results checked and are counted in ``annotations_ignored``.
 
-Run it directly with ``python -m perfadvisor.advisor.promql.promqltest FILE... [-v]``.
+Instant evals returning a vector must also agree with a range query ending at the same time, as in
+Prometheus' own runner. Run it directly with ``python -m perfadvisor.advisor.promql.promqltest FILE... [-v]``.
 """
 from __future__ import annotations
 
