@@ -8,8 +8,9 @@ def _family(line: str) -> str:
     name, _, rest = line.partition(" ")
     if name.startswith("("):
         return f"- {line}"
-    typ, _, labels = rest.partition(" ")
-    return f"- `{name}` {typ}" + (f" `{labels}`" if labels else "")
+    typ, _, rest = rest.partition(" ")
+    labels, note = (rest.split("}", 1)[0] + "}", rest.split("}", 1)[1].strip()) if rest.startswith("{") else ("", rest)
+    return f"- `{name}` {typ}" + (f" `{labels}`" if labels else "") + (f" {note}" if note else "")
 
 
 def collectors_reference() -> str:

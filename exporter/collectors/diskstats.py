@@ -34,6 +34,11 @@ COLUMNS = (
     (16, "flush_requests_time_seconds_total", "counter", 0.001, "This is the total number of seconds spent by all flush requests."),
 )
 INFO_LABELS = ["device", "major", "minor", "model", "path", "revision", "serial", "wwn"]
+ATA = (  # udev property, metric, help — published for ATA disks only
+    ("ID_ATA_WRITE_CACHE", "node_disk_ata_write_cache", "ATA disk has a write cache."),
+    ("ID_ATA_WRITE_CACHE_ENABLED", "node_disk_ata_write_cache_enabled", "ATA disk has its write cache enabled."),
+    ("ID_ATA_ROTATION_RATE_RPM", "node_disk_ata_rotation_rate_rpm", "ATA disk rotation rate in RPMs (0 for SSDs)."),
+)
 
 
 def _portable() -> list[tuple[str, str, str, list[int]]]:
@@ -68,44 +73,69 @@ class DiskstatsCollector:
         'node_disk_discard{s_completed,s_merged,ed_sectors,_time_seconds}_total counter {device}',
         'node_disk_flush_requests{,_time_seconds}_total counter {device}',
         'node_disk_info gauge {device,major,minor,model,path,revision,serial,wwn}',
+        'node_disk_filesystem_info gauge {device,type,usage,uuid,version} (from udev)',
+        'node_disk_device_mapper_info gauge {device,name,uuid,vg_name,lv_name,lv_layer} (from udev)',
+        'node_disk_ata_{write_cache,write_cache_enabled,rotation_rate_rpm} gauge {device} (ATA disks)',
     )
 
     def __init__(self, ctx: CollectorContext):
         self.path = os.path.join(ctx.procfs, "diskstats")
         self.udev = os.path.join(ctx.rootfs, "run", "udev", "data")
         self.exclude = regex("diskstats", "device-exclude", ctx.settings.get("device-exclude", DEFAULT_EXCLUDE) or "^$")
-        self._info: dict[tuple[str, str, str], list[str]] = {}  # udev properties do not change while a disk exists
+        self._udev: dict[str, tuple[float, dict[str, str]]] = {}  # udev data file -> (mtime, properties)
 
-    def _info_labels(self, major: str, minor: str, dev: str) -> list[str]:
-        key = (major, minor, dev)
-        if key not in self._info:
+    def _udev_props(self, major: str, minor: str) -> dict[str, str]:
+        """The device's udev properties, re-parsed only when udev rewrites its data file."""
+        path = os.path.join(self.udev, f"b{major}:{minor}")
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            self._udev.pop(path, None)
+            return {}
+        cached = self._udev.get(path)
+        if cached is None or cached[0] != mtime:
             try:
-                p = parse_udev(read(os.path.join(self.udev, f"b{major}:{minor}"), keep=False))
+                cached = self._udev[path] = (mtime, parse_udev(read(path, keep=False)))
             except OSError:
-                p = {}
-            self._info[key] = [
-                dev, major, minor, p.get("ID_MODEL", ""), p.get("ID_PATH", ""), p.get("ID_REVISION", ""),
-                p.get("ID_SERIAL_SHORT", p.get("ID_SERIAL", "")), p.get("ID_WWN", ""),
-            ]
-        return self._info[key]
+                return {}
+        return cached[1]
 
     def collect(self):
         fams = []
         for _, name, typ, _, doc in COLUMNS:
             cls = CounterMetricFamily if typ == "counter" else GaugeMetricFamily
             fams.append(cls(f"node_disk_{name}".removesuffix("_total"), doc, labels=["device"]))
-        info = GaugeMetricFamily(
-            "node_disk_info", "Info of /sys/block/<block_device>.", labels=INFO_LABELS
-        )
+        info = GaugeMetricFamily("node_disk_info", "Info of /sys/block/<block_device>.", labels=INFO_LABELS)
+        fsinfo = GaugeMetricFamily("node_disk_filesystem_info", "Info about disk filesystem.",
+                                   labels=["device", "type", "usage", "uuid", "version"])
+        dminfo = GaugeMetricFamily("node_disk_device_mapper_info", "Info about disk device mapper.",
+                                   labels=["device", "name", "uuid", "vg_name", "lv_name", "lv_layer"])
+        ata = {key: GaugeMetricFamily(name, doc, labels=["device"]) for key, name, doc in ATA}
         for major, minor, dev, stats in (parse_diskstats(read(self.path)) if LINUX else _portable()):
             if self.exclude.match(dev):
                 continue
-            info.add_metric(self._info_labels(major, minor, dev), 1)
+            p = self._udev_props(major, minor) if LINUX else {}
+            # node_exporter's serial: the label serial, else the short one, else ID_SERIAL (virtio)
+            serial = p.get("SCSI_IDENT_SERIAL") or p.get("ID_SERIAL_SHORT") or p.get("ID_SERIAL", "")
+            info.add_metric([dev, major, minor, p.get("ID_MODEL", ""), p.get("ID_PATH", ""), p.get("ID_REVISION", ""),
+                             serial, p.get("ID_WWN", "")], 1)
             n = len(stats)
             for (col, _, _, scale, _), fam in zip(COLUMNS, fams):
                 if col < n:
                     fam.add_metric([dev], stats[col] * scale)
+            if p.get("ID_FS_TYPE"):
+                fsinfo.add_metric([dev, p["ID_FS_TYPE"], p.get("ID_FS_USAGE", ""), p.get("ID_FS_UUID", ""),
+                                   p.get("ID_FS_VERSION", "")], 1)
+            if p.get("DM_NAME"):
+                dminfo.add_metric([dev, p["DM_NAME"], p.get("DM_UUID", ""), p.get("DM_VG_NAME", ""),
+                                   p.get("DM_LV_NAME", ""), p.get("DM_LV_LAYER", "")], 1)
+            if p.get("ID_ATA"):
+                for key, fam in ata.items():
+                    try:
+                        fam.add_metric([dev], float(p[key]))
+                    except (KeyError, ValueError):
+                        pass
         yield info
-        for fam in fams:
+        for fam in (*fams, fsinfo, dminfo, *ata.values()):
             if fam.samples:
                 yield fam

@@ -227,3 +227,26 @@ def test_bad_regex_setting_names_the_setting(name, settings, message):
     with pytest.raises(ValueError) as e:
         build(name, settings)
     assert str(e.value).startswith(message)
+
+
+def test_diskstats_udev_properties(tmp_path):
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    (proc / "diskstats").write_text("   8 0 sda 1 0 0 0 0 0 0 0 0 0 0\n 253 0 dm-0 1 0 0 0 0 0 0 0 0 0 0\n")
+    udev = tmp_path / "run" / "udev" / "data"
+    udev.mkdir(parents=True)
+    (udev / "b8:0").write_text("S:disk/by-id/ata-X\nE:ID_ATA=1\nE:ID_MODEL=Disk_X\nE:ID_SERIAL=Disk_X_123\n"
+                               "E:ID_SERIAL_SHORT=123\nE:ID_ATA_ROTATION_RATE_RPM=0\nE:ID_ATA_WRITE_CACHE=1\n"
+                               "E:ID_FS_TYPE=LVM2_member\nE:ID_FS_USAGE=raid\nE:ID_FS_UUID=u1\nE:ID_FS_VERSION=LVM2 001\n")
+    (udev / "b253:0").write_text("E:DM_NAME=vg-root\nE:DM_UUID=LVM-1\nE:DM_VG_NAME=vg\nE:DM_LV_NAME=root\n")
+    reg, _ = build("diskstats", procfs=str(proc), rootfs=str(tmp_path))
+    info = {dict(k)["device"]: dict(k) for k in samples(reg, "node_disk_info")}
+    assert info["sda"]["model"] == "Disk_X" and info["sda"]["serial"] == "123"
+    assert reg.get_sample_value("node_disk_ata_rotation_rate_rpm", {"device": "sda"}) == 0
+    assert reg.get_sample_value("node_disk_ata_write_cache", {"device": "sda"}) == 1
+    assert reg.get_sample_value("node_disk_ata_write_cache_enabled", {"device": "sda"}) is None
+    assert reg.get_sample_value("node_disk_filesystem_info", {"device": "sda", "type": "LVM2_member", "usage": "raid",
+                                                              "uuid": "u1", "version": "LVM2 001"}) == 1
+    assert reg.get_sample_value("node_disk_device_mapper_info", {"device": "dm-0", "name": "vg-root", "uuid": "LVM-1",
+                                                                 "vg_name": "vg", "lv_name": "root",
+                                                                 "lv_layer": ""}) == 1
