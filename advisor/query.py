@@ -70,7 +70,8 @@ def _embedded(files: tuple[str, ...], default_ts: float, lookback: float):
 @click.option("--start", metavar="T", help="Range query start, RFC 3339 or Unix.")
 @click.option("--end", metavar="T", help="Range query end (default: now).")
 @click.option("--step", metavar="DURATION", help="Range query step, e.g. 15s (default: range/250, ≥1s).")
-@click.option("--lookback-delta", default="5m", show_default=True, help="Embedded engine lookback delta.")
+@click.option("--lookback-delta", default="5m", show_default=True, metavar="DURATION",
+              help="Embedded engine lookback delta.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def query(expr: str, files: tuple[str, ...], url: str | None, at: str | None, start: str | None,
           end: str | None, step: str | None, lookback_delta: str, debug: bool) -> None:
