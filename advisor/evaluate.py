@@ -210,7 +210,7 @@ class Evaluator:
             replica_res = self._replicas(rr, s.labels, value, aux) if rr.replicas else None
             if rr.replicas and (replica_res is None or replica_res.desired == replica_res.current):
                 fires = False
-            if rr.sizing and sizing_res is None:
+            if rr.sizing and (sizing_res is None or not _sizing_changes(rr, sizing_res)):
                 fires = False
             if rule.score:
                 scores.append(log_normal_score(rule.score.good, rule.score.median, value))
@@ -326,6 +326,17 @@ class Evaluator:
         history_factor = min(1.0, (span + step) / preferred) if preferred else 1.0
         return Confidence(len(pts), expected, span, span + _slack(rr) >= _needed_history(rr),
                           span + step >= preferred, round(coverage * history_factor, 3))
+
+
+def _sizing_changes(rr: ResolvedRule, sz: S.SizingResult) -> bool:
+    """A right-sizing finding must change something, in the direction its rule is about: a rule that fires on
+    low usage (op < / <=) recommends less than the current capacity, one on high usage more."""
+    if sz.current is None or rr.sizing.decommission:
+        return True   # absolute usage (no capacity known) or removing an idle target
+    cond = rr.rule.condition
+    if cond is None:
+        return sz.recommended != sz.current
+    return sz.recommended < sz.current if cond.op in ("<", "<=") else sz.recommended > sz.current
 
 
 def _needed_history(rr: ResolvedRule) -> float:

@@ -63,7 +63,7 @@ def series_for(i: int, groups: int):
         lab = {"instance": inst["instance"], "job": "node", "groupname": f"svc{g:02d}"}
         leak = 2e3 * (g == 0)
         yield "namedprocess_namegroup_memory_bytes", {**lab, "memtype": "resident"}, "gauge", 2e8 + 1e7 * g, leak, 0.01
-        yield "namedprocess_namegroup_open_filedescs", lab, "gauge", 100 + g, 0, 0.01
+        yield "namedprocess_namegroup_open_filedesc", lab, "gauge", 100 + g, 0, 0.01
         yield "namedprocess_namegroup_num_threads", lab, "gauge", 10 + g, 0, 0
         yield "namedprocess_namegroup_cpu_seconds_total", {**lab, "mode": "user"}, "counter", 1e3, 0.05 * g, 0.1
         yield "namedprocess_namegroup_cpu_seconds_total", {**lab, "mode": "system"}, "counter", 1e3, 0.01 * g, 0.1

@@ -169,3 +169,35 @@ def test_sandbox_refusal_at_render_names_the_rule():
 def test_metric_names_from_promql():
     q = 'sum(rate(a_total{x="1"}[5m])) / on(i) group_left b + count({__name__="c"}) - scalar(d offset 5m)'
     assert metric_names(q) == ["a_total", "b", "c", "d"]
+
+
+SIZING = """\
+apiVersion: perfadvisor.dev/v1
+metadata: {name: s}
+rules:
+  - id: s-down
+    title: Down
+    category: scaling
+    dimension: cpu
+    severity: info
+    target: [instance]
+    query: busy
+    evaluate: {mode: range, lookback: 2m, step: 10s, reduce: p95}
+    condition: {op: "<", threshold: 0.95}
+    sizing: {resource: cpu, capacity_query: cores, headroom: 0.25, floor: 1, round_to: 1, price: 0.05}
+    recommendation: "{{ sizing.current }} -> {{ sizing.recommended }}"
+"""
+
+
+def test_downsize_only_when_the_recommendation_is_smaller():
+    pack = load_text(SIZING, "s.yaml")
+    src = StaticSource({
+        "busy": [series("idle", lambda t: 0.1), series("busy", lambda t: 0.9)],
+        "cores": [series("idle", lambda t: 8), series("busy", lambda t: 8)],
+    })
+    (r,) = Evaluator(src, now=NOW).run(pack.resolved())
+    assert [f.target["instance"] for f in r.findings] == ["idle"]   # busy: ceil(7.2 × 1.25) = 9 > 8 cores
+    s = r.findings[0].sizing
+    assert (s.current, s.recommended) == (8, 1)                     # ceil(0.8 × 1.25) = 1
+    assert s.monthly_cost_change == pytest.approx(-7 * 0.05 * 730)
+    assert r.findings[0].recommendation == "8 -> 1.0"
