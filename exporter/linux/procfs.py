@@ -296,3 +296,14 @@ def parse_udp_queues(text: str) -> tuple[int, int]:
             tx += int(t, 16)
             rx += int(r, 16)
     return tx, rx
+
+
+def parse_schedstat(text: str) -> dict[str, tuple[int, int, int]]:
+    """/proc/schedstat → {cpu: (running ns, waiting ns, timeslices)} from the cpuN lines' last three columns."""
+    out: dict[str, tuple[int, int, int]] = {}
+    for line in text.splitlines():
+        if line.startswith("cpu"):
+            parts = line.split()
+            if len(parts) >= 10:
+                out[parts[0][3:]] = (int(parts[7]), int(parts[8]), int(parts[9]))
+    return out

@@ -120,3 +120,16 @@ def test_timex_reads_the_kernel_clock_state():
     assert 0 < reg.get_sample_value("node_timex_tick_seconds") <= 0.02
     assert reg.get_sample_value("node_timex_frequency_adjustment_ratio") == pytest.approx(1, abs=0.01)
     assert reg.get_sample_value("node_timex_pps_jitter_total") >= 0
+
+
+def test_schedstat_fixture_and_absent(tmp_path):
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    reg, _ = build("schedstat", procfs=str(proc))
+    assert list(reg.collect()) == []  # kernel without schedstats: no series
+    (proc / "schedstat").write_text("version 15\ntimestamp 4295\ncpu0 0 0 0 0 0 0 2500000000 1500000000 42\n"
+                                    "domain0 3 1 2 3\ncpu1 0 0 0 0 0 0 1000000000 0 7\n")
+    reg, _ = build("schedstat", procfs=str(proc))
+    assert reg.get_sample_value("node_schedstat_running_seconds_total", {"cpu": "0"}) == 2.5
+    assert reg.get_sample_value("node_schedstat_waiting_seconds_total", {"cpu": "0"}) == 1.5
+    assert reg.get_sample_value("node_schedstat_timeslices_total", {"cpu": "1"}) == 7
