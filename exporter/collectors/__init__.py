@@ -34,3 +34,4 @@ from . import udp_queues  # noqa: F401
 from . import selinux  # noqa: F401
 from . import timex  # noqa: F401
 from . import schedstat  # noqa: F401
+from . import cpufreq  # noqa: F401

@@ -133,3 +133,21 @@ def test_schedstat_fixture_and_absent(tmp_path):
     assert reg.get_sample_value("node_schedstat_running_seconds_total", {"cpu": "0"}) == 2.5
     assert reg.get_sample_value("node_schedstat_waiting_seconds_total", {"cpu": "0"}) == 1.5
     assert reg.get_sample_value("node_schedstat_timeslices_total", {"cpu": "1"}) == 7
+
+
+def test_cpufreq_fixture(tmp_path):
+    base = tmp_path / "devices" / "system" / "cpu"
+    for n, cur in (("0", "2400000"), ("1", "800000")):
+        d = base / f"cpu{n}" / "cpufreq"
+        d.mkdir(parents=True)
+        (d / "scaling_cur_freq").write_text(cur + "\n")
+        (d / "cpuinfo_max_freq").write_text("3600000\n")
+        (d / "scaling_governor").write_text("powersave\n")
+        (d / "scaling_available_governors").write_text("performance powersave\n")
+    (base / "cpufreq").mkdir()  # not a cpuN directory
+    reg, _ = build("cpufreq", sysfs=str(tmp_path))
+    assert reg.get_sample_value("node_cpu_scaling_frequency_hertz", {"cpu": "1"}) == 800_000_000
+    assert reg.get_sample_value("node_cpu_frequency_max_hertz", {"cpu": "0"}) == 3_600_000_000
+    assert reg.get_sample_value("node_cpu_frequency_hertz", {"cpu": "0"}) is None  # unreadable/absent: no series
+    assert reg.get_sample_value("node_cpu_scaling_governor", {"cpu": "0", "governor": "powersave"}) == 1
+    assert reg.get_sample_value("node_cpu_scaling_governor", {"cpu": "0", "governor": "performance"}) == 0
