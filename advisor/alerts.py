@@ -68,7 +68,9 @@ def _value(filt: str | None, digits: str | None, unit: str) -> str:
     if filt == "num" and digits is not None:
         return '{{ printf "%.' + digits + 'f" $value }}'
     if filt in (None, "num"):
-        return "{{ $value | humanize }}"
+        # humanize prints 0.25 as "250m", which reads as a unit: small values get plain digits
+        return ('{{ if and (lt $value 1.0) (gt $value -1.0) }}{{ printf "%.3g" $value }}'
+                '{{ else }}{{ $value | humanize }}{{ end }}')
     raise Untranslatable(f"filter {filt}")
 
 
@@ -196,7 +198,7 @@ def render_pack(pack: Pack, values: dict[str, Any], runbook_base: str = RUNBOOK_
         return None
     doc = {"groups": [{"name": f"perfadvisor-{pack.name}", "rules": rules}]}
     body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=10_000, allow_unicode=True)
-    return HEADER.format(pack=pack.name, path=Path(pack.path).as_posix()) + body
+    return HEADER.format(pack=pack.name, path=Path(pack.path).name) + body
 
 
 @click.group("alerts")

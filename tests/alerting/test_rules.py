@@ -11,16 +11,19 @@ from click.testing import CliRunner
 
 from perfadvisor.advisor.alerts import alert_name, translate
 from perfadvisor.advisor.cli import cli
-from perfadvisor.advisor.packs import load_builtin
+from perfadvisor.advisor.packs import load_builtin, load_path
 from tests.support.procs import need_binary
 
-ALERTING = Path(__file__).resolve().parents[2] / "alerting"
+REPO = Path(__file__).resolve().parents[2]
+ALERTING = REPO / "alerting"
+# Every pack the repository ships, whether or not the advisor loads it by default.
+PACKS = ["--pack", str(REPO / "rules")]
 RULE_FILES = sorted(ALERTING.glob("*.rules.yaml"))
 TEST_FILES = sorted((ALERTING / "tests").glob("*.test.yaml"))
 
 
 def generate(*args: str):
-    return CliRunner().invoke(cli, ["alerts", "generate", *args], catch_exceptions=False)
+    return CliRunner().invoke(cli, ["alerts", "generate", *PACKS, *args], catch_exceptions=False)
 
 
 def _alerts(path: Path) -> dict[str, dict]:
@@ -61,7 +64,7 @@ def test_unknown_parameter_is_one_line_and_exit_2(tmp_path):
 
 def test_every_alert_rule_of_the_packs_is_generated_with_labels_and_annotations():
     generated = {name: rule for f in RULE_FILES for name, rule in _alerts(f).items()}
-    for pack in load_builtin():
+    for pack in load_path(REPO / "rules"):
         for rule in pack.rules:
             if rule.category != "alert" or not rule.enabled or rule.condition is None:
                 continue
@@ -126,7 +129,7 @@ def test_every_alert_has_firing_and_quiet_cases_and_waits_out_for(rules_file):
 
 def test_readme_alert_reference_is_current_and_has_every_runbook_anchor():
     readme = ALERTING.parent / "README.md"
-    r = CliRunner().invoke(cli, ["alerts", "docs", "--readme", str(readme), "--check"], catch_exceptions=False)
+    r = CliRunner().invoke(cli, ["alerts", "docs", *PACKS, "--readme", str(readme), "--check"], catch_exceptions=False)
     assert r.exit_code == 0, r.output
     headings = set(re.findall(r"^#### (\S+)$", readme.read_text(), flags=re.M))
     anchors = {a["annotations"]["runbook_url"].split("#", 1)[1] for f in RULE_FILES for a in _alerts(f).values()}
