@@ -250,3 +250,34 @@ def test_diskstats_udev_properties(tmp_path):
     assert reg.get_sample_value("node_disk_device_mapper_info", {"device": "dm-0", "name": "vg-root", "uuid": "LVM-1",
                                                                  "vg_name": "vg", "lv_name": "root",
                                                                  "lv_layer": ""}) == 1
+
+
+def test_cpu_counters_never_go_backwards_but_follow_a_hotplug_reset(tmp_path):
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    stat = proc / "stat"
+    stat.write_text("cpu  0\ncpu0 100 0 50 100000 500 0 0 0 0 0\n")
+    reg, _ = build("cpu", procfs=str(proc), sysfs=str(tmp_path))
+    iowait = lambda: reg.get_sample_value("node_cpu_seconds_total", {"cpu": "0", "mode": "iowait"})  # noqa: E731
+    assert iowait() == 5.0
+    stat.write_text("cpu  0\ncpu0 110 0 50 100100 490 0 0 0 0 0\n")  # iowait dips (a kernel accounting quirk)
+    assert iowait() == 5.0
+    stat.write_text("cpu  0\ncpu0 1 0 1 10 2 0 0 0 0 0\n")  # idle fell by ~1000 s: hot-plugged, counters restart
+    assert iowait() == 0.02
+
+
+def test_cpu_thermal_throttles_fixture(tmp_path):
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    (proc / "stat").write_text("cpu  0\ncpu0 1 0 1 10 2 0 0 0 0 0\ncpu1 1 0 1 10 2 0 0 0 0 0\n")
+    for n, core in (("0", "0"), ("1", "0")):  # two hyperthreads of one core
+        d = tmp_path / "devices" / "system" / "cpu" / f"cpu{n}"
+        (d / "topology").mkdir(parents=True)
+        (d / "thermal_throttle").mkdir()
+        (d / "topology" / "physical_package_id").write_text("0\n")
+        (d / "topology" / "core_id").write_text(core + "\n")
+        (d / "thermal_throttle" / "core_throttle_count").write_text("7\n")
+        (d / "thermal_throttle" / "package_throttle_count").write_text("3\n")
+    reg, _ = build("cpu", procfs=str(proc), sysfs=str(tmp_path))
+    assert samples(reg, "node_cpu_core_throttles_total") == {(("core", "0"), ("package", "0")): 7.0}
+    assert reg.get_sample_value("node_cpu_package_throttles_total", {"package": "0"}) == 3
