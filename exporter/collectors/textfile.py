@@ -35,7 +35,8 @@ def parse_file(path: str) -> list[Metric]:
 @register(
     "textfile", default=True, help="Metrics from *.prom files (node_textfile_*).",
     config_schema={"type": "object", "properties": {
-        "directory": {"type": "string", "default": "", "description": "Directory to read *.prom files from."},
+        "directory": {"type": "string", "default": "",
+                      "description": "Directory (or glob of directories) to read *.prom files from."},
     }, "additionalProperties": False},
 )
 class TextfileCollector:
@@ -49,14 +50,31 @@ class TextfileCollector:
     def __init__(self, ctx: CollectorContext):
         self.directory = ctx.settings.get("directory", "") or ""
 
-    def collect(self):
+    def _files(self) -> tuple[list[str], int]:
+        """*.prom files of the directory; like node_exporter the setting may be a glob of directories, and a
+        directory that cannot be read counts as a scrape error."""
         error = 0
+        if not self.directory:
+            return [], 0
+        dirs = sorted(glob.glob(self.directory)) or [self.directory]
+        files = []
+        for d in dirs:
+            try:
+                names = os.listdir(d)
+            except OSError as e:
+                log.error("failed to read textfile collector directory %s: %s", d, e)
+                error = 1
+                continue
+            files += sorted(os.path.join(d, n) for n in names if n.endswith(".prom"))
+        return files, error
+
+    def collect(self):
         mtimes = GaugeMetricFamily("node_textfile_mtime_seconds", "Unixtime mtime of textfiles successfully read.",
                                    labels=["file"])
         merged: dict[str, Metric] = {}
         seen: set[tuple] = set()
-        paths = sorted(glob.glob(os.path.join(glob.escape(self.directory), "*.prom"))) if self.directory else []
-        for path in paths:
+        files, error = self._files()
+        for path in files:
             try:
                 mtime = os.stat(path).st_mtime
                 fams = parse_file(path)

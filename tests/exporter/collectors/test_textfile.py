@@ -58,3 +58,18 @@ def test_no_directory_only_reports_no_error():
     reg, _ = build("textfile")
     assert reg.get_sample_value("node_textfile_scrape_error") == 0
     assert not samples(reg, "node_textfile_mtime_seconds")
+
+
+def test_missing_directory_is_a_scrape_error(tmp_path):
+    reg, _ = build("textfile", {"directory": str(tmp_path / "nope")})
+    assert reg.get_sample_value("node_textfile_scrape_error") == 1
+
+
+def test_directory_glob(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    _write(tmp_path / "a", "x.prom", "app_a 1\n")
+    _write(tmp_path / "b", "y.prom", "app_b 2\n")
+    reg, _ = build("textfile", {"directory": str(tmp_path / "*")})
+    assert (reg.get_sample_value("app_a"), reg.get_sample_value("app_b")) == (1, 2)
+    assert reg.get_sample_value("node_textfile_scrape_error") == 0
