@@ -31,7 +31,7 @@ def _alerts(path: Path) -> dict[str, dict]:
 
 
 def test_committed_rules_match_the_packs():
-    r = generate("--check", "--out", str(ALERTING))
+    r = generate("--check", "--prune", "--out", str(ALERTING))
     assert r.exit_code == 0, r.output
 
 
@@ -45,8 +45,19 @@ def test_check_names_the_drifted_file_and_generate_repairs_it(tmp_path):
     assert f"{host}: differs from the packs" in r.output and "process.rules.yaml" not in r.output
     r = generate("--out", str(tmp_path))
     assert r.exit_code == 0 and f"wrote {host}" in r.output
-    assert generate("--check", "--out", str(tmp_path)).exit_code == 0
+    assert generate("--check", "--prune", "--out", str(tmp_path)).exit_code == 0
     assert (tmp_path / "mine.rules.yaml").exists()
+
+
+def test_prune_removes_files_of_packs_no_longer_loaded(tmp_path):
+    assert generate("--out", str(tmp_path)).exit_code == 0
+    gone = tmp_path / "retired.rules.yaml"
+    gone.write_text((tmp_path / "host.rules.yaml").read_text())
+    assert generate("--check", "--out", str(tmp_path)).exit_code == 0, "without --prune other files are left alone"
+    r = generate("--check", "--prune", "--out", str(tmp_path))
+    assert r.exit_code == 1 and f"{gone}: no pack with alert rules generates it" in r.output
+    assert f"removed {gone}" in generate("--prune", "--out", str(tmp_path)).output
+    assert not gone.exists()
 
 
 def test_set_bakes_a_parameter_into_the_expression(tmp_path):
