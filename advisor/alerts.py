@@ -96,11 +96,13 @@ def translate(template: str, rr: ResolvedRule) -> str:
                 raise Untranslatable(expr)
             return _value(vm.group(2), vm.group(3), rr.rule.unit)
         try:
-            return ENV.from_string("{{ " + expr + " }}").render(**ctx)
+            text = ENV.from_string("{{ " + expr + " }}").render(**ctx)
         except jinja2.TemplateError as e:
             raise Untranslatable(expr) from e
         except Exception as e:  # noqa: BLE001 - a filter fed None and the like
             raise Untranslatable(expr) from e
+        # A parameter value is text to Prometheus, never a template of its own.
+        return text.replace("{{", '{{ "{{" }}')
 
     text = re.sub(r"\{\{(.*?)\}\}", one, template, flags=re.S)
     return " ".join(text.split())
