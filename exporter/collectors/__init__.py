@@ -35,3 +35,5 @@ from . import selinux  # noqa: F401
 from . import timex  # noqa: F401
 from . import schedstat  # noqa: F401
 from . import cpufreq  # noqa: F401
+from . import dmi  # noqa: F401
+from . import thermal_zone  # noqa: F401

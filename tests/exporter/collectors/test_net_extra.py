@@ -151,3 +151,26 @@ def test_cpufreq_fixture(tmp_path):
     assert reg.get_sample_value("node_cpu_frequency_hertz", {"cpu": "0"}) is None  # unreadable/absent: no series
     assert reg.get_sample_value("node_cpu_scaling_governor", {"cpu": "0", "governor": "powersave"}) == 1
     assert reg.get_sample_value("node_cpu_scaling_governor", {"cpu": "0", "governor": "performance"}) == 0
+
+
+def test_dmi_and_thermal_fixtures(tmp_path):
+    dmi = tmp_path / "class" / "dmi" / "id"
+    dmi.mkdir(parents=True)
+    (dmi / "product_name").write_text("t3.large\n")
+    (dmi / "sys_vendor").write_text("Amazon EC2\n")
+    reg, _ = build("dmi", sysfs=str(tmp_path))
+    assert samples(reg, "node_dmi_info") == {(("product_name", "t3.large"), ("system_vendor", "Amazon EC2")): 1.0}
+    zone = tmp_path / "class" / "thermal" / "thermal_zone0"
+    zone.mkdir(parents=True)
+    (zone / "type").write_text("x86_pkg_temp\n")
+    (zone / "temp").write_text("45500\n")
+    fan = tmp_path / "class" / "thermal" / "cooling_device3"
+    fan.mkdir()
+    (fan / "type").write_text("Fan\n")
+    (fan / "cur_state").write_text("1\n")
+    (fan / "max_state").write_text("4\n")
+    reg, _ = build("thermal_zone", sysfs=str(tmp_path))
+    assert reg.get_sample_value("node_thermal_zone_temp", {"type": "x86_pkg_temp", "zone": "0"}) == 45.5
+    assert reg.get_sample_value("node_cooling_device_max_state", {"name": "3", "type": "Fan"}) == 4
+    reg, _ = build("dmi", sysfs=str(tmp_path / "none"))
+    assert list(reg.collect()) == []
