@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import os
-import re
 
 from ..linux import LINUX
 from ..linux.sysfs import AttrFiles
 from ..registry import CollectorContext, register
+from ._settings import regex
 from ._families import Sample, family
 
 # (sysfs attribute, metric suffix, type, parse base) in node_exporter 1.5's set; an attribute that cannot be read
@@ -50,7 +50,7 @@ class NetclassCollector:
 
     def __init__(self, ctx: CollectorContext):
         self.dir = os.path.join(ctx.sysfs, "class", "net")
-        self.ignored = re.compile(ctx.settings.get("ignored-devices", "^$") or "^$")
+        self.ignored = regex("netclass", "ignored-devices", ctx.settings.get("ignored-devices", "^$") or "^$")
         self.attrs = AttrFiles(self.dir)
 
     def collect(self):
