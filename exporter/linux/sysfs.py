@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 
 _open, _pread, _close, _O_RDONLY = os.open, os.pread, os.close, os.O_RDONLY
 
@@ -18,23 +19,29 @@ class AttrFiles:
         self.root, self.limit = root, limit
         self._fds: dict[str, dict[str, int]] = {}
         self._count = 0
+        self._lock = threading.RLock()  # two scrapes (different collect[] filters) may run one collector at once
 
     def keep_only(self, devices) -> None:
         """Close the descriptors of devices that are gone (or renamed)."""
-        for dev in [d for d in self._fds if d not in devices]:
-            self._drop(dev)
+        with self._lock:
+            for dev in [d for d in self._fds if d not in devices]:
+                self._drop(dev)
 
     def _drop(self, dev: str) -> None:
-        for fd in self._fds.pop(dev, {}).values():
-            if fd >= 0:
-                _close(fd)
-                self._count -= 1
+        with self._lock:
+            for fd in self._fds.pop(dev, {}).values():
+                if fd >= 0:
+                    _close(fd)
+                    self._count -= 1
 
     def read(self, dev: str, attr: str, _retry: bool = True) -> str | None:
         """The attribute's text, or None when the device does not have it or cannot report it now (EINVAL)."""
-        files = self._fds.get(dev)
-        if files is None:
-            files = self._fds[dev] = {}
+        # Under the lock: a descriptor closed by a concurrent scrape could otherwise be reused for another file.
+        with self._lock:
+            return self._open_and_read(dev, attr, _retry)
+
+    def _open_and_read(self, dev: str, attr: str, _retry: bool) -> str | None:
+        files = self._fds.setdefault(dev, {})
         fd = files.get(attr)
         if fd is None:
             path = f"{self.root}/{dev}/{attr}"
