@@ -1,0 +1,161 @@
+"""The loadbalancer pack against a real HAProxy (read through its stats CSV by our exporter) in front of a
+real nginx, and that nginx's stub_status: a `balance first` backend whose servers are weighted 1:3, a
+roundrobin backend with the same weights, a backend with a dead server, and nginx pushed to its
+worker_connections limit."""
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import time
+
+import pytest
+import requests
+
+from tests.support.procs import free_port
+from tests.support.services import start_haproxy, start_nginx
+
+from .conftest import Workload, exporter_and_prometheus, findings, poll_report
+
+SETS = ("rate_window=10s", "lookback=30s", "step=1s", "nginx_max_connections=256")
+# The second listener accepts only once data has arrived (TCP_DEFER_ACCEPT), so a connection that has sent
+# part of its request header is never idle, and nginx cannot reclaim it when it runs out of connections.
+NGINX_BODY = """
+        listen 127.0.0.1:{held} deferred;
+        location = /stub_status { stub_status; }
+"""
+HAPROXY_BODY = """
+frontend fe_first
+    bind 127.0.0.1:{first}
+    default_backend skewed
+
+backend skewed
+    balance first
+    server s1 127.0.0.1:{web} weight 1
+    server s2 127.0.0.1:{web} weight 3
+
+frontend fe_rr
+    bind 127.0.0.1:{rr}
+    default_backend even
+
+backend even
+    balance roundrobin
+    server a 127.0.0.1:{web} weight 1
+    server b 127.0.0.1:{web} weight 3
+
+backend broken
+    server alive 127.0.0.1:{web} check inter 500ms
+    server dead 127.0.0.1:{dead} check inter 500ms fall 1
+"""
+
+
+def _hold(port: int, n: int) -> list[socket.socket]:
+    """n client connections to nginx, each in the middle of sending its request header: nginx keeps them until
+    client_header_timeout and cannot reclaim them when it runs out of connections."""
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        socks.append(s)
+    return socks
+
+
+def _dropped(socks: list[socket.socket], timeout: float = 10.0) -> int:
+    """How many of socks nginx closed without answering (it accepts, finds no free connection, closes)."""
+    closed: set[socket.socket] = set()
+    deadline = time.monotonic() + timeout
+    while not closed and time.monotonic() < deadline:
+        readable, _, _ = select.select([s for s in socks if s not in closed], [], [], 0.5)
+        for s in readable:
+            try:
+                if s.recv(1024) == b"":
+                    closed.add(s)
+            except OSError:  # reset
+                closed.add(s)
+    return len(closed)
+
+
+@pytest.fixture(scope="module")
+def lb_env(tmp_path_factory):
+    base = tmp_path_factory.mktemp("lb")
+    with contextlib.ExitStack() as stack:
+        held_port = free_port()
+        web = stack.enter_context(start_nginx(base / "nginx", NGINX_BODY.replace("{held}", str(held_port)),
+                                              {"index.html": b"hello\n"}))
+        first, rr = free_port(), free_port()
+        body = HAPROXY_BODY.format(first=first, rr=rr, web=web.port, dead=free_port())
+        (base / "haproxy").mkdir()
+        lb = stack.enter_context(start_haproxy(base / "haproxy", body))
+        collectors = {"haproxy": {"targets": [{"url": f"http://127.0.0.1:{lb.port}/stats;csv"}]},
+                      "nginx": {"targets": [{"url": f"http://127.0.0.1:{web.port}/stub_status"}]}}
+        prom = stack.enter_context(exporter_and_prometheus(base / "stack", collectors))
+        prom.wait_for_series("haproxy_up == 1")
+        prom.wait_for_series("nginx_up == 1")
+
+        def traffic():
+            for port in (first, rr):
+                r = requests.get(f"http://127.0.0.1:{port}/index.html", headers={"Connection": "close"}, timeout=5)
+                assert r.status_code == 200
+        stack.enter_context(Workload(traffic, pause=0.05))
+        # nginx's only worker has 256 connection slots: hold 215 of them, then briefly ask for 60 more, which
+        # nginx accepts and drops ("worker_connections are not enough").
+        held = _hold(held_port, 215)
+        stack.callback(lambda: [s.close() for s in held])
+        prom.wait_for_series("nginx_connections_active > 215")
+        burst = _hold(held_port, 60)
+        try:
+            assert _dropped(burst) > 0
+        finally:
+            for s in burst:
+                s.close()
+        expected = ("lb-haproxy-uneven-distribution", "lb-haproxy-server-down", "lb-nginx-connections-near-limit",
+                    "lb-nginx-dropped-connections")
+        report = poll_report(prom.url, "loadbalancer", SETS, lambda r: all(findings(r, rid) for rid in expected))
+        yield report, {"stats": f"http://127.0.0.1:{lb.port}/stats;csv", "nginx": f"http://127.0.0.1:{web.port}/stub_status"}
+
+
+def test_uneven_distribution_names_the_overloaded_server(lb_env):
+    report, where = lb_env
+    uneven = findings(report, "lb-haproxy-uneven-distribution")
+    assert [(f["labels"]["proxy"], f["labels"]["server"]) for f in uneven] == [("skewed", "s1")]
+    f = uneven[0]
+    # s1 takes every new session for a quarter of the weight
+    assert f["value"] == pytest.approx(4.0, rel=0.05)
+    assert f["labels"]["target"] == where["stats"]
+    assert "Server s1 in backend skewed receives 4" in f["recommendation"]
+    assert "leastconn" in f["recommendation"]
+    shares = {s["labels"]["server"]: s["value"] for s in f["evidence"][0]["series"]}
+    assert shares["s1"] == pytest.approx(1.0) and shares.get("s2", 0) == 0
+
+
+def test_roundrobin_backend_following_its_weights_is_even(lb_env):
+    report, _ = lb_env
+    rule = next(r for r in report["rules"] if r["id"] == "lb-haproxy-uneven-distribution")
+    assert rule["evaluated"] and rule["targets"] == 4  # s1, s2, a, b — all judged, only s1 fires
+    assert not [f for f in findings(report, "lb-haproxy-uneven-distribution") if f["labels"]["proxy"] == "even"]
+
+
+def test_dead_server_is_reported_down(lb_env):
+    report, _ = lb_env
+    down = findings(report, "lb-haproxy-server-down")
+    assert [(f["labels"]["proxy"], f["labels"]["server"]) for f in down] == [("broken", "dead")]
+    text = down[0]["recommendation"]
+    assert "server dead of backend broken DOWN" in text
+    check = {e["title"]: e["series"] for e in down[0]["evidence"]}["Last health check result"]
+    assert check[0]["labels"]["state"] in ("L4CON", "L4TOUT", "SOCKERR")
+
+
+def test_nginx_near_its_connection_limit_and_dropping(lb_env):
+    report, where = lb_env
+    near = findings(report, "lb-nginx-connections-near-limit")
+    assert [f["labels"]["target"] for f in near] == [where["nginx"]]
+    assert near[0]["value"] > 0.8 and "worker_connections" in near[0]["recommendation"]
+    dropped = findings(report, "lb-nginx-dropped-connections")
+    assert [f["labels"]["target"] for f in dropped] == [where["nginx"]]
+    assert dropped[0]["value"] >= 1 and "worker_rlimit_nofile" in dropped[0]["recommendation"]
+
+
+def test_quiet_rules(lb_env):
+    report, _ = lb_env
+    for rule in ("lb-haproxy-server-flapping", "lb-haproxy-response-time-outlier"):
+        assert not findings(report, rule), rule
