@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -53,9 +54,11 @@ def node_prometheus(tmp_path_factory):
         stop(ne)
 
 
+# A name unique to this test run: the exporter sees every process on the host, including other runs' leakers.
+LEAK_GROUP = f"leak{os.getpid() % 10**9}"[:15]
 LEAKER = r"""
 import sys, time
-open("/proc/self/comm", "w").write("leakyadv")
+open("/proc/self/comm", "w").write(sys.argv[1])
 chunks = []
 while True:
     chunks.append(b"x" * 1_000_000)   # written bytes, so they are resident
@@ -65,13 +68,13 @@ while True:
 
 @pytest.fixture(scope="session")
 def exporter_prometheus(tmp_path_factory):
-    """Prometheus scraping our perfadvisor-exporter while a child process leaks ~2 MB/s (groupname leakyadv)."""
+    """Prometheus scraping our perfadvisor-exporter while a child process leaks ~2 MB/s (groupname LEAK_GROUP)."""
     exe = REPO / ".venv" / "bin" / "perfadvisor-exporter"
     ok = exe.exists() and subprocess.run([str(exe), "--help"], capture_output=True).returncode == 0
     if not ok:
         pytest.skip("perfadvisor-exporter is not installed (scripts/bootstrap)")
     port = free_port()
-    leak = subprocess.Popen([sys.executable, "-c", LEAKER])
+    leak = subprocess.Popen([sys.executable, "-c", LEAKER, LEAK_GROUP])
     exp = subprocess.Popen([str(exe), f"--web.listen-address=127.0.0.1:{port}", "--collector.processes.top-n=1000",
                             "--no-collector.textfile", "--log.level=warn"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -79,7 +82,7 @@ def exporter_prometheus(tmp_path_factory):
     try:
         wait_http(f"http://127.0.0.1:{port}/api/metrics", proc=exp, timeout=60)
         prom = start_prometheus(tmp_path_factory.mktemp("prom-exp"), {"perfadvisor": [f"127.0.0.1:{port}"]})
-        prom.wait_for_series('namedprocess_namegroup_memory_bytes{groupname="leakyadv"}', timeout=60)
+        prom.wait_for_series(f'namedprocess_namegroup_memory_bytes{{groupname="{LEAK_GROUP}"}}', timeout=60)
         time.sleep(22)
         yield prom
     finally:

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from .conftest import SHORT, advisor
+from .conftest import LEAK_GROUP, SHORT, advisor
 
 pytestmark = pytest.mark.slow
 
@@ -14,26 +14,30 @@ def test_memory_leak_fires_for_the_leaking_group(exporter_prometheus):
     assert r.exit_code == 0, r.output
     report = json.loads(r.stdout)
     leaks = [f for f in report["findings"] if f["rule_id"] == "process-memory-leak"]
-    mine = [f for f in leaks if f["target"]["groupname"] == "leakyadv"]
-    assert mine, ([f["target"] for f in leaks], [x for x in report["rules"] if x["id"] == "process-memory-leak"])
+    mine = [f for f in leaks if f["target"]["groupname"] == LEAK_GROUP]
+    if not mine:
+        rss = exporter_prometheus.query(
+            f'namedprocess_namegroup_memory_bytes{{groupname="{LEAK_GROUP}",memtype="resident"}}[25s]')
+        pytest.fail(f"no leak finding for {LEAK_GROUP}; leaks: {[f['target'] for f in leaks]}; samples: {rss}")
     f = mine[0]
     p = f["projection"]
     assert 1.0e6 < p["slope"] < 3.5e6                 # ~2 MB/s written by the child
     assert p["r2"] >= 0.8 and p["projected"] > p["current"]
     assert p["limit"] is not None and p["time_to_limit"] > 0
-    assert 'Resident memory of process group "leakyadv"' in f["recommendation"]
+    assert f'Resident memory of process group "{LEAK_GROUP}"' in f["recommendation"]
     assert "uses up the host's available memory in" in f["recommendation"]
     assert "heap profile" in f["recommendation"]
     # The host rules evaluate on our exporter's node_* metrics too.
     evaluated = {x["id"] for x in report["rules"] if x["evaluated"]}
-    assert {"host-memory-pressure", "host-fd-exhaustion", "process-fd-limit"} <= evaluated
+    assert {"host-memory-pressure", "host-fd-exhaustion", "process-fd-limit", "process-fd-leak",
+            "process-thread-leak"} <= evaluated
 
 
 def test_process_sizing_on_exporter(exporter_prometheus):
     r = advisor("run", "--prometheus", exporter_prometheus.url, "--format", "json", *SHORT,
-                "--set", "scaling.groupname=leakyadv", "--category", "scaling")
+                "--set", f"scaling.groupname={LEAK_GROUP}", "--category", "scaling")
     report = json.loads(r.stdout)
     mem = [f for f in report["findings"] if f["rule_id"] == "scaling-process-memory"]
-    assert len(mem) == 1 and mem[0]["target"]["groupname"] == "leakyadv"
+    assert len(mem) == 1 and mem[0]["target"]["groupname"] == LEAK_GROUP
     s = mem[0]["sizing"]
     assert s["recommended"] >= s["usage"] * 1.2 and s["recommended"] % 16777216 == 0
