@@ -37,3 +37,4 @@ from . import schedstat  # noqa: F401
 from . import cpufreq  # noqa: F401
 from . import dmi  # noqa: F401
 from . import thermal_zone  # noqa: F401
+from . import mdadm  # noqa: F401

@@ -307,3 +307,49 @@ def parse_schedstat(text: str) -> dict[str, tuple[int, int, int]]:
             if len(parts) >= 10:
                 out[parts[0][3:]] = (int(parts[7]), int(parts[8]), int(parts[9]))
     return out
+
+
+_MD_STATUS = re.compile(r"(\d+) blocks .*\[(\d+)/(\d+)\] \[([U_]+)\]")
+_MD_SYNCED = re.compile(r"\((\d+)/\d+\)")
+
+
+def parse_mdstat(text: str) -> list[dict]:
+    """/proc/mdstat → [{name, state, active, total, failed, spare, down, blocks, synced}] (procfs' reading:
+    state is active/inactive, or recovering/resync/check while the array rebuilds)."""
+    out = []
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if not line.strip() or line[0] in " \t" or line.startswith(("Personalities", "unused")):
+            continue
+        fields = line.split()
+        if len(fields) < 3 or len(lines) <= i + 2:
+            raise ValueError(f"mdstat: unexpected device line {line!r}")
+        name, state = fields[0], fields[2]
+        status = lines[i + 1]
+        blocks = int(status.split()[0]) if status.split() and status.split()[0].isdigit() else 0
+        if "raid0" in line or "linear" in line:
+            active = total = line.count("[")
+            down = 0
+        elif "inactive" in line:
+            active = total = down = 0
+        else:
+            m = _MD_STATUS.search(status)
+            if not m:
+                raise ValueError(f"mdstat: unexpected status line for {name}: {status!r}")
+            total, active, down = int(m.group(2)), int(m.group(3)), m.group(4).count("_")
+        sync = lines[i + 2] if len(lines) > i + 2 else ""
+        if "bitmap" in sync:
+            sync = lines[i + 3] if len(lines) > i + 3 else ""
+        synced = blocks
+        for word, label in (("recovery", "recovering"), ("check", "check"), ("resync", "resync")):
+            if word in sync:
+                state = label
+                if "PENDING" in sync or "DELAYED" in sync:
+                    synced = 0
+                else:
+                    m = _MD_SYNCED.search(sync)
+                    synced = int(m.group(1)) if m else 0
+                break
+        out.append({"name": name, "state": state, "active": active, "total": total, "failed": line.count("(F)"),
+                    "spare": line.count("(S)"), "down": down, "blocks": blocks, "synced": synced})
+    return out

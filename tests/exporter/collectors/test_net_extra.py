@@ -174,3 +174,46 @@ def test_dmi_and_thermal_fixtures(tmp_path):
     assert reg.get_sample_value("node_cooling_device_max_state", {"name": "3", "type": "Fan"}) == 4
     reg, _ = build("dmi", sysfs=str(tmp_path / "none"))
     assert list(reg.collect()) == []
+
+
+MDSTAT = """Personalities : [raid1] [raid0] [raid6] [raid5] [raid4]
+md3 : active raid6 sda1[8] sdh1[7] sdg1[6] sdf1[5] sde1[11] sdd1[3] sdc1[10] sdb1[9]
+      5853468288 blocks super 1.2 level 6, 64k chunk, algorithm 2 [8/8] [UUUUUUUU]
+
+md127 : active raid1 sdi2[0] sdj2[1]
+      312319552 blocks [2/2] [UU]
+
+md0 : active raid1 sdk[2](S) sdi1[0] sdj1[1](F)
+      248896 blocks [2/1] [U_]
+      [=>...................]  recovery =  8.5% (16320/248896) finish=0.2min speed=10880K/sec
+      bitmap: 0/1 pages [0KB], 65536KB chunk
+
+md8 : active raid0 sdb2[1] sda2[0]
+      195310144 blocks 64k chunks
+
+md9 : inactive sdb3[2](S)
+      195310144 blocks super 1.2
+
+unused devices: <none>
+"""
+
+
+def test_mdstat_parser_and_collector(tmp_path):
+    arrays = {a["name"]: a for a in procfs.parse_mdstat(MDSTAT)}
+    assert arrays["md3"] == {"name": "md3", "state": "active", "active": 8, "total": 8, "failed": 0, "spare": 0,
+                             "down": 0, "blocks": 5853468288, "synced": 5853468288}
+    assert arrays["md0"]["state"] == "recovering" and arrays["md0"]["synced"] == 16320
+    assert (arrays["md0"]["failed"], arrays["md0"]["spare"], arrays["md0"]["down"]) == (1, 1, 1)
+    assert (arrays["md8"]["active"], arrays["md8"]["total"]) == (2, 2)
+    assert arrays["md9"]["state"] == "inactive"
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    reg, _ = build("mdadm", procfs=str(proc))
+    assert list(reg.collect()) == []  # no md driver: no series
+    (proc / "mdstat").write_text(MDSTAT)
+    reg, _ = build("mdadm", procfs=str(proc))
+    assert reg.get_sample_value("node_md_state", {"device": "md0", "state": "recovering"}) == 1
+    assert reg.get_sample_value("node_md_state", {"device": "md0", "state": "active"}) == 0
+    assert reg.get_sample_value("node_md_disks", {"device": "md0", "state": "failed"}) == 1
+    assert reg.get_sample_value("node_md_disks_required", {"device": "md127"}) == 2
+    assert reg.get_sample_value("node_md_blocks_synced", {"device": "md0"}) == 16320
