@@ -51,8 +51,7 @@ class InProcessSampler:
         specs = all_collectors()
         unknown = [c for c in collectors if c not in specs]
         if unknown:
-            raise ConfigError(f"--collector: unknown collector(s) {', '.join(unknown)} "
-                              f"(known: {', '.join(specs)})")
+            raise ConfigError(f"unknown collector(s) {', '.join(unknown)} (known: {', '.join(specs)})")
         explicit = {f"collectors_{c}": True for c in collectors}
         config = build_config(specs, explicit)
         if collectors:

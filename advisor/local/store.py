@@ -150,4 +150,5 @@ class SampleStore:
         return None if row[0] is None else (int(row[0]), int(row[1]))
 
     def scrape_times(self) -> list[int]:
+        """Every distinct sample time (ms), oldest first: one per scrape (per minute once thinned)."""
         return [t for (t,) in self._db.execute("SELECT DISTINCT ts FROM samples ORDER BY ts")]
