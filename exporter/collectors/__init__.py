@@ -38,3 +38,5 @@ from . import cpufreq  # noqa: F401
 from . import dmi  # noqa: F401
 from . import thermal_zone  # noqa: F401
 from . import mdadm  # noqa: F401
+from . import bonding  # noqa: F401
+from . import edac  # noqa: F401

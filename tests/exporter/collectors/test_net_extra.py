@@ -217,3 +217,30 @@ def test_mdstat_parser_and_collector(tmp_path):
     assert reg.get_sample_value("node_md_disks", {"device": "md0", "state": "failed"}) == 1
     assert reg.get_sample_value("node_md_disks_required", {"device": "md127"}) == 2
     assert reg.get_sample_value("node_md_blocks_synced", {"device": "md0"}) == 16320
+
+
+def test_bonding_and_edac_fixtures(tmp_path):
+    net = tmp_path / "class" / "net"
+    (net / "bond0" / "bonding").mkdir(parents=True)
+    (net / "bonding_masters").write_text("bond0\n")
+    (net / "bond0" / "bonding" / "slaves").write_text("eth0 eth1\n")
+    for slave, mii in (("eth0", "up"), ("eth1", "down")):
+        d = net / "bond0" / f"lower_{slave}" / "bonding_slave"
+        d.mkdir(parents=True)
+        (d / "mii_status").write_text(mii + "\n")
+    reg, _ = build("bonding", sysfs=str(tmp_path))
+    assert reg.get_sample_value("node_bonding_slaves", {"master": "bond0"}) == 2
+    assert reg.get_sample_value("node_bonding_active", {"master": "bond0"}) == 1
+    mc = tmp_path / "devices" / "system" / "edac" / "mc" / "mc0"
+    (mc / "csrow0").mkdir(parents=True)
+    for name, value in (("ce_count", "3"), ("ue_count", "0"), ("ce_noinfo_count", "1"), ("ue_noinfo_count", "0")):
+        (mc / name).write_text(value + "\n")
+    (mc / "csrow0" / "ce_count").write_text("2\n")
+    (mc / "csrow0" / "ue_count").write_text("0\n")
+    reg, _ = build("edac", sysfs=str(tmp_path))
+    assert reg.get_sample_value("node_edac_correctable_errors_total", {"controller": "0"}) == 3
+    assert reg.get_sample_value("node_edac_csrow_correctable_errors_total", {"controller": "0", "csrow": "0"}) == 2
+    assert reg.get_sample_value("node_edac_csrow_correctable_errors_total",
+                                {"controller": "0", "csrow": "unknown"}) == 1
+    reg, _ = build("bonding", sysfs=str(tmp_path / "none"))
+    assert list(reg.collect()) == []
