@@ -70,16 +70,20 @@ def run(prometheus_url, fmt, output, config_path, packs, no_builtin, sets, categ
                       min_severity=min_severity, fail_on=fail_on, timeout=timeout, headers=headers,
                       insecure=insecure, ca_file=ca_file, debug=debug)
         tty = sys.stderr.isatty()
-        if cfg.prometheus is None:
-            from .local.options import LocalOptions, sampling_progress
-            from .local.runner import run_local
-            opts = LocalOptions.parse(local_interval, local_duration, exporter_url, store_path)
-            report = run_local(cfg, opts, progress=sampling_progress() if tty else None,
-                               eval_progress=_progress() if tty else None)
-        elif exporter_url or store_path:
-            raise ConfigError("--exporter and --store are for local mode; they cannot be used with a Prometheus")
-        else:
-            report = execute(cfg, progress=_progress() if tty else None)
+        bar = _progress() if tty else None
+        try:
+            if cfg.prometheus is None:
+                from .local.options import LocalOptions, sampling_progress
+                from .local.runner import run_local
+                opts = LocalOptions.parse(local_interval, local_duration, exporter_url, store_path)
+                report = run_local(cfg, opts, progress=sampling_progress() if tty else None, eval_progress=bar)
+            elif exporter_url or store_path:
+                raise ConfigError("--exporter and --store are for local mode; they cannot be used with a Prometheus")
+            else:
+                report = execute(cfg, progress=bar)
+        finally:
+            if bar:
+                bar.close()   # before any error line, so it does not land on the bar's line
         color = fmt == "table" and not output and sys.stdout.isatty()
         text = render(report, fmt, color=color)
         if output:
@@ -115,5 +119,11 @@ def _progress():
         p, t = state["p"], state["t"]
         p.update(t, completed=done, description=result.rule.id if result else "")
         if done >= total:
-            p.stop()
+            close()
+
+    def close() -> None:
+        if "p" in state and not state.get("stopped"):
+            state["stopped"] = True
+            state["p"].stop()
+    update.close = close
     return update
