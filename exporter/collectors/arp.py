@@ -22,4 +22,5 @@ class ArpCollector:
             return
         counts = parse_arp(read(self.path))
         yield family("node_arp_entries", "ARP entries by device", "gauge",
-                     [Sample("node_arp_entries", {"device": d}, float(n), None, None) for d, n in sorted(counts.items())])
+                     [Sample("node_arp_entries", {"device": d}, float(n), None, None)
+                      for d, n in sorted(counts.items())])

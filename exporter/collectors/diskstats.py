@@ -31,7 +31,8 @@ COLUMNS = (
     (13, "discarded_sectors_total", "counter", 1, "The total number of sectors discarded successfully."),
     (14, "discard_time_seconds_total", "counter", 0.001, "This is the total number of seconds spent by all discards."),
     (15, "flush_requests_total", "counter", 1, "The total number of flush requests completed successfully"),
-    (16, "flush_requests_time_seconds_total", "counter", 0.001, "This is the total number of seconds spent by all flush requests."),
+    (16, "flush_requests_time_seconds_total", "counter", 0.001,
+     "This is the total number of seconds spent by all flush requests."),
 )
 INFO_LABELS = ["device", "major", "minor", "model", "path", "revision", "serial", "wwn"]
 ATA = (  # udev property, metric, help — published for ATA disks only
@@ -57,7 +58,8 @@ def _portable() -> list[tuple[str, str, str, list[int]]]:
 @register(
     "diskstats", default=True, help="Disk I/O statistics from /proc/diskstats (node_disk_*).",
     config_schema={"type": "object", "properties": {
-        "device-exclude": {"type": "string", "default": DEFAULT_EXCLUDE, "description": "Regexp of devices to exclude."},
+        "device-exclude": {"type": "string", "default": DEFAULT_EXCLUDE,
+                           "description": "Regexp of devices to exclude."},
     }, "additionalProperties": False},
 )
 class DiskstatsCollector:

@@ -58,7 +58,8 @@ class FilesystemCollector:
         s = ctx.settings
         self.mounts_paths = [os.path.join(ctx.procfs, "1", "mounts"), os.path.join(ctx.procfs, "mounts")]
         self.rootfs = ctx.rootfs
-        self.mount_exclude = regex("filesystem", "mount-points-exclude", s.get("mount-points-exclude", DEFAULT_MOUNT_EXCLUDE) or "^$")
+        self.mount_exclude = regex("filesystem", "mount-points-exclude",
+                                   s.get("mount-points-exclude", DEFAULT_MOUNT_EXCLUDE) or "^$")
         self.fs_exclude = regex("filesystem", "fs-types-exclude", s.get("fs-types-exclude", DEFAULT_FS_EXCLUDE) or "^$")
         self.timeout = float(s.get("mount-timeout", 5))
         self._pool: ThreadPoolExecutor | None = None
@@ -99,7 +100,8 @@ class FilesystemCollector:
     def collect(self):
         fams = [GaugeMetricFamily(f"node_filesystem_{n}", doc, labels=LABELS) for n, doc in FAMILIES]
         err = GaugeMetricFamily("node_filesystem_device_error",
-                                "Whether an error occurred while getting statistics for the given device.", labels=LABELS)
+                                "Whether an error occurred while getting statistics for the given device.",
+                                labels=LABELS)
         ro = GaugeMetricFamily("node_filesystem_readonly", "Filesystem read-only status.", labels=LABELS)
         seen: set[tuple[str, str, str]] = set()
         for device, mountpoint, fstype, options in self._mounts():

@@ -23,7 +23,8 @@ def _portable() -> dict[str, float]:
 class MeminfoCollector:
     # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_memory_<Field>_bytes gauge (every kB field of /proc/meminfo, e.g. MemTotal, MemAvailable, Active_anon, SwapTotal, SwapFree)',
+        'node_memory_<Field>_bytes gauge (every kB field of /proc/meminfo, e.g. MemTotal, MemAvailable, '
+        'Active_anon, SwapTotal, SwapFree)',
         'node_memory_<Field> gauge (unitless fields, e.g. HugePages_Total)',
     )
 

@@ -34,7 +34,8 @@ INFO = ("address", "broadcast", "duplex", "ifalias", "operstate")
 
 
 @register(
-    "netclass", default=True, help="Network device properties from /sys/class/net (node_network_up, node_network_info, ...).",
+    "netclass", default=True,
+    help="Network device properties from /sys/class/net (node_network_up, node_network_info, ...).",
     config_schema={"type": "object", "properties": {
         "ignored-devices": {"type": "string", "default": "^$", "description": "Regexp of net devices to ignore."},
     }, "additionalProperties": False},

@@ -28,14 +28,16 @@ def _portable() -> dict[str, list[int]]:
 @register(
     "netdev", default=True, help="Network device statistics (node_network_*_total).",
     config_schema={"type": "object", "properties": {
-        "device-exclude": {"type": "string", "default": DEFAULT_EXCLUDE, "description": "Regexp of net devices to exclude."},
+        "device-exclude": {"type": "string", "default": DEFAULT_EXCLUDE,
+                           "description": "Regexp of net devices to exclude."},
         "device-include": {"type": "string", "description": "Regexp of net devices to include (instead of exclude)."},
     }, "additionalProperties": False},
 )
 class NetdevCollector:
     # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_network_receive_{bytes,packets,errs,drop,fifo,frame,compressed,multicast,nohandler}_total counter {device}',
+        'node_network_receive_{bytes,packets,errs,drop,fifo,frame,compressed,multicast,nohandler}_total '
+        'counter {device}',
         'node_network_transmit_{bytes,packets,errs,drop,fifo,colls,carrier,compressed}_total counter {device}',
     )
 

@@ -26,7 +26,8 @@ DEFAULT_FIELDS = (
 class NetstatCollector:
     # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_netstat_<Proto>_<Field> untyped (fields matching `fields`, e.g. Tcp_RetransSegs, Tcp_CurrEstab, TcpExt_ListenOverflows, TcpExt_ListenDrops, Udp_InErrors)',
+        'node_netstat_<Proto>_<Field> untyped (fields matching `fields`, e.g. Tcp_RetransSegs, Tcp_CurrEstab, '
+        'TcpExt_ListenOverflows, TcpExt_ListenDrops, Udp_InErrors)',
     )
 
     def __init__(self, ctx: CollectorContext):

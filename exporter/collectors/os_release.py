@@ -23,12 +23,14 @@ def os_version(version_id: str) -> float:
 class OsCollector:
     # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_os_info gauge {build_id,id,id_like,image_id,image_version,name,pretty_name,variant,variant_id,version,version_codename,version_id}',
+        'node_os_info gauge {build_id,id,id_like,image_id,image_version,name,pretty_name,variant,variant_id,'
+        'version,version_codename,version_id}',
         'node_os_version gauge {id,id_like,name}',
     )
 
     def __init__(self, ctx: CollectorContext):
-        self.paths = [os.path.join(ctx.rootfs, "etc", "os-release"), os.path.join(ctx.rootfs, "usr", "lib", "os-release")]
+        self.paths = [os.path.join(ctx.rootfs, "etc", "os-release"),
+                      os.path.join(ctx.rootfs, "usr", "lib", "os-release")]
         self._cache: tuple[tuple[str, float], dict[str, str]] | None = None
 
     def _release(self) -> dict[str, str] | None:
@@ -54,7 +56,9 @@ class OsCollector:
         info.add_metric([rel.get(k.upper(), "") for k in INFO_KEYS], 1)
         yield info
         ver = GaugeMetricFamily(
-            "node_os_version", "Metric containing the major.minor part of the OS version.", labels=["id", "id_like", "name"]
+            "node_os_version", "Metric containing the major.minor part of the OS version.",
+            labels=["id", "id_like", "name"]
         )
-        ver.add_metric([rel.get("ID", ""), rel.get("ID_LIKE", ""), rel.get("NAME", "")], os_version(rel.get("VERSION_ID", "")))
+        ver.add_metric([rel.get("ID", ""), rel.get("ID_LIKE", ""), rel.get("NAME", "")],
+                       os_version(rel.get("VERSION_ID", "")))
         yield ver

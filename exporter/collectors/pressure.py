@@ -11,11 +11,16 @@ from ..registry import CollectorContext, register
 
 # (resource, PSI line, metric, help) — node_exporter 1.5 exports cpu "some" only.
 SERIES = (
-    ("cpu", "some", "node_pressure_cpu_waiting_seconds", "Total time in seconds that processes have waited for CPU time"),
-    ("io", "some", "node_pressure_io_waiting_seconds", "Total time in seconds that processes have waited due to IO congestion"),
-    ("io", "full", "node_pressure_io_stalled_seconds", "Total time in seconds no process could make progress due to IO congestion"),
-    ("memory", "some", "node_pressure_memory_waiting_seconds", "Total time in seconds that processes have waited for memory"),
-    ("memory", "full", "node_pressure_memory_stalled_seconds", "Total time in seconds no process could make progress due to memory congestion"),
+    ("cpu", "some", "node_pressure_cpu_waiting_seconds",
+     "Total time in seconds that processes have waited for CPU time"),
+    ("io", "some", "node_pressure_io_waiting_seconds",
+     "Total time in seconds that processes have waited due to IO congestion"),
+    ("io", "full", "node_pressure_io_stalled_seconds",
+     "Total time in seconds no process could make progress due to IO congestion"),
+    ("memory", "some", "node_pressure_memory_waiting_seconds",
+     "Total time in seconds that processes have waited for memory"),
+    ("memory", "full", "node_pressure_memory_stalled_seconds",
+     "Total time in seconds no process could make progress due to memory congestion"),
 )
 
 

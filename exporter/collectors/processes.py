@@ -3,9 +3,10 @@
 With `groups` configured, processes are named by the first matching rule (see linux/procmatch.py) and every group
 seen is exported. Without it, processes are grouped by comm and the `top_n` groups by CPU + RSS share are exported.
 
-Counters are per-group accumulators, as in process-exporter: each scrape adds every process' increase since the
-previous scrape (a new process adds its whole count), so a group's counters never go backwards when processes
-exit or when a group drops out of and back into the top N.
+Counters are per-group accumulators with process-exporter's rules: they start at 0 for the processes running at
+the first scrape, a process that appears later counts from its start, and each scrape adds every member's
+increase, so a group's counters never go backwards when processes exit or the group leaves and re-enters the top N.
+The /proc reading is linux/procscan.py (psutil elsewhere: _portable_procs.py).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ..linux.procmatch import GroupRule, ProcInfo, first_match
 from ..registry import CollectorContext, register
 from ._families import Sample, family
 from ._portable_procs import PortableScanner
+
 
 def _psutil_call(pid: int, method: str, default):
     import psutil
@@ -72,7 +74,8 @@ class ProcessesCollector:
 
     def __init__(self, ctx: CollectorContext):
         s = ctx.settings
-        self.rules = tuple(GroupRule.from_config(g, f"processes: groups[{i}]") for i, g in enumerate(s.get("groups") or ()))
+        self.rules = tuple(GroupRule.from_config(g, f"processes: groups[{i}]")
+                           for i, g in enumerate(s.get("groups") or ()))
         self.top_n = int(s.get("top_n", 20))
         self.other = bool(s.get("other", False))
         self.children = bool(s.get("children", True))
@@ -205,7 +208,8 @@ class ProcessesCollector:
         yield family("namedprocess_scrape_errors", "general scrape errors: no proc metrics collected during a cycle",
                      "counter", [Sample("namedprocess_scrape_errors", {}, 0, None, None)])
         yield family("namedprocess_scrape_procread_errors", "incremented each time a proc's metrics collection fails",
-                     "counter", [Sample("namedprocess_scrape_procread_errors", {}, self.scanner.read_errors, None, None)])
+                     "counter",
+                     [Sample("namedprocess_scrape_procread_errors", {}, self.scanner.read_errors, None, None)])
         yield family("namedprocess_scrape_partial_errors", "incremented each time a tracked proc's metrics collection "
                      "fails partially, e.g. unreadable I/O stats", "counter",
                      [Sample("namedprocess_scrape_partial_errors", {}, self.scanner.partial_errors, None, None)])

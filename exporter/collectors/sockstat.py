@@ -16,7 +16,8 @@ class SockstatCollector:
     # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
         'node_sockstat_sockets_used gauge',
-        'node_sockstat_<PROTO>_<state> gauge (TCP inuse/orphan/tw/alloc/mem, UDP, UDPLITE, RAW, FRAG, and the 6 variants)',
+        'node_sockstat_<PROTO>_<state> gauge (TCP inuse/orphan/tw/alloc/mem, UDP, UDPLITE, RAW, FRAG, '
+        'and the 6 variants)',
         'node_sockstat_{TCP,UDP}_mem_bytes gauge',
     )
 
@@ -36,7 +37,8 @@ class SockstatCollector:
                 if field == "used":
                     yield single("node_sockstat_sockets_used", "Number of IPv4 sockets in use.", "gauge", value)
                 continue
-            yield single(f"node_sockstat_{proto}_{field}", f"Number of {proto} sockets in state {field}.", "gauge", value)
+            yield single(f"node_sockstat_{proto}_{field}", f"Number of {proto} sockets in state {field}.", "gauge",
+                         value)
             if field == "mem" and proto in ("TCP", "UDP"):  # pages; FRAG "memory" is already bytes
                 yield single(f"node_sockstat_{proto}_mem_bytes", f"Number of {proto} sockets in state mem_bytes.",
                              "gauge", value * PAGE)

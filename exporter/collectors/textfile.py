@@ -87,7 +87,8 @@ class TextfileCollector:
                 if first is None:
                     first = merged[fam.name] = Metric(fam.name, fam.documentation, fam.type, fam.unit)
                 elif (first.type, first.documentation) != (fam.type, fam.documentation):
-                    log.error("metric %s in %s has type/help that differs from an earlier file; dropped", fam.name, path)
+                    log.error("metric %s in %s has type/help that differs from an earlier file; dropped",
+                              fam.name, path)
                     continue
                 for s in fam.samples:
                     key = (s.name, tuple(sorted(s.labels.items())))

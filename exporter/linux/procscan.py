@@ -121,8 +121,8 @@ class ProcScanner:
                 if entry is None or entry[0] != start:
                     if entry is not None:
                         self._drop(pid)
-                    # start, group, max fds, last counters, generation, OpenFiles, schedule-ins, (ctx, swap, io, fds), age,
-                    # last stat bytes, their parse
+                    # start, group, max fds, last counters, generation, OpenFiles, schedule-ins,
+                    # (ctx, swap, io, fds, pss), scrapes since read, last stat bytes, their parse
                     if comm is None:
                         comm = parse_stat(st)[0]
                     group = self.name_fn(pid, comm, base)
