@@ -340,11 +340,10 @@ def _sizing_changes(rr: ResolvedRule, sz: S.SizingResult) -> bool:
 
 
 def _needed_history(rr: ResolvedRule) -> float:
-    """History a rule needs: its min_history, never more than 90% of the window it looks at (an explicitly
-    short --set lookback means the operator accepts short history); an instant rule with `for` needs that window."""
+    """History a rule needs: its min_history, never more than the window it looks at (an explicitly short
+    --set lookback means the operator accepts short history); an instant rule with `for` needs that window."""
     window = rr.lookback if rr.rule.evaluate.mode != "instant" else rr.for_seconds
-    # 90%: a rate() over the first samples of a fresh series cannot start at the window's very beginning.
-    need = min(rr.min_history, 0.9 * window) if (rr.min_history and window) else (rr.min_history or 0.0)
+    need = min(rr.min_history, window) if (rr.min_history and window) else (rr.min_history or 0.0)
     if rr.rule.evaluate.mode == "instant" and rr.for_seconds:
         need = max(need, rr.for_seconds)
     return need
