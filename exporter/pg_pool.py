@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any, Callable, Hashable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterator
 
-import psycopg
+if TYPE_CHECKING:  # imported at run time by the postgres collector, only when it has targets
+    import psycopg
 
 
 class ConnectionCache:
@@ -25,6 +26,8 @@ class ConnectionCache:
         with self._lock:
             conn = self._idle.pop(key, None)
         if conn is not None:
+            import psycopg  # loaded by the connect() that made conn
+
             try:
                 conn.execute("SELECT 1")
             except psycopg.Error:

@@ -8,11 +8,10 @@ Beyond redis_exporter: ``perfadvisor_redis_ping_seconds``, the round trip of one
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+if TYPE_CHECKING:
+    import redis
 
 from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, resolve_secret, run_targets, targets_schema,
                              unique_targets)
@@ -48,6 +47,11 @@ _INFO_LABELS = ("role", "redis_version", "redis_build_id", "redis_mode", "os", "
 
 
 def _connection(target: Mapping[str, Any], timeout: float) -> redis.Redis:
+    # redis-py is imported when a target is probed: ~7 MB of RSS an exporter without Redis targets never needs
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     address = str(target["address"])
     # No retries: a dead or hung target must cost one timeout, not four (redis-py retries by default).
     common = dict(password=resolve_secret(target), username=target.get("username"), db=int(target.get("db", 0)),
@@ -60,6 +64,12 @@ def _connection(target: Mapping[str, Any], timeout: float) -> redis.Redis:
     host, _, port = address.rpartition(":")
     return redis.Redis(host=host.strip("[]") or "127.0.0.1", port=int(port or 6379),
                        ssl=str(target["address"]).startswith("rediss://"), **common)
+
+
+def _redis_error() -> type[Exception]:
+    import redis
+
+    return redis.RedisError
 
 
 def addr_label(target: Mapping[str, Any]) -> str:
@@ -122,7 +132,7 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
         slowlog = conn.slowlog_len()
         try:
             databases = int(conn.config_get("databases").get("databases", 0))
-        except redis.RedisError:  # CONFIG may be renamed or denied by ACL: report the databases INFO shows
+        except _redis_error():  # CONFIG may be renamed or denied by ACL: report the databases INFO shows
             databases = 0
     finally:
         conn.close()
