@@ -1,6 +1,4 @@
 """The command line: help everywhere, usage errors exit 2 with one line, pack/param commands."""
-import importlib.util
-
 import click
 import pytest
 
@@ -32,13 +30,17 @@ def test_every_command_has_help_with_an_example(path, cmd):
     assert f"advisor {path[0]}" in r.stdout or path[0] == "packs"
 
 
-def test_run_without_prometheus_exits_2():
-    if importlib.util.find_spec("perfadvisor.advisor.sources.embedded"):
-        pytest.skip("local mode is available; covered by the embedded engine's tests")
-    r = advisor("run")
-    assert r.exit_code == 2
-    assert r.stderr.startswith("advisor: error: no Prometheus configured")
-    assert "Traceback" not in r.output
+def test_the_data_source_is_chosen_in_one_place():
+    from perfadvisor.advisor import config as C
+    from perfadvisor.advisor.errors import ConfigError
+    from perfadvisor.advisor.sources import SOURCES, choose
+    src = choose(C.build(prometheus_url="http://127.0.0.1:9/prom", env={}))
+    assert src.name == "prometheus" and src.base == "http://127.0.0.1:9/prom"
+    src = choose(C.build(env={"PERFADVISOR_PROMETHEUS_URL": "https://u:pw@prom.example:9090"}))
+    assert src.base == "https://prom.example:9090"           # credentials kept out of the displayed URL
+    with pytest.raises(ConfigError, match="PERFADVISOR_PROMETHEUS_URL"):
+        choose(C.build(env={}))                               # local mode needs samples; the CLI collects them
+    assert {"prometheus", "embedded"} <= set(SOURCES)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -35,7 +35,8 @@ def test_memory_leak_fires_for_the_leaking_group(exporter_prometheus):
 
 def test_process_sizing_on_exporter(exporter_prometheus):
     r = advisor("run", "--prometheus", exporter_prometheus.url, "--format", "json", *SHORT,
-                "--set", f"scaling.groupname={LEAK_GROUP}", "--category", "scaling")
+                "--set", f"scaling.groupname={LEAK_GROUP}", "--set", "scaling.process_min_memory=0",
+                "--category", "scaling")
     report = json.loads(r.stdout)
     mem = [f for f in report["findings"] if f["rule_id"] == "scaling-process-memory"]
     assert len(mem) == 1 and mem[0]["target"]["groupname"] == LEAK_GROUP
