@@ -61,7 +61,9 @@ def rules_reference(packs: list[Pack] | None = None) -> str:
         out.append("| parameter | type | default | meaning |")
         out.append("|---|---|---|---|")
         for p in pack.parameters:
-            default = p.default if p.type != "number" else f"{p.default:g}"
+            default = p.default
+            if p.type == "number":
+                default = str(int(p.default)) if float(p.default).is_integer() else repr(float(p.default))
             meaning = p.description.replace("|", "\\|")
             out.append(f"| `{p.name}` | {p.type} | `{default}` | {meaning} |")
         out.append("\n</details>\n")
