@@ -22,12 +22,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-import jsonschema
-from jsonschema.exceptions import best_match
-
 from .registry import CollectorContext, CollectorSpec
 from .yamlfile import FileError, YamlDoc, dotted
-from . import yamlfile
+from . import schemacheck, yamlfile
 
 ENV_PREFIX = "PERFADVISOR_"
 LOG_LEVELS = ("debug", "info", "warn", "error")
@@ -251,8 +248,7 @@ def build_config(specs: Mapping[str, CollectorSpec], explicit: Mapping[str, Any]
     for s in BASE_SETTINGS:
         if source[s.path] not in ("file", "default") and s.schema:
             v = values[s.path]
-            err = best_match(jsonschema.Draft202012Validator(dict(s.schema)).iter_errors(
-                list(v) if isinstance(v, tuple) else v))
+            err = _first_error(dict(s.schema), list(v) if isinstance(v, tuple) else v)
             if err is not None:
                 raise FileError(None, None, s.flag, err.message)
 
@@ -275,7 +271,7 @@ def build_config(specs: Mapping[str, CollectorSpec], explicit: Mapping[str, Any]
             if path[:2] == ("collectors_config", name) and source[path] not in ("file", "default"):
                 merged[path[2]] = v
         if schema:
-            err = best_match(jsonschema.Draft202012Validator({"type": "object", **schema}).iter_errors(merged))
+            err = _first_error({"type": "object", **schema}, merged)
             if err is not None:
                 path = ("collectors_config", name, *[str(p) for p in err.absolute_path])
                 raise _error(doc, source, path, err.message)
@@ -290,6 +286,16 @@ def build_config(specs: Mapping[str, CollectorSpec], explicit: Mapping[str, Any]
         scrape_timeout=float(get("scrape", "timeout_seconds")), scrape_workers=int(get("scrape", "workers")),
         collectors=tuple(enabled), collector_settings=MappingProxyType(settings), config_file=config_file,
     )
+
+
+def _first_error(schema: dict[str, Any], instance: Any) -> Any:
+    """jsonschema's best-matching error, or None; jsonschema is imported only when there is an error to word."""
+    if schemacheck.check_or_none(schema, instance):
+        return None
+    import jsonschema
+    from jsonschema.exceptions import best_match
+
+    return best_match(jsonschema.Draft202012Validator(schema).iter_errors(instance))
 
 
 def _error(doc: YamlDoc | None, source: Mapping[tuple[str, ...], str], path: tuple[str, ...], reason: str) -> FileError:

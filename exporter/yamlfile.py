@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-import jsonschema
 import yaml
-from jsonschema.exceptions import best_match
+
+from . import schemacheck
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,11 @@ def validate(doc: YamlDoc, schema: dict[str, Any], unknown_hint=None) -> None:
 
     unknown_hint(path, key) may return a better reason for an unknown key (e.g. listing known collectors).
     """
+    if schemacheck.check_or_none(schema, doc.data):
+        return  # valid: jsonschema (~5 MB resident) is needed only to word an error
+    import jsonschema
+    from jsonschema.exceptions import best_match
+
     validator = jsonschema.Draft202012Validator(schema)
     errors = list(validator.iter_errors(doc.data))
     if not errors:
