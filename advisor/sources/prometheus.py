@@ -85,6 +85,10 @@ class PrometheusSource:
         if config.compression is None:
             loopback = (parts.hostname or "") in ("localhost", "127.0.0.1", "::1")
             self.config = config = dataclasses.replace(config, compression=not loopback)
+        self._verify = config.ca_file if (config.verify and config.ca_file) else config.verify
+        if not config.verify:  # the operator asked for it (--insecure); one warning per request is noise
+            import urllib3
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self._local = threading.local()
         self.warnings: list[str] = []
         self._lock = threading.Lock()
@@ -103,7 +107,6 @@ class PrometheusSource:
                 s.headers["Authorization"] = f"Bearer {c.bearer_token}"
             elif self._user:
                 s.auth = (self._user, self._password)
-            s.verify = c.ca_file if (c.verify and c.ca_file) else c.verify
             if c.cert_file:
                 s.cert = (c.cert_file, c.key_file) if c.key_file else c.cert_file
             self._local.session = s
@@ -135,7 +138,8 @@ class PrometheusSource:
             if self._failed is not None:
                 raise self._failed
             try:
-                resp = self._session().post(url, data=form, timeout=self.config.timeout)
+                # verify per request: a Session's verify loses to REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE in requests.
+                resp = self._session().post(url, data=form, timeout=self.config.timeout, verify=self._verify)
             except requests.exceptions.Timeout:
                 problem = f"no answer within {self.config.timeout:g}s"
             except requests.exceptions.SSLError as e:

@@ -95,7 +95,7 @@ def exporter_prometheus(tmp_path_factory):
 class FakeAPI:
     """A tiny HTTP server standing in for a misbehaving Prometheus; records the requests it got."""
 
-    def __init__(self, behaviour: str, delay: float = 0.0):
+    def __init__(self, behaviour: str, delay: float = 0.0, tls: tuple | None = None):
         self.behaviour, self.delay, self.requests = behaviour, delay, []
         api = self
 
@@ -132,7 +132,14 @@ class FakeAPI:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "http"
+        if tls:
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*map(str, tls))
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -145,8 +152,8 @@ class FakeAPI:
 def fake_api():
     servers = []
 
-    def make(behaviour: str, delay: float = 0.0) -> FakeAPI:
-        s = FakeAPI(behaviour, delay)
+    def make(behaviour: str, delay: float = 0.0, tls: tuple | None = None) -> FakeAPI:
+        s = FakeAPI(behaviour, delay, tls)
         servers.append(s)
         return s
     yield make

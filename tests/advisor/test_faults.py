@@ -89,3 +89,16 @@ def test_debug_shows_the_exception():
     from perfadvisor.advisor.errors import SourceError
     with pytest.raises(SourceError, match="cannot connect"):
         advisor("run", "--debug", "--prometheus", f"http://127.0.0.1:{free_port()}")
+
+
+def test_tls_verification(fake_api, tmp_path):
+    from tests.support.services import self_signed_cert
+    cert, key = self_signed_cert(tmp_path)
+    api = fake_api("empty", tls=(cert, key))
+    r = advisor("run", "--prometheus", api.url)
+    _one_line_exit_3(r, f"TLS error talking to {api.url}/api/v1/", "certificate verify failed")
+    r = advisor("run", "--prometheus", api.url, "--ca-file", str(cert), "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["source"] == {"type": "prometheus", "url": api.url}
+    r = advisor("run", "--prometheus", api.url, "--insecure", "--format", "json")
+    assert r.exit_code == 0, r.output
