@@ -136,7 +136,10 @@ class FakeAPI:
         if tls:
             import ssl
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(*map(str, tls))
+            ctx.load_cert_chain(*map(str, tls[:2]))
+            if len(tls) > 2:  # a client CA: mutual TLS
+                ctx.verify_mode = ssl.CERT_REQUIRED
+                ctx.load_verify_locations(str(tls[2]))
             self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
             scheme = "https"
         self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"

@@ -102,3 +102,20 @@ def test_tls_verification(fake_api, tmp_path):
     assert json.loads(r.stdout)["source"] == {"type": "prometheus", "url": api.url}
     r = advisor("run", "--prometheus", api.url, "--insecure", "--format", "json")
     assert r.exit_code == 0, r.output
+
+
+def test_client_certificate_from_config(fake_api, tmp_path):
+    from tests.support.services import self_signed_cert
+    server_dir, client_dir = tmp_path / "server", tmp_path / "client"
+    server_dir.mkdir()
+    client_dir.mkdir()
+    cert, key = self_signed_cert(server_dir)
+    client_cert, client_key = self_signed_cert(client_dir)
+    api = fake_api("empty", tls=(cert, key, client_cert))
+    r = advisor("run", "--prometheus", api.url, "--ca-file", str(cert))
+    assert r.exit_code == 3 and ("TLS error" in r.stderr or "cannot connect" in r.stderr), r.output
+    cfg = tmp_path / "advisor.yaml"
+    cfg.write_text(f"prometheus:\n  url: {api.url}\n  tls: {{ca_file: {cert}, cert_file: {client_cert}, "
+                   f"key_file: {client_key}}}\n")
+    r = advisor("run", "--config", str(cfg), "--format", "json")
+    assert r.exit_code == 0, r.output
