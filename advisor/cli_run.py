@@ -26,6 +26,8 @@ EXT_FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".md": "markdow
 @pack_options
 @click.option("--category", "categories", multiple=True, type=click.Choice(["optimization", "scaling", "alert"]),
               help="Only rules of this category (repeatable).")
+@click.option("--rule", "rules", multiple=True, metavar="GLOB",
+              help="Only rules whose id matches, e.g. 'host-*' or process-memory-leak (repeatable).")
 @click.option("--min-severity", type=click.Choice(["info", "warning", "critical"]), default="info",
               show_default=True, help="Only rules of at least this severity.")
 @click.option("--fail-on", type=click.Choice(["warning", "critical"]),
@@ -38,9 +40,9 @@ EXT_FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".md": "markdow
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
 @local_options
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
-def run(prometheus_url, fmt, output, config_path, packs, no_builtin, sets, categories, min_severity, fail_on,
-        concurrency, timeout, headers, ca_file, insecure, exporter_url, local_interval, local_duration, store_path,
-        debug):
+def run(prometheus_url, fmt, output, config_path, packs, no_builtin, sets, categories, rules, min_severity,
+        fail_on, concurrency, timeout, headers, ca_file, insecure, exporter_url, local_interval, local_duration,
+        store_path, debug):
     """Evaluate all enabled rule packs and write a report.
 
     Credentials come from the environment or the config file, never from flags:
@@ -61,12 +63,13 @@ def run(prometheus_url, fmt, output, config_path, packs, no_builtin, sets, categ
         advisor run --prometheus http://prom:9090 --set cpu_high=0.8 --set host.lookback=6h \\
             --format html -o report.html
         advisor run --category scaling --fail-on warning --format json
+        advisor run --rule 'process-*' --set process.lookback=6h
     """
     with errors_to_exit(debug):
         if fmt is None:
             fmt = EXT_FORMATS.get(Path(output).suffix.lower(), "table") if output else "table"
         cfg = C.build(prometheus_url=prometheus_url, config_path=config_path, sets=sets, packs=packs,
-                      no_builtin=no_builtin, concurrency=concurrency, categories=categories,
+                      no_builtin=no_builtin, concurrency=concurrency, categories=categories, rules=rules,
                       min_severity=min_severity, fail_on=fail_on, timeout=timeout, headers=headers,
                       insecure=insecure, ca_file=ca_file, debug=debug)
         tty = sys.stderr.isatty()

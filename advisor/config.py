@@ -42,6 +42,7 @@ class Config:
     # Overrides: (pack name or None for "every pack having it", parameter, raw value, where it came from)
     overrides: tuple[tuple[str | None, str, Any, str], ...] = ()
     categories: tuple[str, ...] = ()
+    rule_patterns: tuple[str, ...] = ()   # shell-style globs of rule ids (--rule); empty = all
     min_severity: str = "info"
     fail_on: str | None = None
     debug: bool = False
@@ -157,7 +158,8 @@ def pack_values(packs: list[Pack], overrides) -> dict[str, dict[str, Any]]:
 
 def build(*, prometheus_url: str | None = None, config_path: str | None = None, sets: tuple[str, ...] = (),
           packs: tuple[str, ...] = (), no_builtin: bool = False, concurrency: int | None = None,
-          categories: tuple[str, ...] = (), min_severity: str = "info", fail_on: str | None = None,
+          categories: tuple[str, ...] = (), rules: tuple[str, ...] = (), min_severity: str = "info",
+          fail_on: str | None = None,
           timeout: str | None = None, headers: tuple[str, ...] = (), insecure: bool = False,
           ca_file: str | None = None, debug: bool = False, env: Mapping[str, str] | None = None) -> Config:
     """The run's Config from flag values (None = not given)."""
@@ -174,7 +176,8 @@ def build(*, prometheus_url: str | None = None, config_path: str | None = None, 
         concurrency=conc, pack_paths=tuple(pk.get("paths") or ()) + tuple(packs),
         disabled_packs=tuple(pk.get("disable") or ()), builtin=not no_builtin,
         overrides=file_overrides(fc, config_path) + parse_sets(sets),
-        categories=tuple(categories), min_severity=min_severity, fail_on=fail_on, debug=debug)
+        categories=tuple(categories), rule_patterns=tuple(rules), min_severity=min_severity, fail_on=fail_on,
+        debug=debug)
 
 
 def load_packs(config: Config) -> list[Pack]:

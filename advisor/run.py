@@ -1,10 +1,12 @@
 """One advisor run: packs + parameter values → resolved rules → evaluation → scored report."""
 from __future__ import annotations
 
+import fnmatch
 import time
 from typing import Callable
 
 from .config import SEVERITY_ORDER, Config, load_packs, pack_values
+from .errors import ConfigError
 from .evaluate import Evaluator
 from .findings import Report, RuleResult
 from .packs import Pack, ResolvedRule
@@ -24,7 +26,12 @@ def plan(config: Config) -> tuple[list[Pack], dict[str, dict], list[ResolvedRule
                 continue
             if SEVERITY_ORDER[r.severity] < SEVERITY_ORDER[config.min_severity]:
                 continue
+            if config.rule_patterns and not any(fnmatch.fnmatchcase(r.id, p) for p in config.rule_patterns):
+                continue
             rules.append(rr)
+    if config.rule_patterns and not rules:
+        raise ConfigError(f"--rule {' '.join(config.rule_patterns)} matches no enabled rule "
+                          "(advisor packs show PACK lists them)")
     return packs, values, rules
 
 

@@ -95,3 +95,15 @@ def test_config_file_parameters_and_errors(tmp_path):
     cfg.write_text("prometheus: {url: x\n")
     r = advisor("run", "--config", str(cfg))
     assert r.exit_code == 2 and f"{cfg}:" in r.stderr and "invalid YAML" in r.stderr
+
+
+def test_rule_filter(fake_api):
+    import json
+    api = fake_api("empty")
+    r = advisor("run", "--prometheus", api.url, "--rule", "host-cpu-*", "--rule", "process-memory-leak",
+                "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert [x["id"] for x in json.loads(r.stdout)["rules"]] == ["host-cpu-saturation", "host-cpu-steal",
+                                                                "process-memory-leak"]
+    r = advisor("run", "--prometheus", api.url, "--rule", "nope-*")
+    assert r.exit_code == 2 and "--rule nope-* matches no enabled rule" in r.stderr
