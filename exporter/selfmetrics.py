@@ -5,6 +5,7 @@ Counters live here (not in a global registry) so every server instance — and e
 """
 from __future__ import annotations
 
+import os
 import platform
 import threading
 from collections import Counter
@@ -12,7 +13,53 @@ from collections import Counter
 from prometheus_client import PlatformCollector, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from .linux.pids import fd_count_in_size
 from .scrape import Collection
+
+
+class _OwnProcess(ProcessCollector):
+    """process_* exactly as prometheus_client writes them, with open descriptors counted by one stat().
+
+    The processes collector keeps four /proc files open per watched process, so this process holds hundreds of
+    descriptors: listing /proc/self/fd every scrape cost ~0.5 ms at 150 processes and grew with each one.
+    Since Linux 6.2 the directory's st_size is the count; older kernels keep the listing.
+    """
+
+    def __init__(self, procfs: str = "/proc"):
+        super().__init__(registry=None, proc=procfs)
+        self._fd_dir = os.path.join(procfs, "self", "fd")
+        self._in_size = fd_count_in_size(procfs)
+
+    def collect(self) -> list[Metric]:
+        if not self._in_size or not self._btime:
+            return list(super().collect())
+        result: list[Metric] = []
+        try:
+            with open(os.path.join(self._proc, "self", "stat"), "rb") as f:
+                parts = f.read().split(b")")[-1].split()
+            result += [
+                GaugeMetricFamily("process_virtual_memory_bytes", "Virtual memory size in bytes.",
+                                  value=float(parts[20])),
+                GaugeMetricFamily("process_resident_memory_bytes", "Resident memory size in bytes.",
+                                  value=float(parts[21]) * self._pagesize),
+                GaugeMetricFamily("process_start_time_seconds",
+                                  "Start time of the process since unix epoch in seconds.",
+                                  value=float(parts[19]) / self._ticks + self._btime),
+                CounterMetricFamily("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+                                    value=(float(parts[11]) + float(parts[12])) / self._ticks),
+            ]
+        except OSError:
+            pass
+        try:
+            open_fds = os.stat(self._fd_dir).st_size
+            with open(os.path.join(self._proc, "self", "limits"), "rb") as f:
+                max_fds = next(float(line.split()[3]) for line in f if line.startswith(b"Max open file"))
+            result += [GaugeMetricFamily("process_open_fds", "Number of open file descriptors.", open_fds),
+                       GaugeMetricFamily("process_max_fds", "Maximum number of open file descriptors.",
+                                         value=max_fds)]
+        except (OSError, StopIteration):
+            pass
+        return result
 
 
 class SelfMetrics:
@@ -25,7 +72,7 @@ class SelfMetrics:
         self.in_flight = 0
         self.codes: Counter[str] = Counter()
         self.collector_errors: Counter[str] = Counter()
-        self._process = [ProcessCollector(registry=None), PlatformCollector(registry=None)] if process else []
+        self._process = [_OwnProcess(), PlatformCollector(registry=None)] if process else []
 
     def scrape_started(self) -> None:
         with self._lock:
