@@ -12,7 +12,8 @@ ICON = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 def md_escape(text: str) -> str:
     """Make label values inert in Markdown (and the HTML Markdown renderers allow)."""
     out = str(text).replace("\\", "\\\\")
-    for ch in "`*_{}[]<>()#+!|":
+    # Enough to stop emphasis, code, links, raw HTML and table breaks; "(" "#" "+" stay readable.
+    for ch in "`*_[]<>|~":
         out = out.replace(ch, "\\" + ch)
     return out.replace("\n", " ")
 
