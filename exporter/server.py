@@ -29,6 +29,25 @@ ROUTES = {"/": "landing", "/metrics": "metrics", "/health": "health", "/health/l
           "/api/metrics/summary": "summary", "/api/metrics/stream": "stream"}
 
 
+M_ARENA_MAX = -8  # glibc mallopt() parameter
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas for this process (what MALLOC_ARENA_MAX does, set from inside).
+
+    glibc gives each thread that allocates its own arena, up to 8 per core, and each keeps its freed memory:
+    with 10 parallel scrapers (a handler thread each) plus the collector threads, RSS grew 33 → 36 MB. The GIL
+    serialises Python's allocations anyway, so two arenas cost no contention. No effect outside glibc.
+    """
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(M_ARENA_MAX, arenas)
+
+
 def exporter_version() -> str:
     try:
         return metadata.version("perfadvisor")
@@ -95,6 +114,7 @@ def _listen(host: str, port: int, handler: type) -> _HTTPServer:
 class ExporterServer:
     def __init__(self, config: ExporterConfig, collectors: Mapping[str, Collector], web: WebConfig | None = None,
                  known: frozenset[str] | None = None, version: str | None = None):
+        limit_malloc_arenas()  # before this server starts threads
         self.config = config
         self.web = web or WebConfig()
         version = version or exporter_version()
