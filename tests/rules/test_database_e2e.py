@@ -73,11 +73,6 @@ def db_env():
         setup = stack.enter_context(connect())
         setup.execute(SCHEMA)
 
-        idle_tx = stack.enter_context(connect(autocommit=False))
-        idle_tx.execute("SELECT 1")  # and then nothing: "idle in transaction"
-        for _ in range(22):
-            stack.enter_context(connect())
-
         scans, sleeper, spiller, rollbacks = (stack.enter_context(connect()) for _ in range(4))
         spiller.execute("SET work_mem = '64kB'")
 
@@ -86,8 +81,9 @@ def db_env():
             scans.execute("SELECT name FROM customers WHERE id = %s", (random.randrange(1, 120000),))
 
         def rollback_step():
-            with rollbacks.transaction(force_rollback=True):
-                rollbacks.execute("SELECT 1")
+            rollbacks.execute("BEGIN")
+            rollbacks.execute("SELECT 1")
+            rollbacks.execute("ROLLBACK")
 
         dsn = f"host=127.0.0.1 port={pg.port} user=postgres dbname=shop"
         prom = stack.enter_context(exporter_and_prometheus(
@@ -96,10 +92,14 @@ def db_env():
         # after the counter's first sample: increase() only sees deadlocks that happen while it is scraped
         prom.wait_for_series('pg_stat_database_deadlocks{datname="shop"}')
         _deadlock(connect)
+        idle_tx = stack.enter_context(connect(autocommit=False))
+        idle_tx.execute("SELECT 1")  # and then nothing: "idle in transaction"
+        # with the 4 workload connections, setup, idle_tx and the exporter's: 26 of max_connections = 30
+        for _ in range(19):
+            stack.enter_context(connect())
         stack.enter_context(Workload(scan_step, pause=0.2))
         stack.enter_context(Workload(lambda: sleeper.execute("SELECT pg_sleep(0.2)")))
-        stack.enter_context(Workload(lambda: spiller.execute(SPILL),
-                                     pause=0.5))
+        stack.enter_context(Workload(lambda: spiller.execute(SPILL), pause=0.5))
         stack.enter_context(Workload(rollback_step, pause=0.02))
         expected = ("db-pg-seq-scan-large-table", "db-pg-unused-index", "db-pg-duplicate-index",
                     "db-pg-long-transaction", "db-pg-connections-near-max", "db-pg-slow-statement",

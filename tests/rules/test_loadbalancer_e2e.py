@@ -93,9 +93,10 @@ def lb_env(tmp_path_factory):
         prom.wait_for_series("nginx_up == 1")
 
         def traffic():
+            # new connection per request: every request is a new session for HAProxy to balance. While nginx
+            # is out of connections (below) some answers are 502; the sessions count all the same.
             for port in (first, rr):
-                r = requests.get(f"http://127.0.0.1:{port}/index.html", headers={"Connection": "close"}, timeout=5)
-                assert r.status_code == 200
+                requests.get(f"http://127.0.0.1:{port}/index.html", headers={"Connection": "close"}, timeout=5)
         stack.enter_context(Workload(traffic, pause=0.05))
         # nginx's only worker has 256 connection slots: hold 215 of them, then briefly ask for 60 more, which
         # nginx accepts and drops ("worker_connections are not enough").
