@@ -12,7 +12,7 @@ import click
 from click.testing import CliRunner
 
 from .packs import Pack, load_builtin
-from .packs.params import format_duration, parse_duration
+from .packs.params import format_duration
 from .render import fmt_unit
 
 
@@ -83,4 +83,4 @@ def update(text: str, blocks: dict[str, Callable[[], str]] | None = None) -> str
     return text
 
 
-__all__ = ["cli_reference", "rules_reference", "update", "BLOCKS", "parse_duration"]
+__all__ = ["cli_reference", "rules_reference", "update", "BLOCKS"]
