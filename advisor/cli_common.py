@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .errors import EXIT_SOURCE, EXIT_USAGE, AdvisorError, SourceError
+from .errors import EXIT_SOURCE, AdvisorError, SourceError
 
 
 @contextlib.contextmanager
@@ -39,7 +39,3 @@ def pack_options(fn):
         fn = opt(fn)
     return fn
 
-
-def usage_error(message: str):
-    click.echo(f"advisor: error: {message}", err=True)
-    sys.exit(EXIT_USAGE)

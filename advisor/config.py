@@ -18,7 +18,7 @@ Config file (YAML, ``--config`` or ``PERFADVISOR_CONFIG``)::
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -46,7 +46,6 @@ class Config:
     min_severity: str = "info"
     fail_on: str | None = None
     debug: bool = False
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _read_secret(path: str, what: str) -> str:
