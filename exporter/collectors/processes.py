@@ -144,7 +144,8 @@ class ProcessesCollector:
         rows = self.scanner.scan()
         groups = self._select(rows)
         if self.other and not self.rules:
-            rest = [g for g in rows if g not in set(groups)]
+            chosen = set(groups)
+            rest = [g for g in rows if g not in chosen]
             other = ROW.copy()
             for g in rest:
                 r = rows[g]
