@@ -5,6 +5,7 @@ CLI, or handed in by tests), so nothing here reads global state.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 import threading
@@ -46,6 +47,21 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
     except (OSError, AttributeError):
         return
     mallopt(M_ARENA_MAX, arenas)
+
+
+def settle_gc(young: int = 5000) -> None:
+    """Keep the cyclic garbage collector off the scrape path.
+
+    Everything alive once the server is built (modules, collector tables, config) lives as long as the process:
+    frozen, it is no longer traversed by every full collection (~0.2 ms per scrape). A scrape allocates ~1,300
+    containers that live until its response is written and leaves ~2 objects of cyclic garbage, so with the
+    default threshold of 700 each scrape ran about two young collections that found nothing; with 5000 they run
+    every few thousand scrapes and still bound the garbage.
+    """
+    gc.collect()
+    gc.freeze()
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], young), *threshold[1:])
 
 
 def exporter_version() -> str:
@@ -177,6 +193,7 @@ class ExporterServer:
 
     def start(self) -> "ExporterServer":
         """Serve in a background thread (returns at once) and run the first collection in the background."""
+        settle_gc()
         threading.Thread(target=self._first_collection, name="first-collection", daemon=True).start()
         for httpd in self.servers:
             t = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="http", daemon=True)
