@@ -1,7 +1,8 @@
 """The loadbalancer pack against a real HAProxy (read through its stats CSV by our exporter) in front of a
 real nginx, and that nginx's stub_status: a `balance first` backend whose servers are weighted 1:3, a
-roundrobin backend with the same weights, a backend with a dead server, and nginx pushed to its
-worker_connections limit."""
+roundrobin backend with the same weights, a backend with a dead server, a roundrobin backend with one slow
+server, a backend whose only server takes one request at a time, and nginx pushed to its worker_connections
+limit."""
 from __future__ import annotations
 
 import contextlib
@@ -14,10 +15,11 @@ import requests
 
 from tests.support.procs import free_port
 from tests.support.services import start_haproxy, start_nginx
+from tests.support.services_extra import start_slow_http
 
 from .conftest import Workload, exporter_and_prometheus, findings, poll_report
 
-SETS = ("rate_window=10s", "lookback=30s", "step=1s", "nginx_max_connections=256")
+SETS = ("rate_window=10s", "lookback=15s", "step=1s", "nginx_max_connections=256")
 # The second listener accepts only once data has arrived (TCP_DEFER_ACCEPT), so a connection that has sent
 # part of its request header is never idle, and nginx cannot reclaim it when it runs out of connections.
 NGINX_BODY = """
@@ -46,6 +48,24 @@ backend even
 backend broken
     server alive 127.0.0.1:{web} check inter 500ms
     server dead 127.0.0.1:{dead} check inter 500ms fall 1
+
+frontend fe_mixed
+    bind 127.0.0.1:{mixed}
+    default_backend mixed
+
+backend mixed
+    balance roundrobin
+    server m1 127.0.0.1:{web}
+    server m2 127.0.0.1:{web}
+    server m3 127.0.0.1:{web}
+    server slow 127.0.0.1:{slow}
+
+frontend fe_queue
+    bind 127.0.0.1:{queue}
+    default_backend queued
+
+backend queued
+    server q1 127.0.0.1:{slow} maxconn 1
 """
 
 
@@ -82,8 +102,10 @@ def lb_env(tmp_path_factory):
         held_port = free_port()
         web = stack.enter_context(start_nginx(base / "nginx", NGINX_BODY.replace("{held}", str(held_port)),
                                               {"index.html": b"hello\n"}))
-        first, rr = free_port(), free_port()
-        body = HAPROXY_BODY.format(first=first, rr=rr, web=web.port, dead=free_port())
+        slow = stack.enter_context(start_slow_http(0.3))
+        first, rr, mixed, queue = free_port(), free_port(), free_port(), free_port()
+        body = HAPROXY_BODY.format(first=first, rr=rr, web=web.port, dead=free_port(), slow=slow, mixed=mixed,
+                                   queue=queue)
         (base / "haproxy").mkdir()
         lb = stack.enter_context(start_haproxy(base / "haproxy", body))
         collectors = {"haproxy": {"targets": [{"url": f"http://127.0.0.1:{lb.port}/stats;csv"}]},
@@ -98,6 +120,20 @@ def lb_env(tmp_path_factory):
             for port in (first, rr):
                 requests.get(f"http://127.0.0.1:{port}/index.html", headers={"Connection": "close"}, timeout=5)
         stack.enter_context(Workload(traffic, pause=0.05))
+
+        def get(port):
+            return lambda: requests.get(f"http://127.0.0.1:{port}/", headers={"Connection": "close"}, timeout=10)
+        # 8 clients on a roundrobin backend with one slow server: most are waiting on it at any moment;
+        # 3 clients on a backend whose only server takes one request at a time: 2 always queue.
+        for port, clients in ((mixed, 8), (queue, 3)):
+            for _ in range(clients):
+                stack.enter_context(Workload(get(port)))
+        expected = ("lb-haproxy-uneven-distribution", "lb-haproxy-server-down", "lb-haproxy-queueing",
+                    "lb-haproxy-response-time-outlier", "lb-haproxy-consider-leastconn",
+                    "lb-nginx-connections-near-limit", "lb-nginx-dropped-connections")
+        # The range rules need `lookback` of history; the nginx burst is a one-off event inside `rate_window`,
+        # so it happens once the HAProxy findings are there.
+        poll_report(prom.url, "loadbalancer", SETS, lambda r: all(findings(r, rid) for rid in expected[:5]))
         # nginx's only worker has 256 connection slots: hold 215 of them, then briefly ask for 60 more, which
         # nginx accepts and drops ("worker_connections are not enough").
         held = _hold(held_port, 215)
@@ -109,10 +145,9 @@ def lb_env(tmp_path_factory):
         finally:
             for s in burst:
                 s.close()
-        expected = ("lb-haproxy-uneven-distribution", "lb-haproxy-server-down", "lb-nginx-connections-near-limit",
-                    "lb-nginx-dropped-connections")
         report = poll_report(prom.url, "loadbalancer", SETS, lambda r: all(findings(r, rid) for rid in expected))
-        yield report, {"stats": f"http://127.0.0.1:{lb.port}/stats;csv", "nginx": f"http://127.0.0.1:{web.port}/stub_status"}
+        yield report, {"stats": f"http://127.0.0.1:{lb.port}/stats;csv",
+                       "nginx": f"http://127.0.0.1:{web.port}/stub_status"}
 
 
 def test_uneven_distribution_names_the_overloaded_server(lb_env):
@@ -132,8 +167,9 @@ def test_uneven_distribution_names_the_overloaded_server(lb_env):
 def test_roundrobin_backend_following_its_weights_is_even(lb_env):
     report, _ = lb_env
     rule = next(r for r in report["rules"] if r["id"] == "lb-haproxy-uneven-distribution")
-    assert rule["evaluated"] and rule["targets"] == 4  # s1, s2, a, b — all judged, only s1 fires
-    assert not [f for f in findings(report, "lb-haproxy-uneven-distribution") if f["labels"]["proxy"] == "even"]
+    # s1, s2, a, b, m1-m3, slow and q1 are all judged; only s1 fires (roundrobin follows the weights)
+    assert rule["evaluated"] and rule["targets"] == 9
+    assert not [f for f in findings(report, "lb-haproxy-uneven-distribution") if f["labels"]["proxy"] != "skewed"]
 
 
 def test_dead_server_is_reported_down(lb_env):
@@ -156,7 +192,25 @@ def test_nginx_near_its_connection_limit_and_dropping(lb_env):
     assert dropped[0]["value"] >= 1 and "worker_rlimit_nofile" in dropped[0]["recommendation"]
 
 
+def test_slow_server_is_an_outlier_and_leastconn_is_advised(lb_env):
+    report, _ = lb_env
+    outlier = findings(report, "lb-haproxy-response-time-outlier")
+    assert [(f["labels"]["proxy"], f["labels"]["server"]) for f in outlier] == [("mixed", "slow")]
+    assert outlier[0]["value"] > 3 and "Server slow of backend mixed" in outlier[0]["recommendation"]
+    advice = findings(report, "lb-haproxy-consider-leastconn")
+    assert [f["labels"]["proxy"] for f in advice] == ["mixed"]
+    assert "`balance leastconn`" in advice[0]["recommendation"]
+
+
+def test_queueing_backend(lb_env):
+    report, _ = lb_env
+    queued = findings(report, "lb-haproxy-queueing")
+    assert [f["labels"]["proxy"] for f in queued] == ["queued"]
+    assert queued[0]["value"] >= 1 and "maxconn" in queued[0]["recommendation"]
+    per_server = {e["title"]: e["series"] for e in queued[0]["evidence"]}["Queued per server"]
+    assert per_server[0]["labels"]["server"] == "q1"
+
+
 def test_quiet_rules(lb_env):
     report, _ = lb_env
-    for rule in ("lb-haproxy-server-flapping", "lb-haproxy-response-time-outlier"):
-        assert not findings(report, rule), rule
+    assert not findings(report, "lb-haproxy-server-flapping")

@@ -1,6 +1,6 @@
 """The network pack against real nginx locations probed by our exporter's http_probe: one served without gzip,
 one with gzip, one without keep-alive, one oversized image, one TLS listener whose certificate expires in five
-days, and one URL where nothing listens."""
+days, one URL where nothing listens and one backend that takes 0.25 s to answer."""
 from __future__ import annotations
 
 import contextlib
@@ -12,10 +12,11 @@ import pytest
 
 from tests.support.procs import free_port, need_binary
 from tests.support.services import start_nginx
+from tests.support.services_extra import start_slow_http
 
 from .conftest import exporter_and_prometheus, findings, poll_report
 
-SETS = ("window=20s", "rate_window=10s")
+SETS = ("window=20s", "rate_window=10s", "ttfb_high=0.1", "latency_high=0.1")
 DOC = json.dumps([{"id": i, "name": f"item {i}", "tags": ["alpha", "beta"]} for i in range(400)]).encode()
 BODY = """
         types { application/json json; image/png png; }
@@ -47,16 +48,19 @@ def net_env(tmp_path_factory):
     body = BODY.replace("{tls_port}", str(tls_port)).replace("{cert}", cert).replace("{key}", key)
     with contextlib.ExitStack() as stack:
         web = stack.enter_context(start_nginx(base / "nginx", body, files))
+        slow = stack.enter_context(start_slow_http(0.25))
         root = f"http://127.0.0.1:{web.port}"
         urls = {"plain": f"{root}/plain/data.json", "gz": f"{root}/gz/data.json", "close": f"{root}/close/small.json",
                 "big": f"{root}/big/photo.png", "tls": f"https://127.0.0.1:{tls_port}/gz/data.json",
-                "dead": f"http://127.0.0.1:{free_port()}/"}
-        targets = [{"url": u, "timeout": "2s", **({"ca_file": cert} if k == "tls" else {})} for k, u in urls.items()]
+                "dead": f"http://127.0.0.1:{free_port()}/", "slow": f"http://127.0.0.1:{slow}/report"}
+        # Prometheus scrapes every second with a 1 s timeout: the slow target is probed once, not twice
+        extra = {"tls": {"ca_file": cert}, "slow": {"check_keepalive": False}}
+        targets = [{"url": u, "timeout": "2s", **extra.get(k, {})} for k, u in urls.items()]
         prom = stack.enter_context(exporter_and_prometheus(base / "stack", {"http_probe": {"targets": targets}},
                                                            keep_defaults=("netstat",)))
         prom.wait_for_series("probe_success", min_results=len(urls))
         expected = ("network-response-not-compressed", "network-keepalive-unused", "network-payload-oversized",
-                    "network-certificate-expiring", "network-probe-failing")
+                    "network-certificate-expiring", "network-probe-failing", "network-slow-ttfb")
         report = poll_report(prom.url, "network", SETS, lambda r: all(findings(r, rid) for rid in expected))
         yield report, urls
 
@@ -112,3 +116,12 @@ def test_gzip_location_is_healthy(net_env):
     rules = {r["id"]: r for r in report["rules"]}
     # host TCP rules ran on the exporter's netstat counters
     assert rules["network-listen-overflows"]["evaluated"] and rules["network-syn-retransmits"]["evaluated"]
+
+
+def test_slow_server_is_blamed_on_processing_not_the_network(net_env):
+    report, urls = net_env
+    ttfb = findings(report, "network-slow-ttfb")
+    assert [f["labels"]["target"] for f in ttfb] == [urls["slow"]]
+    assert ttfb[0]["value"] >= 0.25 and "in the server, not the network" in ttfb[0]["recommendation"]
+    assert urls["slow"] in _targets(report, "network-probe-slow")
+    assert urls["slow"] not in _targets(report, "network-slow-connect")
