@@ -75,3 +75,11 @@ def test_slow_statement_names_query_text_only_when_published():
     with_text = render(rule.id, rule.recommendation, {**base, "labels": {**labels, "query": "SELECT pg_sleep($1)"}})
     assert "queryid = -42" in without and "pg_sleep" not in without
     assert "`SELECT pg_sleep($1)`" in with_text and "250" in with_text
+
+
+def test_edge_case_unit_tests_pass():
+    """tests/rules/service_packs.test.yaml: DOWN servers and missing miss series (advisor test, embedded engine)."""
+    path = str(RULES.parent / "tests" / "rules" / "service_packs.test.yaml")
+    result = CliRunner().invoke(cli, ["test", path])
+    assert result.exit_code == 0, result.output
+    assert "4 passed, 0 failed" in result.output
