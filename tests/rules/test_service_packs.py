@@ -46,7 +46,7 @@ def test_rule_ids_are_prefixed_and_unique():
 def test_thresholds_are_parameters(pack, rule):
     """Tunable thresholds live in parameters; only 'any at all' conditions use a literal 0."""
     th = rule.condition.threshold
-    assert (isinstance(th, str) and th.startswith("$")) or th == 0 or rule.id == "network-keepalive-unused", th
+    assert (isinstance(th, str) and th.startswith("$")) or th == 0, th
 
 
 @pytest.mark.parametrize("pack,rule", RULES_ALL, ids=[r.id for _, r in RULES_ALL])
