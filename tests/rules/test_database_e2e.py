@@ -118,6 +118,9 @@ def test_seq_scan_rule_names_the_large_unindexed_table(db_env):
     assert "CREATE INDEX CONCURRENTLY ON public.orders" in f["recommendation"]
     rows = {e["title"]: e["series"] for e in f["evidence"]}["Rows read per sequential scan"]
     assert rows[0]["labels"]["relname"] == "orders" and rows[0]["value"] == pytest.approx(120000, rel=0.25)
+    busiest = {e["title"]: e["series"] for e in f["evidence"]}[
+        "Statements taking the most time now (seconds per second, query text)"]
+    assert "SELECT count(*) FROM orders WHERE note = $1" in [x["labels"].get("query") for x in busiest]
 
 
 def test_unused_indexes_are_named_with_their_size(db_env):
