@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import operator
 import time as _time
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, Callable
 
 import promql_parser
@@ -112,14 +112,13 @@ class Evaluator:
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="advisor")
         try:
             futures = [pool.submit(self.evaluate, r) for r in rules]
-            if self.progress:
-                for f in futures:
-                    f.add_done_callback(lambda f: not f.cancelled() and f.exception() is None
-                                        and self.progress(f.result()))
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            for f in futures:
-                if f in done and f.exception() is not None:
+            # Progress is reported from this thread, not from done-callbacks: a callback runs on a worker (or
+            # on cancellation) after a failure and anything it raises is logged as a traceback.
+            for f in as_completed(futures):
+                if f.exception() is not None:
                     raise f.exception()
+                if self.progress:
+                    self.progress(f.result())
             return [f.result() for f in futures]
         finally:
             # On failure, queued rules are dropped; running ones stop at their next request.

@@ -1,12 +1,14 @@
 """Evaluation semantics on a deterministic in-memory source: for-windows, trends, history, errors, no data."""
 import re
+import threading
+import time
 
 import pytest
 
 from perfadvisor.advisor.errors import TemplateError
 from perfadvisor.advisor.evaluate import Evaluator, metric_names
 from perfadvisor.advisor.packs import load_text
-from perfadvisor.advisor.sources.base import QueryError, QueryResult, Series
+from perfadvisor.advisor.sources.base import QueryError, QueryResult, Series, SourceError
 
 NOW = 1_700_000_000.0
 
@@ -201,3 +203,25 @@ def test_downsize_only_when_the_recommendation_is_smaller():
     assert (s.current, s.recommended) == (8, 1)                     # ceil(0.8 × 1.25) = 1
     assert s.monthly_cost_change == pytest.approx(-7 * 0.05 * 730)
     assert r.findings[0].recommendation == "8 -> 1.0"
+
+
+def test_failed_source_drops_queued_rules_without_callback_noise(caplog):
+    """The first rule's source fails while the next one is in flight: the run raises that SourceError, the
+    still-queued rules are dropped, and nothing is logged (no 'exception calling callback … CancelledError')."""
+    release = threading.Event()
+
+    class Failing(StaticSource):
+        def instant(self, query, time):
+            if query == "busy":
+                raise SourceError("Prometheus at http://127.0.0.1:1/api/v1/query failed: HTTP 500")
+            release.wait(5)   # in flight while the run fails
+            return super().instant(query, time)
+
+    pack = load_text(PACK, "t.yaml")
+    seen = []
+    ev = Evaluator(Failing({}), now=NOW, concurrency=1, progress=seen.append)
+    with pytest.raises(SourceError, match="HTTP 500"):
+        ev.run(pack.resolved())
+    release.set()
+    time.sleep(0.2)   # let the worker finish the rule it had started
+    assert not [r for r in caplog.records if r.name == "concurrent.futures"], caplog.text
