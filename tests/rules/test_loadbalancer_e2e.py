@@ -1,8 +1,8 @@
 """The loadbalancer pack against a real HAProxy (read through its stats CSV by our exporter) in front of a
 real nginx, and that nginx's stub_status: a `balance first` backend whose servers are weighted 1:3, a
 roundrobin backend with the same weights, a backend with a dead server, a roundrobin backend with one slow
-server, a backend whose only server takes one request at a time, and nginx pushed to its worker_connections
-limit."""
+server, a backend whose only server takes one request at a time, a server whose port comes and goes, and nginx
+pushed to its worker_connections limit."""
 from __future__ import annotations
 
 import contextlib
@@ -15,7 +15,7 @@ import requests
 
 from tests.support.procs import free_port
 from tests.support.services import start_haproxy, start_nginx
-from tests.support.services_extra import start_slow_http
+from tests.support.services_extra import start_flapping_listener, start_slow_http
 
 from .conftest import Workload, exporter_and_prometheus, findings, poll_report
 
@@ -66,6 +66,10 @@ frontend fe_queue
 
 backend queued
     server q1 127.0.0.1:{slow} maxconn 1
+
+backend flappy
+    server steady 127.0.0.1:{web} check inter 300ms
+    server flaky 127.0.0.1:{flaky} check inter 300ms fall 1 rise 1
 """
 
 
@@ -103,9 +107,10 @@ def lb_env(tmp_path_factory):
         web = stack.enter_context(start_nginx(base / "nginx", NGINX_BODY.replace("{held}", str(held_port)),
                                               {"index.html": b"hello\n"}))
         slow = stack.enter_context(start_slow_http(0.3))
+        flaky = stack.enter_context(start_flapping_listener(1.5))
         first, rr, mixed, queue = free_port(), free_port(), free_port(), free_port()
         body = HAPROXY_BODY.format(first=first, rr=rr, web=web.port, dead=free_port(), slow=slow, mixed=mixed,
-                                   queue=queue)
+                                   queue=queue, flaky=flaky)
         (base / "haproxy").mkdir()
         lb = stack.enter_context(start_haproxy(base / "haproxy", body))
         collectors = {"haproxy": {"targets": [{"url": f"http://127.0.0.1:{lb.port}/stats;csv"}]},
@@ -129,11 +134,11 @@ def lb_env(tmp_path_factory):
             for _ in range(clients):
                 stack.enter_context(Workload(get(port)))
         expected = ("lb-haproxy-uneven-distribution", "lb-haproxy-server-down", "lb-haproxy-queueing",
-                    "lb-haproxy-response-time-outlier", "lb-haproxy-consider-leastconn",
+                    "lb-haproxy-response-time-outlier", "lb-haproxy-consider-leastconn", "lb-haproxy-server-flapping",
                     "lb-nginx-connections-near-limit", "lb-nginx-dropped-connections")
         # The range rules need `lookback` of history; the nginx burst is a one-off event inside `rate_window`,
         # so it happens once the HAProxy findings are there.
-        poll_report(prom.url, "loadbalancer", SETS, lambda r: all(findings(r, rid) for rid in expected[:5]))
+        poll_report(prom.url, "loadbalancer", SETS, lambda r: all(findings(r, rid) for rid in expected[:6]))
         # nginx's only worker has 256 connection slots: hold 215 of them, then briefly ask for 60 more, which
         # nginx accepts and drops ("worker_connections are not enough").
         held = _hold(held_port, 215)
@@ -174,7 +179,8 @@ def test_roundrobin_backend_following_its_weights_is_even(lb_env):
 
 def test_dead_server_is_reported_down(lb_env):
     report, _ = lb_env
-    down = findings(report, "lb-haproxy-server-down")
+    # the flapping server may be caught DOWN too; the steady and the healthy ones never are
+    down = [f for f in findings(report, "lb-haproxy-server-down") if f["labels"]["server"] != "flaky"]
     assert [(f["labels"]["proxy"], f["labels"]["server"]) for f in down] == [("broken", "dead")]
     text = down[0]["recommendation"]
     assert "server dead of backend broken DOWN" in text
@@ -211,6 +217,8 @@ def test_queueing_backend(lb_env):
     assert per_server[0]["labels"]["server"] == "q1"
 
 
-def test_quiet_rules(lb_env):
+def test_flapping_server(lb_env):
     report, _ = lb_env
-    assert not findings(report, "lb-haproxy-server-flapping")
+    flapping = findings(report, "lb-haproxy-server-flapping")
+    assert [(f["labels"]["proxy"], f["labels"]["server"]) for f in flapping] == [("flappy", "flaky")]
+    assert flapping[0]["value"] >= 2 and "timeout check" in flapping[0]["recommendation"]

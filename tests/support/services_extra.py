@@ -44,3 +44,38 @@ def start_slow_http(delay: float) -> Iterator[int]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def start_flapping_listener(period: float) -> Iterator[int]:
+    """A TCP port on 127.0.0.1 that accepts connections for `period` seconds, then refuses them for `period`
+    seconds, and so on: a backend whose health checks flap. Yields the port."""
+    import select
+    import socket
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.is_set():
+            with socket.socket() as srv:
+                srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                srv.bind(("127.0.0.1", port))
+                srv.listen(64)
+                until = time.monotonic() + period
+                while not stop.is_set() and time.monotonic() < until:
+                    if select.select([srv], [], [], 0.1)[0]:
+                        conn, _ = srv.accept()
+                        conn.close()
+            stop.wait(period)
+
+    thread = threading.Thread(target=run, name="flapping-listener", daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        stop.set()
+        thread.join(5)
