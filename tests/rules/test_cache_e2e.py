@@ -3,16 +3,17 @@ the textfile collector, scraped by a real Prometheus."""
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import socket
-import time
+import subprocess
 
 import pytest
 import redis
 
 from tests.support.services import start_redis
 
-from .conftest import Workload, exporter_and_prometheus, findings, poll_report
+from .conftest import REPO, RULES, Workload, exporter_and_prometheus, findings, poll_report
 
 SETS = ("rate_window=10s", "lookback=60s", "min_lookups=1")
 BLOB = b"x" * 10_000
@@ -118,7 +119,8 @@ def cache_env(tmp_path_factory):
                     "cache-redis-memory-full-noeviction", "cache-redis-slow-command",
                     "cache-redis-rejected-connections", "cache-local-hit-ratio-low", "cache-combined-hit-ratio-low")
         report = poll_report(prom.url, "cache", SETS, lambda r: all(findings(r, rid) for rid in expected))
-        yield report, {name: f"127.0.0.1:{s.port}" for name, s in (("lru", lru), ("healthy", healthy), ("full", full))}
+        addrs = {name: f"127.0.0.1:{s.port}" for name, s in (("lru", lru), ("healthy", healthy), ("full", full))}
+        yield report, {**addrs, "prometheus": prom.url}
 
 
 def _addrs(report, rule_id):
@@ -197,3 +199,19 @@ def test_combined_hit_ratio_across_layers(cache_env):
     # the healthy cache was evaluated (combined 99%) and stays quiet
     rule = next(r for r in report["rules"] if r["id"] == "cache-combined-hit-ratio-low")
     assert rule["evaluated"] and rule["targets"] == 2
+
+
+def test_advisor_binary_fails_on_critical_with_a_readable_table(cache_env):
+    """The installed `advisor` as a user runs it: table report, exit 1 because of the critical findings."""
+    _, addr = cache_env
+    exe = REPO / ".venv" / "bin" / "advisor"
+    args = [str(exe), "run", "--prometheus", addr["prometheus"], "--no-builtin", "--pack", str(RULES / "cache.yaml"),
+            "--fail-on", "critical"]
+    for s in SETS:
+        args += ["--set", f"cache.{s}"]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=120,
+                            env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/"),
+                                 "COLUMNS": "200"})
+    assert result.returncode == 1, result.stderr
+    assert "critical │ cache-redis-memory-full-noeviction" in result.stdout
+    assert addr["full"] in result.stdout and "Traceback" not in result.stderr
