@@ -32,6 +32,9 @@ class Collector(Protocol):
 
     def collect(self) -> Iterable[Metric]: ...
 
+    # Optional: ``close()`` releases what the collector keeps open between scrapes (files, connections);
+    # the scrape layer calls it when it shuts down.
+
 
 @dataclass(frozen=True)
 class CollectorSpec:

@@ -290,8 +290,17 @@ class Scraper:
         return collection
 
     def close(self) -> None:
+        """Stop the worker threads and let collectors release what they keep open (files, connections)."""
         self._pool.close(self._workers)
         self._lane.close()
+        for name, collector in self.collectors.items():
+            close = getattr(collector, "close", None)
+            if close is None:
+                continue
+            try:
+                close()
+            except Exception as e:  # closing is best effort; one collector must not keep the others open
+                log.warning("closing collector failed", extra={"kv": {"collector": name, "err": str(e)}})
 
 
 def _scrape_families(outcomes: Iterable[Outcome]) -> list[Metric]:

@@ -134,6 +134,12 @@ class ProcessesCollector:
             self._exported.pop(g, None)
             self._labels.pop(g, None)
 
+    def close(self) -> None:
+        close = getattr(self.scanner, "close", None)
+        if close is not None:
+            with self._lock:
+                close()
+
     def collect(self):
         with self._lock:
             families = self._collect_locked()

@@ -213,6 +213,11 @@ class ProcScanner:
             self._drop(pid)
         return rows
 
+    def close(self) -> None:
+        """Release every /proc file kept open (the scanner can still scan afterwards, reopening as it goes)."""
+        for pid in list(self._pids):
+            self._drop(pid)
+
     def _drop(self, pid: int) -> None:
         entry = self._pids.pop(pid, None)
         if entry is not None and entry[5] is not None:

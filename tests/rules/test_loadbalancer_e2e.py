@@ -6,7 +6,7 @@ pushed to its worker_connections limit."""
 from __future__ import annotations
 
 import contextlib
-import select
+import selectors
 import socket
 import time
 
@@ -88,14 +88,20 @@ def _dropped(socks: list[socket.socket], timeout: float = 10.0) -> int:
     """How many of socks nginx closed without answering (it accepts, finds no free connection, closes)."""
     closed: set[socket.socket] = set()
     deadline = time.monotonic() + timeout
-    while not closed and time.monotonic() < deadline:
-        readable, _, _ = select.select([s for s in socks if s not in closed], [], [], 0.5)
-        for s in readable:
-            try:
-                if s.recv(1024) == b"":
+    # selectors, not select.select: the test process may hold descriptors numbered above FD_SETSIZE.
+    with selectors.DefaultSelector() as sel:
+        for s in socks:
+            sel.register(s, selectors.EVENT_READ)
+        while not closed and time.monotonic() < deadline:
+            for key, _ in sel.select(0.5):
+                s = key.fileobj
+                try:
+                    if s.recv(1024) == b"":
+                        closed.add(s)
+                except OSError:  # reset
                     closed.add(s)
-            except OSError:  # reset
-                closed.add(s)
+                if s in closed:
+                    sel.unregister(s)
     return len(closed)
 
 

@@ -50,7 +50,7 @@ def start_slow_http(delay: float) -> Iterator[int]:
 def start_flapping_listener(period: float) -> Iterator[int]:
     """A TCP port on 127.0.0.1 that accepts connections for `period` seconds, then refuses them for `period`
     seconds, and so on: a backend whose health checks flap. Yields the port."""
-    import select
+    import selectors
     import socket
 
     probe = socket.socket()
@@ -66,10 +66,12 @@ def start_flapping_listener(period: float) -> Iterator[int]:
                 srv.bind(("127.0.0.1", port))
                 srv.listen(64)
                 until = time.monotonic() + period
-                while not stop.is_set() and time.monotonic() < until:
-                    if select.select([srv], [], [], 0.1)[0]:
-                        conn, _ = srv.accept()
-                        conn.close()
+                with selectors.DefaultSelector() as sel:
+                    sel.register(srv, selectors.EVENT_READ)
+                    while not stop.is_set() and time.monotonic() < until:
+                        if sel.select(0.1):
+                            conn, _ = srv.accept()
+                            conn.close()
             stop.wait(period)
 
     thread = threading.Thread(target=run, name="flapping-listener", daemon=True)

@@ -308,3 +308,20 @@ def test_unprivileged_exporter_still_reports_groups(child):
 
     procs, partial = json.loads(r.stdout)
     assert procs == 1 and partial >= 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts /proc/self/fd")
+def test_closing_the_scraper_releases_the_proc_files_kept_open():
+    # The collector keeps each process' /proc files open between scrapes; a program that samples in-process
+    # (advisor local mode) and then goes on must get those descriptors back.
+    from perfadvisor.exporter.registry import CollectorContext
+    from perfadvisor.exporter.scrape import Scraper
+    from perfadvisor.exporter.collectors.processes import ProcessesCollector
+
+    before = len(os.listdir("/proc/self/fd"))
+    scraper = Scraper({"processes": ProcessesCollector(CollectorContext())}, workers=1)
+    scraper.collect()
+    scraper.collect()
+    assert len(os.listdir("/proc/self/fd")) > before + 10
+    scraper.close()
+    assert len(os.listdir("/proc/self/fd")) <= before + 2
