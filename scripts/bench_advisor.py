@@ -123,6 +123,28 @@ class Recording(PrometheusSource):
         return self._timed(lambda: super(Recording, self).range(query, start, end, step))
 
 
+def what_if_server_side(src: Recording) -> None:
+    """The range queries of a run, timed as sent (every point fetched, reduced client-side) and as the two
+    instant subqueries a server-side reduction needs at least (the reduced value, and the point count for
+    coverage); sequential, wall time including decoding, and Prometheus' own evaluation time."""
+    fetched = fetched_eval = pushed = pushed_eval = 0.0
+    for path, form in src.log:
+        if not path.endswith("query_range"):
+            continue
+        window = f"[{float(form['end']) - float(form['start']):g}s:{form['step']}s]"
+        t0 = time.perf_counter()
+        fetched_eval += src.raw(path, {**form, "stats": "all"})["data"]["stats"]["timings"]["evalTotalTime"]
+        fetched += time.perf_counter() - t0
+        q = form["query"]
+        for pushed_q in (f"quantile_over_time(0.95, ({q}){window})", f"count_over_time(({q}){window})"):
+            t0 = time.perf_counter()
+            body = src.raw("/api/v1/query", {"query": pushed_q, "time": form["end"], "stats": "all"})
+            pushed += time.perf_counter() - t0
+            pushed_eval += body["data"]["stats"]["timings"]["evalTotalTime"]
+    print(f"range queries fetched: {fetched:.3f}s (Prometheus eval {fetched_eval:.3f}s); reduced server-side "
+          f"(value + coverage subqueries): {pushed:.3f}s (Prometheus eval {pushed_eval:.3f}s)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--instances", type=int, default=60)
@@ -188,6 +210,7 @@ def main() -> None:
                   f"evaluated {report.evaluated_count}/{len(report.results)}")
             best = ratio if best is None else min(best, ratio)
         print(f"best ratio advisor wall / Prometheus eval = {best:.2f} (target ≤ 1.10)")
+        what_if_server_side(src)
     finally:
         if prom:
             stop(prom)
