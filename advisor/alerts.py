@@ -303,7 +303,7 @@ def _doc_text(rr: ResolvedRule) -> str:
 def reference(packs: list[Pack], values: dict[str, dict[str, Any]]) -> str:
     """Markdown: one heading per alert rule (the runbook_url anchor), its condition and what to do."""
     out = [BEGIN]
-    for p in packs:
+    for p in sorted(packs, key=lambda p: p.name):  # by name: the same whichever packs load by default
         for rr in p.resolved(values.get(p.name, {})):
             r = rr.rule
             if r.category != "alert" or not r.enabled or r.condition is None:
