@@ -141,9 +141,9 @@ def test_not_enough_history_is_an_expectation(tmp_path):
     _, r = run_test(tmp_path, """\
         rule_files: [host]
         tests:
-          - input_series: [{series: 'node_cpu_seconds_total{instance="a",cpu="0",mode="idle"}', values: '0+3x5'}]
+          - input_series: [{series: 'node_cpu_seconds_total{instance="a",cpu="0",mode="steal"}', values: '0+3x5'}]
             eval_time: 5m
-            expect_not_evaluated: [{rule: host-cpu-saturation, reason_contains: "needs ≥ 15m"}]
+            expect_not_evaluated: [{rule: host-cpu-steal, reason_contains: "needs ≥ 15m"}]
         """)
     assert r.exit_code == 0, r.output
 
