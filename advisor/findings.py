@@ -112,6 +112,24 @@ class Report:
         return [r for r in self.results if not r.evaluated]
 
     @property
+    def packs_without_data(self) -> dict[str, list[RuleResult]]:
+        """Packs none of whose metrics exist at the source (e.g. the cache pack where no Redis is scraped).
+
+        Human-readable reports show such a pack as one line instead of one "no data" line per rule.
+        """
+        by_pack: dict[str, list[RuleResult]] = {}
+        for r in self.results:
+            by_pack.setdefault(r.rule.pack, []).append(r)
+        return {pack: rs for pack, rs in by_pack.items()
+                if all(not r.evaluated and r.reason.startswith("no data") for r in rs)}
+
+    @property
+    def not_evaluated_in_packs_with_data(self) -> list[RuleResult]:
+        """Not-evaluated rules, less those of packs_without_data."""
+        empty = self.packs_without_data
+        return [r for r in self.not_evaluated if r.rule.pack not in empty]
+
+    @property
     def evaluated_count(self) -> int:
         return sum(1 for r in self.results if r.evaluated)
 

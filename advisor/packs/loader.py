@@ -214,7 +214,7 @@ def load_path(path: str | Path) -> list[M.Pack]:
     return [load_pack(p)]
 
 
-BUILTIN = ("host", "process", "scaling")
+BUILTIN = ("host", "process", "scaling", "cache", "database", "network", "loadbalancer")
 
 
 def load_builtin() -> list[M.Pack]:

@@ -60,9 +60,16 @@ def render_markdown(report: Report, **_) -> str:
             lines.append("")
     if not report.findings:
         lines += ["No findings.", ""]
-    if report.not_evaluated:
-        lines += ["## Not evaluated", "", "| rule | reason |", "|---|---|"]
-        lines += [f"| `{r.rule.id}` | {md_escape(r.reason)} |" for r in report.not_evaluated]
+    empty = report.packs_without_data
+    ne = report.not_evaluated_in_packs_with_data
+    if empty or ne:
+        lines += ["## Not evaluated", ""]
+    if empty:
+        lines += ["No data for packs: " + ", ".join(f"`{p}` ({len(rs)} rules)" for p, rs in empty.items())
+                  + " — none of their metrics exist at the source.", ""]
+    if ne:
+        lines += ["| rule | reason |", "|---|---|"]
+        lines += [f"| `{r.rule.id}` | {md_escape(r.reason)} |" for r in ne]
         lines.append("")
     cost = report.monthly_cost_change()
     if cost is not None:

@@ -61,7 +61,11 @@ def render_table(report: Report, color: bool = False, width: int | None = None, 
         con.print(t)
     if not report.findings:
         con.print("No findings.")
-    ne = report.not_evaluated
+    empty = report.packs_without_data
+    if empty:
+        con.print(Text("no data for packs: " + ", ".join(f"{p} ({len(rs)} rules)" for p, rs in empty.items())
+                       + " — none of their metrics exist at the source", style="dim"))
+    ne = report.not_evaluated_in_packs_with_data
     if ne:
         t = Table(title=f"not evaluated ({len(ne)})", title_justify="left", box=None, show_header=False)
         t.add_column("rule")

@@ -65,7 +65,7 @@ def test_bad_pack_path_exits_2(tmp_path):
 def test_packs_list_and_show():
     r = advisor("packs", "list")
     assert r.exit_code == 0
-    assert [ln.split()[0] for ln in r.stdout.splitlines()] == ["host", "process", "scaling"]
+    assert [ln.split()[0] for ln in r.stdout.splitlines()] == ["host", "process", "scaling", "cache", "database", "network", "loadbalancer"]
     r = advisor("packs", "show", "host", "--set", "cpu_high=0.75")
     assert r.exit_code == 0
     assert "cpu_high (number) = 0.75  (overridden)" in r.stdout
@@ -107,3 +107,4 @@ def test_rule_filter(fake_api):
                                                                 "process-memory-leak"]
     r = advisor("run", "--prometheus", api.url, "--rule", "nope-*")
     assert r.exit_code == 2 and "--rule nope-* matches no enabled rule" in r.stderr
+

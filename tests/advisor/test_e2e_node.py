@@ -117,3 +117,17 @@ def test_markdown_and_table(node_prometheus, tmp_path):
     assert r.exit_code == 0
     assert r.stdout.startswith("Score ") and "host-filesystem-almost-full" in r.stdout, r.stdout
     assert "not evaluated" in r.stdout and "no data: metric namedprocess_namegroup_memory_bytes" in r.stdout
+
+
+def test_a_pack_with_no_data_is_one_line_in_human_reports(node_prometheus):
+    # node_exporter only: the cache, database and load-balancer packs have nothing to look at. The terminal and
+    # Markdown reports name each such pack once; the JSON report keeps every rule's own reason.
+    r = advisor("run", "--prometheus", node_prometheus.url, *SHORT)
+    assert r.exit_code == 0
+    assert "no data for packs: process (7 rules), cache (9 rules), database (11 rules), loadbalancer (8 rules)" in r.stdout, r.stdout
+    assert "cache-redis-hit-ratio-low" not in r.stdout
+    r = advisor("run", "--prometheus", node_prometheus.url, *SHORT, "--format", "markdown")
+    assert "No data for packs: `process` (7 rules), `cache` (9 rules), `database` (11 rules), `loadbalancer` (8 rules)" in r.stdout
+    report = run_json(node_prometheus, *SHORT)
+    reasons = {n["rule_id"]: n["reason"] for n in report["not_evaluated"]}
+    assert reasons["cache-redis-hit-ratio-low"].startswith("no data: metric redis_keyspace_hits_total")
