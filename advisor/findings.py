@@ -129,6 +129,14 @@ class Report:
         empty = self.packs_without_data
         return [r for r in self.not_evaluated if r.rule.pack not in empty]
 
+    def not_evaluated_by_reason(self) -> list[tuple[str, list[str]]]:
+        """Rules of packs with data that were not evaluated, grouped by reason (history needs, missing metrics)."""
+        groups: dict[str, list[str]] = {}
+        for r in self.not_evaluated_in_packs_with_data:
+            reason = r.reason.split(" (have ")[0] if r.reason.startswith("not enough history") else r.reason
+            groups.setdefault(reason, []).append(r.rule.id)
+        return list(groups.items())
+
     @property
     def evaluated_count(self) -> int:
         return sum(1 for r in self.results if r.evaluated)

@@ -67,12 +67,9 @@ def render_table(report: Report, color: bool = False, width: int | None = None, 
                        + " — none of their metrics exist at the source", style="dim"))
     ne = report.not_evaluated_in_packs_with_data
     if ne:
-        t = Table(title=f"not evaluated ({len(ne)})", title_justify="left", box=None, show_header=False)
-        t.add_column("rule")
-        t.add_column("reason", style="dim")
-        for r in ne:
-            t.add_row(r.rule.id, r.reason)
-        con.print(t)
+        con.print(Text(f"not evaluated ({len(ne)})", style="bold"))
+        for reason, ids in report.not_evaluated_by_reason():
+            con.print(Text.assemble(("  " + reason, "dim"), " — ", ", ".join(ids)))
     cost = report.monthly_cost_change()
     if cost is not None:
         con.print(f"Monthly cost change if applied: {fmt_num(cost, 2)} (negative = savings)")
