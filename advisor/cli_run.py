@@ -23,6 +23,9 @@ EXT_FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".md": "markdow
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None,
               help="Report format (default: table, or from --output's extension).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write the report to FILE.")
+@click.option("--textfile", "textfile_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Also write the results as metrics to DIR/perfadvisor_advisor.prom, for the exporter's "
+                   "textfile collector (the Advisor dashboard reads them).")
 @pack_options
 @click.option("--category", "categories", multiple=True, type=click.Choice(["optimization", "scaling", "alert"]),
               help="Only rules of this category (repeatable).")
@@ -40,7 +43,7 @@ EXT_FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".md": "markdow
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
 @local_options
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
-def run(prometheus_url, fmt, output, config_path, packs, no_builtin, sets, categories, rules, min_severity,
+def run(prometheus_url, fmt, output, textfile_dir, config_path, packs, no_builtin, sets, categories, rules, min_severity,
         fail_on, concurrency, timeout, headers, ca_file, insecure, exporter_url, local_interval, local_duration,
         store_path, debug):
     """Evaluate all enabled rule packs and write a report.
@@ -64,6 +67,7 @@ def run(prometheus_url, fmt, output, config_path, packs, no_builtin, sets, categ
             --format html -o report.html
         advisor run --category scaling --fail-on warning --format json
         advisor run --rule 'process-*' --set process.lookback=6h
+        advisor run --prometheus http://prom:9090 --textfile /var/lib/perfadvisor/textfile
     """
     with errors_to_exit(debug):
         if fmt is None:
@@ -87,6 +91,12 @@ def run(prometheus_url, fmt, output, config_path, packs, no_builtin, sets, categ
         finally:
             if bar:
                 bar.close()   # before any error line, so it does not land on the bar's line
+        if textfile_dir:
+            from .reports.prom import write_textfile
+            try:
+                write_textfile(report, textfile_dir)
+            except OSError as e:
+                raise ConfigError(f"cannot write metrics to {textfile_dir}: {e.strerror or e}") from None
         color = fmt == "table" and not output and sys.stdout.isatty()
         text = render(report, fmt, color=color)
         if output:

@@ -23,4 +23,4 @@ def render(report: Report, fmt: str, **options) -> str:
 
 
 # One line per format; importing registers it.
-from . import html_report, json_report, markdown, table  # noqa: E402,F401
+from . import html_report, json_report, markdown, prom, table  # noqa: E402,F401
