@@ -28,7 +28,7 @@ def build() -> Dashboard:
         bargauge("Score by dimension",
                  t(f'perfadvisor_advisor_score{{{SEL},dimension!="overall"}}', "{{instance}} {{dimension}}"),
                  unit="none", min=0, max=100, thresholds=SCORE_STEPS, w=10, h=8),
-        stat("Findings", t(f"sum(perfadvisor_advisor_findings{{{SEL}}})", "findings"), w=4, h=4,
+        stat("Findings", t(f"sum(perfadvisor_advisor_findings{{{SEL}}}) or vector(0)", "findings"), w=4, h=4,
              thresholds=[(None, "green"), (1, "orange")]),
         stat("Critical findings", t(f'sum(perfadvisor_advisor_findings{{{SEL},severity="critical"}}) or vector(0)',
                                     "critical"), w=4, h=4, thresholds=[(None, "green"), (1, "red")]),
