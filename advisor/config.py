@@ -18,6 +18,7 @@ Config file (YAML, ``--config`` or ``PERFADVISOR_CONFIG``)::
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -27,7 +28,7 @@ import yaml
 from .errors import ConfigError, ParamError
 from .packs import Pack
 from .packs import params as P
-from .sources.prometheus import PrometheusConfig
+from .sources.prometheus import PrometheusConfig, redact_url
 
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 
@@ -81,9 +82,15 @@ def prometheus_config(url: str | None, file_cfg: dict, env: Mapping[str, str], *
                       retries: int | None = None) -> PrometheusConfig | None:
     """Prometheus settings from flags, environment and the config file's ``prometheus`` section."""
     pc = dict(file_cfg.get("prometheus") or {})
+    origin = ("--prometheus" if url else "PERFADVISOR_PROMETHEUS_URL" if env.get("PERFADVISOR_PROMETHEUS_URL")
+              else "prometheus.url in the config file")
     url = url or env.get("PERFADVISOR_PROMETHEUS_URL") or pc.get("url")
     if not url:
         return None
+    # A malformed URL is a usage error (exit 2), not an unreachable server (exit 3).
+    if not isinstance(url, str) or not re.match(r"^https?://[^/?#\s]+", url):
+        shown = redact_url(url) if isinstance(url, str) else repr(url)
+        raise ConfigError(f"{origin}: expected an http:// or https:// URL, got {shown}")
     token = env.get("PERFADVISOR_PROMETHEUS_TOKEN") or pc.get("bearer_token")
     token_file = env.get("PERFADVISOR_PROMETHEUS_TOKEN_FILE") or pc.get("bearer_token_file")
     if not token and token_file:

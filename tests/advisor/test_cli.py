@@ -108,3 +108,22 @@ def test_rule_filter(fake_api):
     r = advisor("run", "--prometheus", api.url, "--rule", "nope-*")
     assert r.exit_code == 2 and "--rule nope-* matches no enabled rule" in r.stderr
 
+
+
+@pytest.mark.parametrize("args, env, origin", [
+    (["--prometheus", "not-a-url"], {}, "--prometheus"),
+    ([], {"PERFADVISOR_PROMETHEUS_URL": "ftp://prom:9090"}, "PERFADVISOR_PROMETHEUS_URL"),
+])
+def test_a_malformed_prometheus_url_is_a_usage_error(args, env, origin):
+    r = advisor("run", *args, env=env)
+    assert r.exit_code == 2
+    assert r.stderr.strip() == f"advisor: error: {origin}: expected an http:// or https:// URL, got " + (
+        "not-a-url" if args else "ftp://prom:9090")
+
+
+def test_a_malformed_prometheus_url_in_the_config_file_names_the_field(tmp_path):
+    cfg = tmp_path / "advisor.yml"
+    cfg.write_text("prometheus:\n  url: [1, 2]\n")
+    r = advisor("run", "--config", str(cfg))
+    assert r.exit_code == 2
+    assert "prometheus.url in the config file: expected an http:// or https:// URL" in r.stderr
