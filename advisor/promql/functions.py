@@ -5,20 +5,12 @@ import math
 
 import numpy as np
 
-from . import histograms, labelfns, rangefns, windowfns
+from . import histograms, labelfns, rangefns, windowfns  # noqa: F401  (labelfns registers its functions on import)
 from .args import matrix_arg as _mat, scalar_arg as _scalar, string_arg as _string, vector_arg as _vec
 from .parse import Call, MatrixSel, Selector, Subquery
 from .values import EvalError, Scal, Vec, drop_names, merge_rows
+from .registry import FUNCS, register
 
-FUNCS: dict = {}
-
-
-def register(*names):
-    def deco(fn):
-        for n in names:
-            FUNCS[n] = fn
-        return fn
-    return deco
 
 
 def call(ev, node: Call):
@@ -302,6 +294,5 @@ def _native_only(ev, node):
 for _name in ("histogram_count", "histogram_sum", "histogram_avg", "histogram_stddev", "histogram_stdvar"):
     FUNCS[_name] = _native_only
 
-FUNCS.update(labelfns.FUNCS)
 
 __all__ = ["FUNCS", "call", "Subquery"]

@@ -7,16 +7,8 @@ import re
 from .args import string_arg as _string, vector_arg as _vec
 from .storage import compile_regex
 from .values import EvalError, Vec, merge_rows
+from .registry import FUNCS, register
 
-FUNCS: dict = {}
-
-
-def register(*names):
-    def deco(fn):
-        for n in names:
-            FUNCS[n] = fn
-        return fn
-    return deco
 
 
 _LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
