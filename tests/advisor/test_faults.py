@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tests.support.procs import free_port
+from tests.support.procs import closed_port, free_port
 
 from .conftest import advisor
 
@@ -17,8 +17,9 @@ def _one_line_exit_3(r, *needles):
 
 
 def test_connection_refused():
-    url = f"http://127.0.0.1:{free_port()}"
-    r = advisor("run", "--prometheus", url)
+    with closed_port() as port:
+        url = f"http://127.0.0.1:{port}"
+        r = advisor("run", "--prometheus", url)
     _one_line_exit_3(r, f"Prometheus at {url}/api/v1/query", "cannot connect (connection refused)")
 
 

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from tests.support.procs import free_port
+from tests.support.procs import closed_port, free_port
 from tests.support.services import start_haproxy, start_nginx
 from tests.support.services_extra import start_flapping_listener, start_slow_http
 
@@ -115,7 +115,8 @@ def lb_env(tmp_path_factory):
         slow = stack.enter_context(start_slow_http(0.3))
         flaky = stack.enter_context(start_flapping_listener(1.5))
         first, rr, mixed, queue = free_port(), free_port(), free_port(), free_port()
-        body = HAPROXY_BODY.format(first=first, rr=rr, web=web.port, dead=free_port(), slow=slow, mixed=mixed,
+        dead = stack.enter_context(closed_port())
+        body = HAPROXY_BODY.format(first=first, rr=rr, web=web.port, dead=dead, slow=slow, mixed=mixed,
                                    queue=queue, flaky=flaky)
         (base / "haproxy").mkdir()
         lb = stack.enter_context(start_haproxy(base / "haproxy", body))

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from tests.support.procs import free_port, need_binary
+from tests.support.procs import closed_port, free_port, need_binary
 from tests.support.services import start_nginx
 from tests.support.services_extra import start_slow_http
 
@@ -49,10 +49,11 @@ def net_env(tmp_path_factory):
     with contextlib.ExitStack() as stack:
         web = stack.enter_context(start_nginx(base / "nginx", body, files))
         slow = stack.enter_context(start_slow_http(0.25))
+        dead = stack.enter_context(closed_port())
         root = f"http://127.0.0.1:{web.port}"
         urls = {"plain": f"{root}/plain/data.json", "gz": f"{root}/gz/data.json", "close": f"{root}/close/small.json",
                 "big": f"{root}/big/photo.png", "tls": f"https://127.0.0.1:{tls_port}/gz/data.json",
-                "dead": f"http://127.0.0.1:{free_port()}/", "slow": f"http://127.0.0.1:{slow}/report"}
+                "dead": f"http://127.0.0.1:{dead}/", "slow": f"http://127.0.0.1:{slow}/report"}
         # Prometheus scrapes every second with a 1 s timeout: the slow target is probed once, not twice
         extra = {"tls": {"ca_file": cert}, "slow": {"check_keepalive": False}}
         targets = [{"url": u, "timeout": "2s", **extra.get(k, {})} for k, u in urls.items()]

@@ -1,6 +1,7 @@
 """Free ports, waiting for servers, and finding binaries: locally a missing one skips, in CI it fails."""
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -19,6 +20,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def closed_port():
+    """A port on 127.0.0.1 where connections are refused, reserved for the block.
+
+    The socket is bound but never listens: connecting gets ECONNREFUSED, and no server started meanwhile (which
+    picks its own free port) can take the number, as it could after a plain free_port().
+    """
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]
+    finally:
+        s.close()
 
 
 def need_binary(name: str, *candidates: str) -> str:
