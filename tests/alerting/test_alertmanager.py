@@ -3,6 +3,7 @@ delivers to the webhook with warnings inhibited while the critical alert of the 
 from __future__ import annotations
 
 import subprocess
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -59,7 +60,14 @@ def test_critical_pages_and_inhibits_the_warning_of_the_same_family_and_target(t
         crit = _alert("MemoryPressureCritical", "critical", "web-1:3018")
         warn = _alert("MemoryPressureWarning", "warning", "web-1:3018")
         other = _alert("MemoryPressureWarning", "warning", "web-2:3018")
-        am.post(crit, warn, other)
+        # The critical is known first, as it would be in life: Alertmanager's inhibitor learns of alerts
+        # asynchronously, so a warning posted in the same request could be grouped before it sees the critical.
+        am.post(crit)
+        deadline = time.monotonic() + 30
+        while not any(a["labels"]["alertname"] == "MemoryPressureCritical" for a in am.alerts()):
+            assert time.monotonic() < deadline, "Alertmanager never listed the critical alert"
+            time.sleep(0.1)
+        am.post(warn, other)
         hook.wait_for(lambda got: {a["labels"]["instance"] for a in got} >= {"web-1:3018", "web-2:3018"})
 
         paged = hook.alerts("/pager")
