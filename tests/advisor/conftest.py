@@ -2,26 +2,24 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from perfadvisor.advisor.cli import cli
-from tests.support.procs import free_port, need_binary, stop, wait_http
+from tests.support.exporter import exporter_binary, start_exporter
+from tests.support.leak import leak_group, scraped_leak
+from tests.support.procs import need_binary
 from tests.support.prometheus import start_prometheus
 
-REPO = Path(__file__).resolve().parents[2]
 XSS = "<script>alert(1)</script>"
 # Short windows so rules evaluate on the seconds of history a test has.
 SHORT = ["--set", "lookback=20s", "--set", "step=1s", "--set", "rate_window=4s", "--set", "host.for_short=2s",
          "--set", "host.for_medium=2s", "--set", "host.for_long=2s", "--set", "process.for_short=2s"]
+HISTORY = 22  # seconds of scrapes the fixtures wait for: enough for the 20 s windows in SHORT
 
 
 def advisor(*args: str, env: dict | None = None):
@@ -33,63 +31,27 @@ def advisor(*args: str, env: dict | None = None):
 @pytest.fixture(scope="session")
 def node_prometheus(tmp_path_factory):
     """Prometheus scraping prometheus-node-exporter twice: as job "node", and relabelled with a hostile instance."""
-    binary = need_binary("prometheus-node-exporter")
-    port = free_port()
-    ne = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    prom = None
-    try:
-        wait_http(f"http://127.0.0.1:{port}/metrics", proc=ne)
-        xss_job = {"job_name": "xss", "metrics_path": "/metrics",
-                   "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
+    tmp = tmp_path_factory.mktemp("prom-node")
+    with start_exporter(tmp / "exporter", need_binary("prometheus-node-exporter"), "--log.level=warn") as ne:
+        xss_job = {"job_name": "xss", "metrics_path": "/metrics", "static_configs": [{"targets": [ne.address]}],
                    "relabel_configs": [{"target_label": "instance", "replacement": XSS}]}
-        prom = start_prometheus(tmp_path_factory.mktemp("prom-node"), {"node": [f"127.0.0.1:{port}"]},
-                                metrics_path="/metrics", extra_scrape_configs=[xss_job])
-        prom.wait_for_series("rate(node_cpu_seconds_total[4s])", min_results=2)
-        time.sleep(22)  # enough history for the 20 s windows in SHORT
-        yield prom
-    finally:
-        if prom:
-            prom.stop()
-        stop(ne)
+        with start_prometheus(tmp / "prometheus", {"node": [ne.address]}, metrics_path="/metrics",
+                              extra_scrape_configs=[xss_job]) as prom:
+            prom.wait_for_series("rate(node_cpu_seconds_total[4s])", min_results=2)
+            time.sleep(HISTORY)
+            yield prom
 
 
-# A name unique to this test run: the exporter sees every process on the host, including other runs' leakers.
-LEAK_GROUP = f"leak{os.getpid() % 10**9}"[:15]
-LEAKER = r"""
-import sys, time
-open("/proc/self/comm", "w").write(sys.argv[1])
-chunks = []
-while True:
-    chunks.append(b"x" * 1_000_000)   # written bytes, so they are resident
-    time.sleep(0.5)
-"""
+LEAK_GROUP = leak_group()
 
 
 @pytest.fixture(scope="session")
 def exporter_prometheus(tmp_path_factory):
     """Prometheus scraping our perfadvisor-exporter while a child process leaks ~2 MB/s (groupname LEAK_GROUP)."""
-    exe = REPO / ".venv" / "bin" / "perfadvisor-exporter"
-    ok = exe.exists() and subprocess.run([str(exe), "--help"], capture_output=True).returncode == 0
-    if not ok:
-        pytest.skip("perfadvisor-exporter is not installed (scripts/bootstrap)")
-    port = free_port()
-    leak = subprocess.Popen([sys.executable, "-c", LEAKER, LEAK_GROUP])
-    exp = subprocess.Popen([str(exe), f"--web.listen-address=127.0.0.1:{port}", "--collector.processes.top-n=1000",
-                            "--no-collector.textfile", "--log.level=warn"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    prom = None
-    try:
-        wait_http(f"http://127.0.0.1:{port}/api/metrics", proc=exp, timeout=60)
-        prom = start_prometheus(tmp_path_factory.mktemp("prom-exp"), {"perfadvisor": [f"127.0.0.1:{port}"]})
-        prom.wait_for_series(f'namedprocess_namegroup_memory_bytes{{groupname="{LEAK_GROUP}"}}', timeout=60)
-        time.sleep(22)
-        yield prom
-    finally:
-        if prom:
-            prom.stop()
-        stop(exp)
-        stop(leak)
+    with scraped_leak(tmp_path_factory.mktemp("prom-exp"), LEAK_GROUP, exporter_binary(),
+                      "--collector.processes.top-n=1000", "--no-collector.textfile", "--log.level=warn",
+                      job="perfadvisor", metrics_path="/api/metrics", history=HISTORY) as scraped:
+        yield scraped.prometheus
 
 
 class FakeAPI:

@@ -4,42 +4,24 @@ Checks that the pack's metric names and labels are process-exporter's own, and t
 found through it exactly as through our exporter.
 """
 import json
-import subprocess
-import sys
-import time
 
 import pytest
 
-from tests.support.procs import free_port, need_binary, stop, wait_http
-from tests.support.prometheus import start_prometheus
+from tests.support.leak import leak_group, scraped_leak
+from tests.support.procs import need_binary
 
-from .conftest import LEAK_GROUP, LEAKER, SHORT, advisor
+from .conftest import HISTORY, SHORT, advisor
 
 pytestmark = pytest.mark.slow
-GROUP = (LEAK_GROUP + "p")[:15]   # not the other fixture's name: both leakers may run at once
+GROUP = leak_group("p")   # not the other fixture's name: both leakers may run at once
 
 
 @pytest.fixture(scope="module")
 def process_exporter_prometheus(tmp_path_factory):
-    binary = need_binary("prometheus-process-exporter")
-    port = free_port()
-    leak = subprocess.Popen([sys.executable, "-c", LEAKER, GROUP])
-    exp = subprocess.Popen([binary, f"-web.listen-address=127.0.0.1:{port}", "-procnames", GROUP,
-                            "-gather-smaps=false", "-threads=false"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    prom = None
-    try:
-        wait_http(f"http://127.0.0.1:{port}/metrics", proc=exp)
-        prom = start_prometheus(tmp_path_factory.mktemp("prom-pe"), {"process": [f"127.0.0.1:{port}"]},
-                                metrics_path="/metrics")
-        prom.wait_for_series(f'namedprocess_namegroup_memory_bytes{{groupname="{GROUP}"}}', timeout=60)
-        time.sleep(22)
-        yield prom
-    finally:
-        if prom:
-            prom.stop()
-        stop(exp)
-        stop(leak)
+    with scraped_leak(tmp_path_factory.mktemp("prom-pe"), GROUP, need_binary("prometheus-process-exporter"),
+                      "-procnames", GROUP, "-gather-smaps=false", "-threads=false",
+                      job="process", listen_flag="-web.listen-address", history=HISTORY) as scraped:
+        yield scraped.prometheus
 
 
 def test_process_pack_on_process_exporter(process_exporter_prometheus):

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.procs import need_binary, stop
-
-from .support import fast, start_alertmanager, start_webhook
+from tests.support.alertmanager import fast, start_alertmanager, start_webhook
+from tests.support.procs import need_binary
 
 CONFIG = Path(__file__).resolve().parents[2] / "alerting" / "alertmanager.yml"
 
@@ -54,9 +53,8 @@ def _alert(name: str, severity: str, instance: str, *, ends: datetime | None = N
 
 @pytest.mark.slow
 def test_critical_pages_and_inhibits_the_warning_of_the_same_family_and_target(tmp_path):
-    hook = start_webhook()
-    am = start_alertmanager(tmp_path, fast(yaml.safe_load(CONFIG.read_text()), hook.url))
-    try:
+    with start_webhook() as hook, \
+            start_alertmanager(tmp_path, fast(yaml.safe_load(CONFIG.read_text()), hook.url)) as am:
         crit = _alert("MemoryPressureCritical", "critical", "web-1:3018")
         warn = _alert("MemoryPressureWarning", "warning", "web-1:3018")
         other = _alert("MemoryPressureWarning", "warning", "web-2:3018")
@@ -87,6 +85,3 @@ def test_critical_pages_and_inhibits_the_warning_of_the_same_family_and_target(t
                       and any(a["labels"]["instance"] == "web-1:3018" and a["labels"]["severity"] == "warning"
                               for a in got))
         assert [a["status"] for a in hook.alerts("/pager")][-1] == "resolved"
-    finally:
-        stop(am.proc)
-        hook.server.shutdown()

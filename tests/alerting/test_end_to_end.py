@@ -4,7 +4,6 @@ pressure, sees HostMemoryPressure (default threshold) arrive with its labels and
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,14 +11,11 @@ import yaml
 from click.testing import CliRunner
 
 from perfadvisor.advisor.cli import cli
-from tests.support.procs import free_port, stop, wait_http
-from tests.support.prometheus import start_prometheus
-
-from .support import fast, start_alertmanager, start_webhook
+from tests.support.alertmanager import fast, start_alertmanager, start_webhook
+from tests.support.exporter import exporter_binary, scraped_exporter
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
-EXPORTER = REPO / ".venv" / "bin" / "perfadvisor-exporter"
 # The default threshold (10% available) with `for` shrunk to fit a test.
 SETS = ["--set", "host.for_short=2s"]
 
@@ -43,18 +39,12 @@ def test_alert_fires_reaches_the_webhook_and_resolves(tmp_path):
     textfile_dir = tmp_path / "textfile"
     textfile_dir.mkdir()
     set_memory(textfile_dir, 8e9, 0.4e9)  # 5% available
-    hook = start_webhook()
-    am = start_alertmanager(tmp_path / "am", fast(yaml.safe_load((REPO / "alerting" / "alertmanager.yml").read_text()),
-                                                  hook.url))
-    port = free_port()
-    exporter = subprocess.Popen([str(EXPORTER), f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn",
-                                 "--no-collector.meminfo", f"--collector.textfile.directory={textfile_dir}"],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    prom = None
-    try:
-        wait_http(f"http://127.0.0.1:{port}/metrics", proc=exporter)
-        prom = start_prometheus(tmp_path / "prom", {"node": [f"127.0.0.1:{port}"]}, metrics_path="/metrics",
-                                rule_files=[str(rules)], alertmanager=am.url.removeprefix("http://"))
+    am_config = yaml.safe_load((REPO / "alerting" / "alertmanager.yml").read_text())
+    with start_webhook() as hook, start_alertmanager(tmp_path / "am", fast(am_config, hook.url)) as am, \
+            scraped_exporter(tmp_path / "scrape", exporter_binary(), "--log.level=warn", "--no-collector.meminfo",
+                             f"--collector.textfile.directory={textfile_dir}", job="node",
+                             rule_files=[str(rules)], alertmanager=am.url.removeprefix("http://")) as scraped:
+        instance = scraped.exporter.address
 
         def ours(alerts, status):
             return [a for a in alerts if a["labels"].get("alertname") == "HostMemoryPressure"
@@ -65,8 +55,8 @@ def test_alert_fires_reaches_the_webhook_and_resolves(tmp_path):
         assert {k: a["labels"][k] for k in ("severity", "category", "dimension", "rule", "alertgroup", "pack",
                                             "instance", "job")} == {
             "severity": "critical", "category": "alert", "dimension": "memory", "rule": "host-memory-pressure",
-            "alertgroup": "host-memory-pressure", "pack": "host", "instance": f"127.0.0.1:{port}", "job": "node"}
-        assert a["annotations"]["summary"] == f"Only 5% of memory available on 127.0.0.1:{port}."
+            "alertgroup": "host-memory-pressure", "pack": "host", "instance": instance, "job": "node"}
+        assert a["annotations"]["summary"] == f"Only 5% of memory available on {instance}."
         assert a["annotations"]["runbook_url"] == "README.md#host-memory-pressure"
         assert "{{" not in a["annotations"]["description"]
         assert [x for x in hook.received if x[0] == "/pager"], "critical alerts page"
@@ -75,9 +65,3 @@ def test_alert_fires_reaches_the_webhook_and_resolves(tmp_path):
         set_memory(textfile_dir, 8e9, 4e9)
         hook.wait_for(lambda alerts: ours(alerts, "resolved"), timeout=60)
         assert ours(hook.alerts("/pager"), "resolved")
-    finally:
-        if prom is not None:
-            prom.stop()
-        stop(exporter)
-        stop(am.proc)
-        hook.server.shutdown()

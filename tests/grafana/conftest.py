@@ -2,20 +2,17 @@
 from __future__ import annotations
 
 import contextlib
-import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import requests
 import yaml
 
-from tests.support.procs import free_port, need_binary, stop, wait_http
-from tests.support.prometheus import PrometheusServer, start_prometheus
-
-REPO = Path(__file__).resolve().parents[2]
-EXPORTER = REPO / ".venv" / "bin" / "perfadvisor-exporter"
+from tests.support.exporter import Scraped, exporter_binary, scraped_exporter
+from tests.support.procs import free_port, need_binary
+from tests.support.services import self_signed_cert, start_haproxy, start_nginx, start_postgres, start_redis
 
 
 def advisor_textfile(now: float) -> str:
@@ -43,64 +40,34 @@ perfadvisor_advisor_last_run_timestamp_seconds {now:.3f}
 """
 
 
-@dataclass
-class Scraped:
-    prometheus: PrometheusServer
-    exporter: str
-    textfile_dir: Path
-
-
-def _scrape(tmp: Path, binary: str, *args: str):
-    """Start an exporter (binary + args, listening on a free port) and a Prometheus scraping it."""
+def _scrape(tmp: Path, binary: str, *args: str) -> Iterator[Scraped]:
+    """An exporter (binary + args) with the advisor's textfile metrics, scraped by Prometheus as job "node"."""
     textfile_dir = tmp / "textfile"
     textfile_dir.mkdir()
     (textfile_dir / "advisor.prom").write_text(advisor_textfile(time.time()))
-    port = free_port()
-    exporter = subprocess.Popen(
-        [binary, f"--web.listen-address=127.0.0.1:{port}", f"--collector.textfile.directory={textfile_dir}",
-         "--log.level=warn", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    prom = None
-    try:
-        wait_http(f"http://127.0.0.1:{port}/metrics", proc=exporter)
-        prom = start_prometheus(tmp / "prometheus", {"node": [f"127.0.0.1:{port}"]}, metrics_path="/metrics")
-        yield Scraped(prom, f"127.0.0.1:{port}", textfile_dir)
-    finally:
-        if prom is not None:
-            prom.stop()
-        stop(exporter)
+    with scraped_exporter(tmp, binary, f"--collector.textfile.directory={textfile_dir}", "--log.level=warn", *args,
+                          job="node") as scraped:
+        yield scraped
 
 
 @pytest.fixture(scope="package")
-def scraped(tmp_path_factory) -> Scraped:
+def scraped(tmp_path_factory) -> Iterator[Scraped]:
     """Our exporter with its default collectors."""
-    if not EXPORTER.exists():
-        pytest.fail(f"{EXPORTER} missing: run scripts/bootstrap --test")
-    yield from _scrape(tmp_path_factory.mktemp("grafana"), str(EXPORTER))
+    yield from _scrape(tmp_path_factory.mktemp("grafana"), exporter_binary())
 
 
 @pytest.fixture(scope="package")
-def node_exporter_scraped(tmp_path_factory) -> Scraped:
+def node_exporter_scraped(tmp_path_factory) -> Iterator[Scraped]:
     """The real node_exporter (Debian package), to show the dashboards do not depend on our exporter."""
     yield from _scrape(tmp_path_factory.mktemp("node-exporter"), need_binary("prometheus-node-exporter"))
 
 
-def _self_signed(tmp: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 valid 30 days, and its key (the probe trusts it through ca_file)."""
-    cert, key = tmp / "cert.pem", tmp / "key.pem"
-    subprocess.run([need_binary("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-    return cert, key
-
-
 @pytest.fixture(scope="package")
-def services_scraped(tmp_path_factory) -> Scraped:
+def services_scraped(tmp_path_factory) -> Iterator[Scraped]:
     """Our exporter probing a real nginx (HTTP, HTTPS, stub_status), HAProxy in front of it, Redis and
     PostgreSQL, with a little traffic so rates and ratios have something to show."""
-    from tests.support.services import start_haproxy, start_nginx, start_postgres, start_redis
-
     tmp = tmp_path_factory.mktemp("services")
-    cert, key = _self_signed(tmp)
+    cert, key = self_signed_cert(tmp)
     tls_port, fe_port = free_port(), free_port()
     for d in ("nginx", "haproxy", "redis", "scrape"):
         (tmp / d).mkdir()
@@ -136,7 +103,7 @@ backend app
         }
         (tmp / "exporter.yaml").write_text(yaml.safe_dump(config))
         _traffic(fe_port, redis.port, "redis-secret")
-        yield from _scrape(tmp / "scrape", str(EXPORTER), f"--config={tmp / 'exporter.yaml'}")
+        yield from _scrape(tmp / "scrape", exporter_binary(), f"--config={tmp / 'exporter.yaml'}")
 
 
 def _traffic(haproxy_port: int, redis_port: int, redis_password: str) -> None:

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-import pytest
 import yaml
 from click.testing import CliRunner
 
 from perfadvisor.advisor.cli import cli
-from tests.support.procs import free_port, stop, wait_http
-from tests.support.prometheus import PrometheusServer, start_prometheus
+from tests.support.exporter import exporter_binary, scraped_exporter
+from tests.support.prometheus import PrometheusServer
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "rules"
@@ -24,35 +22,18 @@ SERVICE_PACKS = ("cache", "database", "network", "loadbalancer")
 JOB = "services"
 
 
-def exporter_binary() -> Path:
-    exe = REPO / ".venv" / "bin" / "perfadvisor-exporter"
-    if not exe.exists():
-        pytest.skip("perfadvisor-exporter is not installed (scripts/bootstrap --test)")
-    return exe
-
-
 @contextlib.contextmanager
 def exporter_and_prometheus(tmp: Path, collectors: dict[str, dict], keep_defaults: tuple[str, ...] = ()
                             ) -> Iterator[PrometheusServer]:
     """Our exporter with only `collectors` (name → collectors_config section) enabled, scraped by Prometheus."""
     tmp.mkdir(parents=True, exist_ok=True)
-    port = free_port()
     cfg = {"disable_default_collectors": True, "log": {"level": "warn"},
            "collectors": {name: True for name in (*collectors, *keep_defaults)},
            "collectors_config": {k: v for k, v in collectors.items() if v}}
     path = tmp / "exporter.yml"
     path.write_text(yaml.safe_dump(cfg))
-    exp = subprocess.Popen([str(exporter_binary()), f"--web.listen-address=127.0.0.1:{port}", "--config", str(path)],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    prom = None
-    try:
-        wait_http(f"http://127.0.0.1:{port}/api/metrics", proc=exp, timeout=60)
-        prom = start_prometheus(tmp / "prom", {JOB: [f"127.0.0.1:{port}"]})
-        yield prom
-    finally:
-        if prom:
-            prom.stop()
-        stop(exp)
+    with scraped_exporter(tmp, exporter_binary(), "--config", str(path), job=JOB, metrics_path="/api/metrics") as s:
+        yield s.prometheus
 
 
 def advisor_json(prom_url: str, pack: str, *sets: str) -> dict:

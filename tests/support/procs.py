@@ -37,13 +37,13 @@ def closed_port():
         s.close()
 
 
-def need_binary(name: str, *candidates: str) -> str:
+def need_binary(name: str, *candidates: str, hint: str = "scripts/install-test-deps installs it") -> str:
     """Path of a required binary. Missing: pytest.fail in CI (never a silent skip), pytest.skip locally."""
     for c in (name, *candidates):
         for hit in sorted(glob.glob(c)) if any(ch in c for ch in "*?[") else [shutil.which(c) or (c if os.path.isabs(c) and os.access(c, os.X_OK) else None)]:
             if hit and os.access(hit, os.X_OK):
                 return hit
-    msg = f"required binary {name!r} not found (scripts/install-test-deps installs it)"
+    msg = f"required binary {name!r} not found ({hint})"
     if IN_CI:
         pytest.fail(msg)
     pytest.skip(msg)

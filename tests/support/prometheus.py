@@ -37,12 +37,18 @@ class PrometheusServer:
     def stop(self) -> None:
         stop(self.proc)
 
+    def __enter__(self) -> "PrometheusServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
 
 def start_prometheus(tmp: Path, scrape_targets: dict[str, list[str]] | None = None, *,
                      metrics_path: str = "/api/metrics", rule_files: list[str] | None = None,
                      alertmanager: str | None = None, interval: str = "1s",
                      extra_scrape_configs: list[dict] | None = None) -> PrometheusServer:
-    """Start Prometheus scraping {job: [host:port, ...]} every `interval`; the caller stops it."""
+    """Start Prometheus scraping {job: [host:port, ...]} every `interval`; the caller stops it (or uses `with`)."""
     binary = need_binary("prometheus")
     port = free_port()
     cfg: dict = {"global": {"scrape_interval": interval, "evaluation_interval": interval, "scrape_timeout": interval}}

@@ -13,7 +13,7 @@ from typing import Any
 import requests
 import yaml
 
-from tests.support.procs import free_port, need_binary, stop, wait_http
+from .procs import free_port, need_binary, stop, wait_http
 
 
 @dataclass
@@ -41,8 +41,19 @@ class Webhook:
             time.sleep(0.2)
         raise TimeoutError(f"webhook never saw the expected alerts; got {self.received}")
 
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> "Webhook":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
 
 def start_webhook() -> Webhook:
+    """A webhook receiver on a free loopback port; the caller stops it (or uses `with`)."""
     hook: Webhook
 
     class Handler(BaseHTTPRequestHandler):
@@ -87,9 +98,18 @@ class Alertmanager:
     def alerts(self) -> list[dict[str, Any]]:
         return requests.get(f"{self.url}/api/v2/alerts", timeout=10).json()
 
+    def stop(self) -> None:
+        stop(self.proc)
+
+    def __enter__(self) -> "Alertmanager":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
 
 def start_alertmanager(tmp: Path, config: dict[str, Any]) -> Alertmanager:
-    """Alertmanager with config, storage in tmp, clustering off; the caller stops it (stop(am.proc))."""
+    """Alertmanager with config, storage in tmp, clustering off; the caller stops it (or uses `with`)."""
     binary = need_binary("prometheus-alertmanager", "alertmanager")
     tmp.mkdir(parents=True, exist_ok=True)
     path = tmp / "alertmanager.yml"
