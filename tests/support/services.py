@@ -20,6 +20,7 @@ from typing import Iterator
 
 import pytest
 
+from .procs import closed_port as _closed_port
 from .procs import free_port, need_binary, stop, wait_http, wait_port
 
 PG_BIN = "/usr/lib/postgresql/*/bin"
@@ -279,5 +280,7 @@ def hung_port() -> Iterator[int]:
 
 
 @pytest.fixture
-def closed_port() -> int:
-    return free_port()
+def closed_port() -> Iterator[int]:
+    """A port where connections are refused, held bound for the test (see procs.closed_port)."""
+    with _closed_port() as port:
+        yield port
