@@ -174,8 +174,13 @@ def _default(value: object) -> str:
     return f"`{value}`"
 
 
+def _meaning(s) -> str:
+    choices = s.schema.get("enum")
+    return cell(s.help) + (f" One of {', '.join(f'`{c}`' for c in choices)}." if choices else "")
+
+
 def exporter_settings() -> list[str]:
-    return [f"| `{s.flag}` | `{s.envvar}` | `{_yaml_key(s.path)}` | {_default(s.default)} | {cell(s.help)} |"
+    return [f"| `{s.flag}` | `{s.envvar}` | `{_yaml_key(s.path)}` | {_default(s.default)} | {_meaning(s)} |"
             for s in BASE_SETTINGS]
 
 
