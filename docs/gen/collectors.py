@@ -86,7 +86,8 @@ def render(specs: dict[str, CollectorSpec] | None = None) -> str:
         out.append(f"| [`{name}`](#{name}) | {'on' if spec.default_enabled else 'off'} | {cell(spec.help)} |")
     for name, spec in specs.items():
         state = "enabled" if spec.default_enabled else "disabled"
-        out += ["", f"## `{name}`", "", f"{spec.help} Default: **{state}**."]
+        out += ["", f"## `{name}`", "",
+                f"{spec.help} Default: **{state}** (`--collector.{name}` / `--no-collector.{name}`)."]
         settings = _settings(name, spec, rows)
         if settings:
             out += [""] + settings

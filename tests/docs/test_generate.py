@@ -71,3 +71,23 @@ def test_cli_reference_covers_every_advisor_command():
 
     headings = set(re.findall(r"^## `(.+)`$", (DOCS / "cli.md").read_text(), flags=re.M))
     assert set(names(cli, ())) | {"perfadvisor-exporter"} == headings
+
+
+def test_collector_reference_renders_family_objects():
+    """Collectors declare their families as Family objects; the reference shows name, type, labels and note."""
+    from docs.gen import collectors
+    from perfadvisor.exporter.registry import CollectorSpec
+
+    try:
+        from perfadvisor.exporter.registry import Family
+    except ImportError:  # before the collectors declare Family objects
+        Family = collectors._Family
+
+    class Demo:
+        families = (Family("demo_requests_total", "counter", ("code", "method"), "per request"),
+                    Family("demo_up", "gauge"))
+
+    text = collectors.render({"demo": CollectorSpec("demo", Demo, False, "A demo collector.")})
+    assert "| [`demo`](#demo) | off | A demo collector. |" in text
+    assert "- `demo_requests_total` counter `{code,method}` per request" in text
+    assert "- `demo_up` gauge\n" in text
