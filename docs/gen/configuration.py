@@ -204,7 +204,7 @@ def advisor_env() -> list[str]:
     walk(advisor_cli, ())
     out = ["| variable | meaning | read by |", "|---|---|---|"]
     for name in sorted(names):
-        users = ", ".join(f"`{u}`" for u in sorted(names[name])) or "the Prometheus data source"
+        users = ", ".join(f"`{u}`" for u in sorted(names[name])) or "the commands that query Prometheus"
         out.append(f"| `{name}` | {ADVISOR_ENV.get(name, '')} | {users} |")
     return out
 
@@ -216,6 +216,6 @@ def render() -> str:
            "flags of each command is in [cli.md](cli.md).", "",
            EXPORTER_INTRO.rstrip("\n")]
     out += exporter_settings()
-    out += [EXPORTER_REST.rstrip("\n"), "", ADVISOR_INTRO.rstrip("\n")]
+    out += [EXPORTER_REST.rstrip("\n"), "", ADVISOR_INTRO.rstrip("\n"), ""]
     out += advisor_env()
     return "\n".join(out) + "\n"
