@@ -1,8 +1,6 @@
 """Small Markdown helpers shared by the page generators."""
 from __future__ import annotations
 
-import re
-
 
 def header(source: str) -> str:
     """The first line of every generated page: where it comes from, so nobody edits it by hand."""
@@ -12,13 +10,6 @@ def header(source: str) -> str:
 def cell(text: object) -> str:
     """Text safe inside a table cell: one line, pipes escaped."""
     return " ".join(str(text).split()).replace("|", "\\|")
-
-
-def slug(heading: str) -> str:
-    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to dashes."""
-    text = re.sub(r"<[^>]+>", "", heading).strip().lower()
-    text = re.sub(r"[^\w\- ]", "", text)
-    return text.replace(" ", "-")
 
 
 def fence(text: str, lang: str = "text") -> str:
