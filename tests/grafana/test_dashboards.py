@@ -13,7 +13,7 @@ import yaml
 from .dashboards import DASHBOARD_DIR, VAR_RE, all_panels, load_all, substitute, variables
 
 REPO = Path(__file__).resolve().parents[2]
-GEN = REPO / "scripts" / "gen-dashboards"
+GEN = REPO / "scripts" / "generate"
 DS = {"type": "prometheus", "uid": "${datasource}"}
 DASHBOARDS = load_all()
 EXPECTED = {"host", "processes", "services", "exporter", "advisor"}
@@ -102,25 +102,31 @@ def test_substitution_leaves_no_variable():
                 assert "$" not in substitute(t["expr"], d)
 
 
+def generate(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(GEN), "--only", "dashboards", *args], capture_output=True, text=True,
+                          **kw)
+
+
 def test_generator_check_passes_on_committed_dashboards():
-    r = subprocess.run([sys.executable, str(GEN), "--check"], capture_output=True, text=True)
+    r = generate("--check")
     assert r.returncode == 0, r.stderr
 
 
 def test_generator_check_names_a_drifted_dashboard(tmp_path):
-    subprocess.run([sys.executable, str(GEN), "--dir", str(tmp_path)], check=True, capture_output=True)
-    host = tmp_path / "host.json"
+    generate("--root", str(tmp_path), check=True)
+    out = tmp_path / "grafana" / "dashboards"
+    host = out / "host.json"
     d = json.loads(host.read_text())
     d["panels"][1]["title"] = "edited by hand"
     host.write_text(json.dumps(d))
-    (tmp_path / "old.json").write_text("{}")
-    r = subprocess.run([sys.executable, str(GEN), "--check", "--dir", str(tmp_path)], capture_output=True, text=True)
+    (out / "old.json").write_text("{}")
+    r = generate("--check", "--root", str(tmp_path))
     assert r.returncode == 1
     assert "host.json: differs" in r.stderr and "old.json: no source" in r.stderr
     assert "processes.json" not in r.stderr
     # Without --check it repairs the drift.
-    subprocess.run([sys.executable, str(GEN), "--dir", str(tmp_path)], check=True, capture_output=True)
-    assert subprocess.run([sys.executable, str(GEN), "--check", "--dir", str(tmp_path)]).returncode == 0
+    generate("--root", str(tmp_path), check=True)
+    assert generate("--check", "--root", str(tmp_path)).returncode == 0
 
 
 def test_provisioning_points_grafana_at_prometheus_and_the_dashboards():
