@@ -14,7 +14,7 @@ import socket
 from typing import Any, Iterable, Mapping
 
 
-from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_url, resolve_secret, run_targets,
+from ._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_url, resolve_secret, run_targets,
                              targets_schema, unique_targets)
 from ..registry import CollectorContext, register
 

@@ -24,7 +24,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Mapping
 from urllib.parse import unquote, urljoin, urlsplit
 
-from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_url, resolve_secret, run_targets, scrub,
+from ._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_url, resolve_secret, run_targets, scrub,
                              target_secrets, targets_schema, unique_targets)
 from ..registry import CollectorContext, register
 

@@ -11,7 +11,7 @@ import re
 from typing import Any, Mapping
 
 
-from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_url, resolve_secret, run_targets,
+from ._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_url, resolve_secret, run_targets,
                              targets_schema, unique_targets)
 from ..registry import CollectorContext, register
 

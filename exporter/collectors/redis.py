@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 if TYPE_CHECKING:
     import redis
 
-from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, resolve_secret, run_targets, targets_schema,
+from ._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, resolve_secret, run_targets, targets_schema,
                              unique_targets)
 from ..registry import CollectorContext, register
 

@@ -1,12 +1,12 @@
 """processes: process groups in process-exporter's dialect (namedprocess_namegroup_*{groupname}).
 
-With `groups` configured, processes are named by the first matching rule (see linux/procmatch.py) and every group
+With `groups` configured, processes are named by the first matching rule (see procmatch.py) and every group
 seen is exported. Without it, processes are grouped by comm and the `top_n` groups by CPU + RSS share are exported.
 
 Counters are per-group accumulators with process-exporter's rules: they start at 0 for the processes running at
 the first scrape, a process that appears later counts from its start, and each scrape adds every member's
 increase, so a group's counters never go backwards when processes exit or the group leaves and re-enters the top N.
-The /proc reading is linux/procscan.py (psutil elsewhere: _portable_procs.py).
+The /proc reading is procscan.py (psutil elsewhere: portable.py).
 """
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from typing import Any
 
 from prometheus_client.core import Metric
 
-from ..linux import LINUX, pids as P
-from ..linux.procscan import N_COUNTERS, PSS, ROW, STATE_NAMES, SWAP_PSS, TICKS, CPU_NOW, ProcScanner
-from ..linux.procmatch import GroupRule, ProcInfo, first_match
-from ..registry import CollectorContext, register
-from ._families import Sample, family
-from ._portable_procs import PortableScanner
+from ...linux import LINUX, pids as P
+from .procscan import N_COUNTERS, PSS, ROW, STATE_NAMES, SWAP_PSS, TICKS, CPU_NOW, ProcScanner
+from .procmatch import GroupRule, ProcInfo, first_match
+from ...registry import CollectorContext, register
+from .._families import Sample, family
+from .portable import PortableScanner
 
 
 def _psutil_call(pid: int, method: str, default):

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Mapping
 if TYPE_CHECKING:
     import psycopg
 
-from ..pg_indexes import INDEX_SQL, IndexRow, duplicates, index_scan_share, is_unused
-from ..pg_pool import ConnectionCache, NoCache
-from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_dsn, resolve_secret, run_targets, scrub,
+from .indexes import INDEX_SQL, IndexRow, duplicates, index_scan_share, is_unused
+from .pool import ConnectionCache, NoCache
+from .._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_dsn, resolve_secret, run_targets, scrub,
                              target_secrets, targets_schema, unique_targets)
-from ..registry import CollectorContext, register
-from .. import pg_sql as q
+from ...registry import CollectorContext, register
+from . import sql as q
 
 log = logging.getLogger("perfadvisor.exporter.probes")
 

@@ -6,8 +6,8 @@ import pytest
 from perfadvisor.exporter.collectors.haproxy import parse_csv, server_state
 from perfadvisor.exporter.collectors.nginx import parse_stub_status
 from perfadvisor.exporter.config import build_config
-from perfadvisor.exporter.pg_sql import setting_value
-from perfadvisor.exporter.probes_common import parse_duration, redact_dsn, redact_url
+from perfadvisor.exporter.collectors.postgres.sql import setting_value
+from perfadvisor.exporter.collectors._probe import parse_duration, redact_dsn, redact_url
 from perfadvisor.exporter.registry import all_collectors
 from perfadvisor.exporter.scrape import Scraper, build_collectors
 from perfadvisor.exporter.yamlfile import FileError
@@ -88,7 +88,7 @@ def test_durations_and_settings():
 
 
 def test_secrets_are_scrubbed_from_log_lines(monkeypatch):
-    from perfadvisor.exporter.probes_common import scrub, target_secrets
+    from perfadvisor.exporter.collectors._probe import scrub, target_secrets
 
     monkeypatch.setenv("PA_TEST_SECRET", "env-secret")
     t = {"dsn": "host=db password='dsn secret' user=x", "password_env": "PA_TEST_SECRET"}
