@@ -8,7 +8,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from ..linux.procfs import parse_diskstats, parse_udev, read
 from ..linux import LINUX
 from ._settings import regex
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 DEFAULT_EXCLUDE = r"^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$"
 SECTOR = 512.0
@@ -63,21 +63,21 @@ def _portable() -> list[tuple[str, str, str, list[int]]]:
     }, "additionalProperties": False},
 )
 class DiskstatsCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_disk_{reads,writes}_completed_total counter {device}',
-        'node_disk_{reads,writes}_merged_total counter {device}',
-        'node_disk_{read,written}_bytes_total counter {device}',
-        'node_disk_{read,write}_time_seconds_total counter {device}',
-        'node_disk_io_now gauge {device}',
-        'node_disk_io_time_seconds_total counter {device}',
-        'node_disk_io_time_weighted_seconds_total counter {device}',
-        'node_disk_discard{s_completed,s_merged,ed_sectors,_time_seconds}_total counter {device}',
-        'node_disk_flush_requests{,_time_seconds}_total counter {device}',
-        'node_disk_info gauge {device,major,minor,model,path,revision,serial,wwn}',
-        'node_disk_filesystem_info gauge {device,type,usage,uuid,version} (from udev)',
-        'node_disk_device_mapper_info gauge {device,name,uuid,vg_name,lv_name,lv_layer} (from udev)',
-        'node_disk_ata_{write_cache,write_cache_enabled,rotation_rate_rpm} gauge {device} (ATA disks)',
+        Family("node_disk_{reads,writes}_completed_total", "counter", ("device",)),
+        Family("node_disk_{reads,writes}_merged_total", "counter", ("device",)),
+        Family("node_disk_{read,written}_bytes_total", "counter", ("device",)),
+        Family("node_disk_{read,write}_time_seconds_total", "counter", ("device",)),
+        Family("node_disk_io_now", "gauge", ("device",)),
+        Family("node_disk_io_time_seconds_total", "counter", ("device",)),
+        Family("node_disk_io_time_weighted_seconds_total", "counter", ("device",)),
+        Family("node_disk_discard{s_completed,s_merged,ed_sectors,_time_seconds}_total", "counter", ("device",)),
+        Family("node_disk_flush_requests{,_time_seconds}_total", "counter", ("device",)),
+        Family("node_disk_info", "gauge", ("device", "major", "minor", "model", "path", "revision", "serial", "wwn")),
+        Family("node_disk_filesystem_info", "gauge", ("device", "type", "usage", "uuid", "version"), "from udev"),
+        Family("node_disk_device_mapper_info", "gauge", ("device", "name", "uuid", "vg_name", "lv_name", "lv_layer"),
+               "from udev"),
+        Family("node_disk_ata_{write_cache,write_cache_enabled,rotation_rate_rpm}", "gauge", ("device",), "ATA disks"),
     )
 
     def __init__(self, ctx: CollectorContext):

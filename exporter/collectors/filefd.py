@@ -7,15 +7,14 @@ from prometheus_client.core import GaugeMetricFamily
 
 from ..linux.procfs import parse_file_nr, read
 from ..linux import LINUX
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 
 @register("filefd", default=True, help="File descriptor statistics from /proc/sys/fs/file-nr.")
 class FilefdCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_filefd_allocated gauge',
-        'node_filefd_maximum gauge',
+        Family("node_filefd_allocated", "gauge"),
+        Family("node_filefd_maximum", "gauge"),
     )
 
     def __init__(self, ctx: CollectorContext):

@@ -15,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily
 from ..linux.procfs import parse_mounts, read
 from ..linux import LINUX
 from ._settings import regex
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 DEFAULT_MOUNT_EXCLUDE = r"^/(dev|proc|run|sys|mnt|media|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
 DEFAULT_FS_EXCLUDE = (
@@ -46,12 +46,11 @@ FAMILIES = (
     }, "additionalProperties": False},
 )
 class FilesystemCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_filesystem_{size,free,avail}_bytes gauge {device,fstype,mountpoint}',
-        'node_filesystem_files{,_free} gauge {device,fstype,mountpoint}',
-        'node_filesystem_readonly gauge {device,fstype,mountpoint}',
-        'node_filesystem_device_error gauge {device,fstype,mountpoint}',
+        Family("node_filesystem_{size,free,avail}_bytes", "gauge", ("device", "fstype", "mountpoint")),
+        Family("node_filesystem_files{,_free}", "gauge", ("device", "fstype", "mountpoint")),
+        Family("node_filesystem_readonly", "gauge", ("device", "fstype", "mountpoint")),
+        Family("node_filesystem_device_error", "gauge", ("device", "fstype", "mountpoint")),
     )
 
     def __init__(self, ctx: CollectorContext):

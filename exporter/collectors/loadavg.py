@@ -7,16 +7,15 @@ import sys
 from prometheus_client.core import GaugeMetricFamily
 
 from ..linux.procfs import parse_loadavg, read
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 
 @register("loadavg", default=True, help="Load averages (node_load1/5/15).")
 class LoadavgCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_load1 gauge',
-        'node_load5 gauge',
-        'node_load15 gauge',
+        Family("node_load1", "gauge"),
+        Family("node_load5", "gauge"),
+        Family("node_load15", "gauge"),
     )
 
     def __init__(self, ctx: CollectorContext):

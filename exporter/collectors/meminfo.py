@@ -5,8 +5,8 @@ import os
 import sys
 
 from ..linux.procfs import parse_meminfo, read
-from ..registry import CollectorContext, register
-from ._families import single
+from ..registry import CollectorContext, Family, register
+from ..families import single
 
 
 def _portable() -> dict[str, float]:
@@ -21,11 +21,10 @@ def _portable() -> dict[str, float]:
 
 @register("meminfo", default=True, help="Memory statistics from /proc/meminfo (node_memory_*).")
 class MeminfoCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_memory_<Field>_bytes gauge (every kB field of /proc/meminfo, e.g. MemTotal, MemAvailable, '
-        'Active_anon, SwapTotal, SwapFree)',
-        'node_memory_<Field> gauge (unitless fields, e.g. HugePages_Total)',
+        Family("node_memory_<Field>_bytes", "gauge",
+               note="every kB field of /proc/meminfo, e.g. MemTotal, MemAvailable, Active_anon, SwapTotal, SwapFree"),
+        Family("node_memory_<Field>", "gauge", note="unitless fields, e.g. HugePages_Total"),
     )
 
     def __init__(self, ctx: CollectorContext):

@@ -9,7 +9,7 @@ from prometheus_client.core import CounterMetricFamily
 from ..linux.procfs import NETDEV_RX, NETDEV_TX, parse_net_dev, read
 from ..linux.sysfs import AttrFiles
 from ._settings import regex
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 DEFAULT_EXCLUDE = r"^lo$"
 NAMES = [f"receive_{k}" for k in NETDEV_RX] + [f"transmit_{k}" for k in NETDEV_TX]
@@ -34,11 +34,11 @@ def _portable() -> dict[str, list[int]]:
     }, "additionalProperties": False},
 )
 class NetdevCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_network_receive_{bytes,packets,errs,drop,fifo,frame,compressed,multicast,nohandler}_total '
-        'counter {device}',
-        'node_network_transmit_{bytes,packets,errs,drop,fifo,colls,carrier,compressed}_total counter {device}',
+        Family("node_network_receive_{bytes,packets,errs,drop,fifo,frame,compressed,multicast,nohandler}_total",
+               "counter", ("device",)),
+        Family("node_network_transmit_{bytes,packets,errs,drop,fifo,colls,carrier,compressed}_total", "counter",
+               ("device",)),
     )
 
     def __init__(self, ctx: CollectorContext):

@@ -7,7 +7,7 @@ import re
 from prometheus_client.core import GaugeMetricFamily
 
 from ..linux.procfs import parse_os_release, read
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 INFO_KEYS = ("build_id", "id", "id_like", "image_id", "image_version", "name", "pretty_name", "variant",
              "variant_id", "version", "version_codename", "version_id")
@@ -21,11 +21,10 @@ def os_version(version_id: str) -> float:
 
 @register("os", default=True, help="OS release information from /etc/os-release (node_os_info, node_os_version).")
 class OsCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_os_info gauge {build_id,id,id_like,image_id,image_version,name,pretty_name,variant,variant_id,'
-        'version,version_codename,version_id}',
-        'node_os_version gauge {id,id_like,name}',
+        Family("node_os_info", "gauge",
+               ("build_id", "id", "id_like", "image_id", "image_version", "name", "pretty_name", "variant", "variant_id", "version", "version_codename", "version_id")),
+        Family("node_os_version", "gauge", ("id", "id_like", "name")),
     )
 
     def __init__(self, ctx: CollectorContext):

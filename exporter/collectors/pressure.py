@@ -7,7 +7,7 @@ from prometheus_client.core import CounterMetricFamily
 
 from ..linux.procfs import parse_pressure, read
 from ..linux import LINUX
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 # (resource, PSI line, metric, help) — node_exporter 1.5 exports cpu "some" only.
 SERIES = (
@@ -26,10 +26,9 @@ SERIES = (
 
 @register("pressure", default=True, help="Pressure stall information from /proc/pressure (node_pressure_*).")
 class PressureCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_pressure_cpu_waiting_seconds_total counter',
-        'node_pressure_{io,memory}_{waiting,stalled}_seconds_total counter',
+        Family("node_pressure_cpu_waiting_seconds_total", "counter"),
+        Family("node_pressure_{io,memory}_{waiting,stalled}_seconds_total", "counter"),
     )
 
     def __init__(self, ctx: CollectorContext):

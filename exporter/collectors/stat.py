@@ -7,19 +7,18 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from ..linux.procfs import parse_stat, read
 from ..linux import LINUX
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 
 @register("stat", default=True, help="Kernel counters from /proc/stat (node_boot_time_seconds, node_forks_total, ...).")
 class StatCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_boot_time_seconds gauge',
-        'node_context_switches_total counter',
-        'node_forks_total counter',
-        'node_intr_total counter',
-        'node_procs_running gauge',
-        'node_procs_blocked gauge',
+        Family("node_boot_time_seconds", "gauge"),
+        Family("node_context_switches_total", "counter"),
+        Family("node_forks_total", "counter"),
+        Family("node_intr_total", "counter"),
+        Family("node_procs_running", "gauge"),
+        Family("node_procs_blocked", "gauge"),
     )
 
     def __init__(self, ctx: CollectorContext):

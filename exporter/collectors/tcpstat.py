@@ -7,14 +7,13 @@ from prometheus_client.core import GaugeMetricFamily
 
 from ..linux.procfs import parse_tcp_states, read
 from ..linux import LINUX
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 
 @register("tcpstat", default=False, help="TCP connection counts by state (node_tcp_connection_states).")
 class TcpstatCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_tcp_connection_states gauge {state}',
+        Family("node_tcp_connection_states", "gauge", ("state",)),
     )
 
     def __init__(self, ctx: CollectorContext):

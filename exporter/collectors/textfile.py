@@ -14,7 +14,7 @@ import os
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +40,10 @@ def parse_file(path: str) -> list[Metric]:
     }, "additionalProperties": False},
 )
 class TextfileCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        '(every metric in *.prom files of `directory`)',
-        'node_textfile_mtime_seconds gauge {file}',
-        'node_textfile_scrape_error gauge',
+        Family("", "", note="every metric in *.prom files of `directory`"),
+        Family("node_textfile_mtime_seconds", "gauge", ("file",)),
+        Family("node_textfile_scrape_error", "gauge"),
     )
 
     def __init__(self, ctx: CollectorContext):

@@ -7,16 +7,15 @@ import time
 from prometheus_client.core import GaugeMetricFamily
 
 from ..linux.procfs import read
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 
 @register("time", default=True, help="System time (node_time_seconds, node_time_zone_offset_seconds).")
 class TimeCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_time_seconds gauge',
-        'node_time_zone_offset_seconds gauge {time_zone}',
-        'node_time_clocksource_{available,current}_info gauge {clocksource,device}',
+        Family("node_time_seconds", "gauge"),
+        Family("node_time_zone_offset_seconds", "gauge", ("time_zone",)),
+        Family("node_time_clocksource_{available,current}_info", "gauge", ("clocksource", "device")),
     )
 
     def __init__(self, ctx: CollectorContext):

@@ -6,14 +6,13 @@ import os
 from prometheus_client.core import GaugeMetricFamily
 
 from ..linux.procfs import read
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 
 @register("uname", default=True, help="System information from uname(2) (node_uname_info).")
 class UnameCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_uname_info gauge {domainname,machine,nodename,release,sysname,version}',
+        Family("node_uname_info", "gauge", ("domainname", "machine", "nodename", "release", "sysname", "version")),
     )
 
     def __init__(self, ctx: CollectorContext):

@@ -18,8 +18,8 @@ from prometheus_client.core import Metric
 from ...linux import LINUX, pids as P
 from .procscan import N_COUNTERS, PSS, ROW, STATE_NAMES, SWAP_PSS, TICKS, CPU_NOW, ProcScanner
 from .procmatch import GroupRule, ProcInfo, first_match
-from ...registry import CollectorContext, register
-from .._families import Sample, family
+from ...registry import CollectorContext, Family, register
+from ...families import Sample, family
 from .portable import PortableScanner
 
 
@@ -56,20 +56,19 @@ RULE_SCHEMA = {"type": "object", "properties": {
     }, "additionalProperties": False},
 )
 class ProcessesCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'namedprocess_namegroup_num_procs gauge {groupname}',
-        'namedprocess_namegroup_cpu_seconds_total counter {groupname,mode}',
-        'namedprocess_namegroup_memory_bytes gauge {groupname,memtype}',
-        'namedprocess_namegroup_open_filedesc gauge {groupname}',
-        'namedprocess_namegroup_worst_fd_ratio gauge {groupname}',
-        'namedprocess_namegroup_num_threads gauge {groupname}',
-        'namedprocess_namegroup_context_switches_total counter {groupname,ctxswitchtype}',
-        'namedprocess_namegroup_{read,write}_bytes_total counter {groupname}',
-        'namedprocess_namegroup_{major,minor}_page_faults_total counter {groupname}',
-        'namedprocess_namegroup_oldest_start_time_seconds gauge {groupname}',
-        'namedprocess_namegroup_states gauge {groupname,state}',
-        'namedprocess_scrape_{errors,procread_errors,partial_errors} counter',
+        Family("namedprocess_namegroup_num_procs", "gauge", ("groupname",)),
+        Family("namedprocess_namegroup_cpu_seconds_total", "counter", ("groupname", "mode")),
+        Family("namedprocess_namegroup_memory_bytes", "gauge", ("groupname", "memtype")),
+        Family("namedprocess_namegroup_open_filedesc", "gauge", ("groupname",)),
+        Family("namedprocess_namegroup_worst_fd_ratio", "gauge", ("groupname",)),
+        Family("namedprocess_namegroup_num_threads", "gauge", ("groupname",)),
+        Family("namedprocess_namegroup_context_switches_total", "counter", ("groupname", "ctxswitchtype")),
+        Family("namedprocess_namegroup_{read,write}_bytes_total", "counter", ("groupname",)),
+        Family("namedprocess_namegroup_{major,minor}_page_faults_total", "counter", ("groupname",)),
+        Family("namedprocess_namegroup_oldest_start_time_seconds", "gauge", ("groupname",)),
+        Family("namedprocess_namegroup_states", "gauge", ("groupname", "state")),
+        Family("namedprocess_scrape_{errors,procread_errors,partial_errors}", "counter"),
     )
 
     def __init__(self, ctx: CollectorContext):
