@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import os
-import sys
 
-from prometheus_client.core import GaugeMetricFamily
-
+from ..families import single
+from ..linux import LINUX
 from ..linux.procfs import parse_loadavg, read
 from ..registry import CollectorContext, Family, register
 
@@ -22,6 +21,6 @@ class LoadavgCollector:
         self.path = os.path.join(ctx.procfs, "loadavg")
 
     def collect(self):
-        loads = parse_loadavg(read(self.path)) if sys.platform.startswith("linux") else os.getloadavg()
+        loads = parse_loadavg(read(self.path)) if LINUX else os.getloadavg()
         for minutes, value in zip((1, 5, 15), loads):
-            yield GaugeMetricFamily(f"node_load{minutes}", f"{minutes}m load average.", value=value)
+            yield single(f"node_load{minutes}", f"{minutes}m load average.", "gauge", value)

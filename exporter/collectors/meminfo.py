@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import os
-import sys
 
+from ..families import single
+from ..linux import LINUX
 from ..linux.procfs import parse_meminfo, read
 from ..registry import CollectorContext, Family, register
-from ..families import single
 
 
 def _portable() -> dict[str, float]:
@@ -31,6 +31,6 @@ class MeminfoCollector:
         self.path = os.path.join(ctx.procfs, "meminfo")
 
     def collect(self):
-        fields = parse_meminfo(read(self.path)) if sys.platform.startswith("linux") else _portable()
+        fields = parse_meminfo(read(self.path)) if LINUX else _portable()
         for key, value in fields.items():
             yield single(f"node_memory_{key}", f"Memory information field {key}.", "gauge", value)

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import os
-import sys
 
-from prometheus_client.core import CounterMetricFamily
-
+from ..families import Sample, family
+from ..linux import LINUX
 from ..linux.procfs import NETDEV_RX, NETDEV_TX, parse_net_dev, read
 from ..linux.sysfs import AttrFiles
 from ._settings import regex
@@ -61,23 +60,21 @@ class NetdevCollector:
             return None
 
     def collect(self):
-        linux = sys.platform.startswith("linux")
-        stats = parse_net_dev(read(self.path)) if linux else _portable()
-        fams = {n: CounterMetricFamily(f"node_network_{n}", f"Network device statistic {n}.", labels=["device"])
-                for n in NAMES}
-        nohandler = CounterMetricFamily(
-            "node_network_receive_nohandler", "Network device statistic receive_nohandler.", labels=["device"]
-        )
-        if linux:
+        stats = parse_net_dev(read(self.path)) if LINUX else _portable()
+        fams = {n: family(f"node_network_{n}", f"Network device statistic {n}.", "counter", []) for n in NAMES}
+        nohandler = family("node_network_receive_nohandler", "Network device statistic receive_nohandler.", "counter",
+                           [])
+        if LINUX:
             self.attrs.keep_only(stats)
         for dev, vals in stats.items():
             if not self._wanted(dev):
                 continue
+            device = {"device": dev}
             for n, v in zip(NAMES, vals):
-                fams[n].add_metric([dev], v)
-            nh = self._nohandler(dev) if linux else None
+                fams[n].samples.append(Sample(f"node_network_{n}_total", device, v, None, None))
+            nh = self._nohandler(dev) if LINUX else None
             if nh is not None:
-                nohandler.add_metric([dev], nh)
+                nohandler.samples.append(Sample("node_network_receive_nohandler_total", device, nh, None, None))
         yield from fams.values()
         if nohandler.samples:
             yield nohandler

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client.core import CounterMetricFamily
-
 from ..linux.procfs import parse_pressure, read
+from ..families import single
 from ..linux import LINUX
 from ..registry import CollectorContext, Family, register
 
@@ -45,4 +44,4 @@ class PressureCollector:
                 except OSError:  # kernel without PSI (or psi=0): no series, like node_exporter
                     parsed[resource] = {}
             if line in parsed[resource]:
-                yield CounterMetricFamily(name, doc, value=parsed[resource][line])
+                yield single(name, doc, "counter", parsed[resource][line])

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
+from ..families import single
 from ..linux.procfs import parse_stat, read
 from ..linux import LINUX
 from ..registry import CollectorContext, Family, register
@@ -32,14 +31,11 @@ class StatCollector:
 
             cs = psutil.cpu_stats()
             s = {"btime": psutil.boot_time(), "ctxt": cs.ctx_switches, "intr": cs.interrupts}
-        yield CounterMetricFamily("node_intr", "Total number of interrupts serviced.", value=s.get("intr", 0))
-        yield CounterMetricFamily("node_context_switches", "Total number of context switches.", value=s.get("ctxt", 0))
-        yield CounterMetricFamily("node_forks", "Total number of forks.", value=s.get("processes", 0))
-        yield GaugeMetricFamily("node_boot_time_seconds", "Node boot time, in unixtime.", value=s.get("btime", 0))
-        yield GaugeMetricFamily(
-            "node_procs_running", "Number of processes in runnable state.", value=s.get("procs_running", 0)
-        )
-        yield GaugeMetricFamily(
-            "node_procs_blocked", "Number of processes blocked waiting for I/O to complete.",
-            value=s.get("procs_blocked", 0),
-        )
+        yield single("node_intr", "Total number of interrupts serviced.", "counter", s.get("intr", 0))
+        yield single("node_context_switches", "Total number of context switches.", "counter", s.get("ctxt", 0))
+        yield single("node_forks", "Total number of forks.", "counter", s.get("processes", 0))
+        yield single("node_boot_time_seconds", "Node boot time, in unixtime.", "gauge", s.get("btime", 0))
+        yield single("node_procs_running", "Number of processes in runnable state.", "gauge",
+                     s.get("procs_running", 0))
+        yield single("node_procs_blocked", "Number of processes blocked waiting for I/O to complete.", "gauge",
+                     s.get("procs_blocked", 0))

@@ -11,9 +11,10 @@ import glob
 import logging
 import os
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
+from ..families import Sample, family, single
 from ..registry import CollectorContext, Family, register
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,7 @@ class TextfileCollector:
         return files, error
 
     def collect(self):
-        mtimes = GaugeMetricFamily("node_textfile_mtime_seconds", "Unixtime mtime of textfiles successfully read.",
-                                   labels=["file"])
+        mtimes = family("node_textfile_mtime_seconds", "Unixtime mtime of textfiles successfully read.", "gauge", [])
         merged: dict[str, Metric] = {}
         seen: set[tuple] = set()
         files, error = self._files()
@@ -84,7 +84,7 @@ class TextfileCollector:
             for fam in fams:
                 first = merged.get(fam.name)
                 if first is None:
-                    first = merged[fam.name] = Metric(fam.name, fam.documentation, fam.type, fam.unit)
+                    first = merged[fam.name] = family(fam.name, fam.documentation, fam.type, [], fam.unit)
                 elif (first.type, first.documentation) != (fam.type, fam.documentation):
                     log.error("metric %s in %s has type/help that differs from an earlier file; dropped",
                               fam.name, path)
@@ -96,9 +96,9 @@ class TextfileCollector:
                         continue
                     seen.add(key)
                     first.samples.append(s)
-            mtimes.add_metric([path], mtime)
+            mtimes.samples.append(Sample("node_textfile_mtime_seconds", {"file": path}, mtime, None, None))
         yield from merged.values()
         if mtimes.samples:
             yield mtimes
-        yield GaugeMetricFamily("node_textfile_scrape_error",
-                                "1 if there was an error opening or reading a file, 0 otherwise", value=error)
+        yield single("node_textfile_scrape_error", "1 if there was an error opening or reading a file, 0 otherwise",
+                     "gauge", error)

@@ -4,8 +4,7 @@ from __future__ import annotations
 import os
 import time
 
-from prometheus_client.core import GaugeMetricFamily
-
+from ..families import Sample, family, single
 from ..linux.procfs import read
 from ..registry import CollectorContext, Family, register
 
@@ -22,12 +21,10 @@ class TimeCollector:
         self.clocksource = os.path.join(ctx.sysfs, "devices", "system", "clocksource")
 
     def _clocksources(self):
-        avail = GaugeMetricFamily("node_time_clocksource_available_info",
-                                  "Available clocksources read from '/sys/devices/system/clocksource'.",
-                                  labels=["clocksource", "device"])
-        current = GaugeMetricFamily("node_time_clocksource_current_info",
-                                    "Current clocksource read from '/sys/devices/system/clocksource'.",
-                                    labels=["clocksource", "device"])
+        avail = family("node_time_clocksource_available_info",
+                       "Available clocksources read from '/sys/devices/system/clocksource'.", "gauge", [])
+        current = family("node_time_clocksource_current_info",
+                         "Current clocksource read from '/sys/devices/system/clocksource'.", "gauge", [])
         try:
             devices = sorted(d for d in os.listdir(self.clocksource) if d.startswith("clocksource"))
         except OSError:
@@ -37,8 +34,9 @@ class TimeCollector:
             base = os.path.join(self.clocksource, d)
             try:
                 for src in read(os.path.join(base, "available_clocksource")).split():
-                    avail.add_metric([src, dev], 1)
-                current.add_metric([read(os.path.join(base, "current_clocksource")).strip(), dev], 1)
+                    avail.samples.append(Sample(avail.name, {"clocksource": src, "device": dev}, 1, None, None))
+                src = read(os.path.join(base, "current_clocksource")).strip()
+                current.samples.append(Sample(current.name, {"clocksource": src, "device": dev}, 1, None, None))
             except OSError:
                 continue
         yield avail
@@ -46,10 +44,8 @@ class TimeCollector:
 
     def collect(self):
         now = time.time()
-        yield GaugeMetricFamily("node_time_seconds", "System time in seconds since epoch (1970).", value=now)
+        yield single("node_time_seconds", "System time in seconds since epoch (1970).", "gauge", now)
         lt = time.localtime(now)
-        zone = GaugeMetricFamily("node_time_zone_offset_seconds", "System time zone offset in seconds.",
-                                 labels=["time_zone"])
-        zone.add_metric([lt.tm_zone], lt.tm_gmtoff)
-        yield zone
+        yield family("node_time_zone_offset_seconds", "System time zone offset in seconds.", "gauge",
+                     [Sample("node_time_zone_offset_seconds", {"time_zone": lt.tm_zone}, lt.tm_gmtoff, None, None)])
         yield from self._clocksources()

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client.core import GaugeMetricFamily
-
+from ..families import Sample, family
 from ..linux.procfs import read
 from ..registry import CollectorContext, Family, register
 
@@ -24,9 +23,7 @@ class UnameCollector:
             domain = read(self.domain).strip()
         except OSError:
             domain = "(none)"
-        fam = GaugeMetricFamily(
-            "node_uname_info", "Labeled system information as provided by the uname system call.",
-            labels=["domainname", "machine", "nodename", "release", "sysname", "version"],
-        )
-        fam.add_metric([domain, u.machine, u.nodename, u.release, u.sysname, u.version], 1)
-        yield fam
+        labels = {"domainname": domain, "machine": u.machine, "nodename": u.nodename, "release": u.release,
+                  "sysname": u.sysname, "version": u.version}
+        yield family("node_uname_info", "Labeled system information as provided by the uname system call.", "gauge",
+                     [Sample("node_uname_info", labels, 1, None, None)])
