@@ -1,4 +1,5 @@
-"""Probe config through the exporter's config file and scraper, and the parsers on plain strings."""
+"""The probe machinery (collectors/_probe.py): config through the exporter's config file and scraper, durations,
+redaction, and the probe parsers on plain strings."""
 from __future__ import annotations
 
 import pytest
@@ -95,3 +96,11 @@ def test_secrets_are_scrubbed_from_log_lines(monkeypatch):
     assert scrub("failed: env-secret / dsn secret", target_secrets(t)) == "failed: <redacted> / <redacted>"
     u = {"url": "http://user:url-secret@h/"}
     assert scrub("GET http://user:url-secret@h/ failed", target_secrets(u)) == "GET http://user:<redacted>@h/ failed"
+
+
+def test_probe_collectors_run_under_their_registered_name():
+    from perfadvisor.exporter.collectors._probe import ProbeCollector
+
+    probes = {name: spec.factory for name, spec in all_collectors().items() if issubclass(spec.factory, ProbeCollector)}
+    assert sorted(probes) == ["haproxy", "http_probe", "nginx", "postgres", "redis"]
+    assert all(factory.name == name for name, factory in probes.items())
