@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from .registry import CollectorContext, CollectorSpec
+from .routes import RESERVED_PATHS
 from .yamlfile import FileError, YamlDoc, dotted
 from . import schemacheck, yamlfile
 
@@ -30,8 +31,6 @@ ENV_PREFIX = "PERFADVISOR_"
 LOG_LEVELS = ("debug", "info", "warn", "error")
 LOG_FORMATS = ("logfmt", "json")
 # Endpoints the telemetry path may not shadow (/metrics is always the metrics endpoint anyway).
-RESERVED_PATHS = ("/", "/health", "/health/live", "/health/ready", "/health/detailed", "/health/performance",
-                  "/api/metrics/summary", "/api/metrics/stream")
 
 
 @dataclass(frozen=True)

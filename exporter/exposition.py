@@ -8,12 +8,14 @@ for plain floats and ints. In OpenMetrics, a family carrying exemplars goes thro
 """
 from __future__ import annotations
 
+import logging
 from typing import Iterable
 
 from prometheus_client.core import Metric
 from prometheus_client.openmetrics import exposition as om_exposition
 from prometheus_client.utils import floatToGoString
 
+log = logging.getLogger("perfadvisor.exporter.scrape")
 CONTENT_TYPE_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 CONTENT_TYPE_OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
@@ -37,7 +39,7 @@ def merge_families(families: Iterable[Metric]) -> list[Metric]:
     """Families with the same name (from different collectors) become one family: one HELP/TYPE line.
 
     The first family wins the type and help; a later one of a different type cannot be merged into valid
-    exposition, so its samples are dropped (the caller logs the names returned by conflicts()).
+    exposition, so its samples are dropped and a warning names it. This is the one place families are merged.
     """
     by_name: dict[str, Metric] = {}
     merged: dict[str, bool] = {}
@@ -49,6 +51,8 @@ def merge_families(families: Iterable[Metric]) -> list[Metric]:
             out.append(fam)
             continue
         if first.type != fam.type:
+            log.warning("metric family exported with two types; keeping the first",
+                        extra={"kv": {"family": fam.name, "first": first.type, "dropped": fam.type}})
             continue
         if not merged.get(fam.name):
             # Copy before extending: the first family may be shared with a concurrent scrape's result.

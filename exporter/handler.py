@@ -1,4 +1,5 @@
-"""The HTTP request handler: routing, the request cap, basic auth, and the endpoints.
+"""The HTTP request handler: dispatch through the route table (routes.py), the request cap, basic auth, and the
+endpoints.
 
 HTTP/1.1 with keep-alive (Prometheus reuses connections), so every response carries Content-Length, except the
 SSE stream, which closes its connection when it ends. Access lines go to the debug log with the path only:
@@ -23,11 +24,11 @@ from .exposition import (
     CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT, generate_openmetrics, generate_text, merge_families,
     wants_openmetrics,
 )
+from .routes import landing_links
 
 log = logging.getLogger("perfadvisor.exporter.http")
 
 JSON = "application/json"
-_UNCAPPED = ("/health/live", "/health/ready")  # probes must answer even when scrapes pile up
 _CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, socket.timeout, ssl.SSLError)
 MIN_INTERVAL = 0.5
 TIMEOUT_OFFSET = 0.5
@@ -135,7 +136,9 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # a GET body is never read: the connection cannot carry another request
         url = urlsplit(self.path)
         path = url.path
-        capped = path not in _UNCAPPED and app.semaphore is not None
+        route = app.routes.get(path)
+        probe = route is not None and route.probe  # probes must answer even when scrapes pile up
+        capped = not probe and app.semaphore is not None
         if capped and not app.semaphore.acquire(blocking=False):
             app.selfmetrics.request_rejected()
             self._error(503, f"too many concurrent requests (--web.max-requests={app.config.max_requests})",
@@ -144,14 +147,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             app.web.refresh()
-            if path not in _UNCAPPED and not app.web.auth.check(self.headers.get("Authorization")):
+            if not probe and not app.web.auth.check(self.headers.get("Authorization")):
                 self._error(401, "unauthorized", {"WWW-Authenticate": 'Basic realm="perfadvisor-exporter"'})
                 return
-            route = app.routes.get(path)
             if route is None:
                 self._error(404, f"no such endpoint: {path}")
                 return
-            getattr(self, route)(parse_qs(url.query, keep_blank_values=True))
+            getattr(self, route.endpoint)(parse_qs(url.query, keep_blank_values=True))
         except _CLIENT_GONE:
             self.close_connection = True
             log.debug("client went away", extra={"kv": {"path": path}})
@@ -184,9 +186,11 @@ class Handler(BaseHTTPRequestHandler):
         app.selfmetrics.scrape_started()
         code = 500
         try:
-            families = list(app.scraper.collect(only, _scrape_timeout(self.headers)).families)
-            if not app.config.disable_exporter_metrics:
-                families = merge_families(families + app.selfmetrics.families())
+            collection = app.scraper.collect(only, _scrape_timeout(self.headers))
+            if app.config.disable_exporter_metrics:
+                families = collection.families
+            else:  # the scrape's one merge: the collectors' families and the exporter's own
+                families = merge_families([*collection.collected, *app.selfmetrics.families()])
             if wants_openmetrics(self.headers.get("Accept")):
                 body, ctype = generate_openmetrics(families), CONTENT_TYPE_OPENMETRICS
             else:
@@ -203,12 +207,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def landing(self, params: dict[str, list[str]]) -> None:
         app = self.app
-        links = [(app.config.telemetry_path, "Metrics"), ("/metrics", "Metrics (fixed path)"),
-                 ("/api/metrics/summary", "Summary (JSON)"), ("/api/metrics/stream", "Summary stream (SSE)"),
-                 ("/health", "Health"), ("/health/live", "Liveness"), ("/health/ready", "Readiness"),
-                 ("/health/detailed", "Collector status"), ("/health/performance", "Exporter performance")]
         items = "".join(f'<li><a href="{html.escape(p)}">{html.escape(t)}</a> <code>{html.escape(p)}</code></li>'
-                        for p, t in dict(links).items())
+                        for p, t in landing_links(app.config.telemetry_path).items())
         collectors = ", ".join(html.escape(n) for n in app.scraper.names) or "none"
         page = (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>perfadvisor-exporter</title></head>"
                 f"<body><h1>perfadvisor-exporter</h1><p>Version {html.escape(app.version)}</p><ul>{items}</ul>"

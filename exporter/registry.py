@@ -12,6 +12,8 @@ from typing import Any, Callable, Iterable, Protocol
 
 from prometheus_client.core import Metric
 
+from .families import Family
+
 
 @dataclass(frozen=True)
 class CollectorContext:
@@ -28,7 +30,10 @@ class CollectorContext:
 
 
 class Collector(Protocol):
-    """What a collector is: built once from the config, asked for fresh families every scrape."""
+    """What a collector is: built once from the config, asked for fresh families every scrape.
+
+    Its class declares what it exports as ``families: tuple[Family, ...]`` (the reference documentation).
+    """
 
     def collect(self) -> Iterable[Metric]: ...
 
@@ -60,6 +65,9 @@ def register(name: str, *, default: bool = True, help: str = "", config_schema: 
         return factory
 
     return wrap
+
+
+__all__ = ["Collector", "CollectorContext", "CollectorSpec", "Family", "all_collectors", "register"]
 
 
 def all_collectors() -> dict[str, CollectorSpec]:

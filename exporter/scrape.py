@@ -11,12 +11,14 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Iterable, Mapping
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 
 from .config import ExporterConfig
 from .exposition import merge_families
+from .families import Sample, family
 from .registry import Collector, CollectorSpec
 
 log = logging.getLogger("perfadvisor.exporter.scrape")
@@ -37,13 +39,22 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Collection:
-    """The result of one collection: merged families (including node_scrape_collector_*) and outcomes."""
+    """The result of one collection: the families collected (including node_scrape_collector_*) and outcomes.
+
+    ``collected`` is every collector's families as they came; ``families`` is the same merged by name. A
+    scrape of the metrics endpoint merges ``collected`` with the exporter's own families instead, so each
+    scrape merges once.
+    """
 
     seq: int
-    families: tuple[Metric, ...]
+    collected: tuple[Metric, ...]
     outcomes: tuple[Outcome, ...]
     started_at: float  # wall clock
     duration: float
+
+    @cached_property
+    def families(self) -> list[Metric]:
+        return merge_families(self.collected)
 
 
 class _Broken:
@@ -279,12 +290,10 @@ class Scraper:
                     self._fast.discard(name)
         ordered = tuple(outcomes[n] for n in names)
         families.extend(_scrape_families(ordered))
-        _warn_type_conflicts(families)
         with self._lock:
             self._seq += 1
             seq = self._seq
-        collection = Collection(seq, tuple(merge_families(families)), ordered, started_wall,
-                                time.perf_counter() - started)
+        collection = Collection(seq, tuple(families), ordered, started_wall, time.perf_counter() - started)
         for listener in self._listeners:
             listener(collection)
         return collection
@@ -304,20 +313,11 @@ class Scraper:
 
 
 def _scrape_families(outcomes: Iterable[Outcome]) -> list[Metric]:
-    duration = GaugeMetricFamily("node_scrape_collector_duration_seconds",
-                                 "node_exporter: Duration of a collector scrape.", labels=["collector"])
-    success = GaugeMetricFamily("node_scrape_collector_success",
-                                "node_exporter: Whether a collector succeeded.", labels=["collector"])
+    duration, success = [], []
     for o in outcomes:
-        duration.add_metric([o.collector], o.duration)
-        success.add_metric([o.collector], 1.0 if o.success else 0.0)
-    return [duration, success]
-
-
-def _warn_type_conflicts(families: list[Metric]) -> None:
-    seen: dict[str, str] = {}
-    for f in families:
-        t = seen.setdefault(f.name, f.type)
-        if t != f.type:
-            log.warning("metric family exported with two types; keeping the first",
-                        extra={"kv": {"family": f.name, "first": t, "dropped": f.type}})
+        labels = {"collector": o.collector}
+        duration.append(Sample("node_scrape_collector_duration_seconds", labels, o.duration, None, None))
+        success.append(Sample("node_scrape_collector_success", labels, 1.0 if o.success else 0.0, None, None))
+    return [family("node_scrape_collector_duration_seconds", "node_exporter: Duration of a collector scrape.",
+                   "gauge", duration),
+            family("node_scrape_collector_success", "node_exporter: Whether a collector succeeded.", "gauge", success)]

@@ -11,8 +11,9 @@ import threading
 from collections import Counter
 
 from prometheus_client import PlatformCollector, ProcessCollector
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 
+from .families import Sample, family, single
 from .linux.pids import fd_count_in_size
 from .scrape import Collection
 
@@ -38,15 +39,13 @@ class _OwnProcess(ProcessCollector):
             with open(os.path.join(self._proc, "self", "stat"), "rb") as f:
                 parts = f.read().split(b")")[-1].split()
             result += [
-                GaugeMetricFamily("process_virtual_memory_bytes", "Virtual memory size in bytes.",
-                                  value=float(parts[20])),
-                GaugeMetricFamily("process_resident_memory_bytes", "Resident memory size in bytes.",
-                                  value=float(parts[21]) * self._pagesize),
-                GaugeMetricFamily("process_start_time_seconds",
-                                  "Start time of the process since unix epoch in seconds.",
-                                  value=float(parts[19]) / self._ticks + self._btime),
-                CounterMetricFamily("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-                                    value=(float(parts[11]) + float(parts[12])) / self._ticks),
+                single("process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge", float(parts[20])),
+                single("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge",
+                       float(parts[21]) * self._pagesize),
+                single("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", "gauge",
+                       float(parts[19]) / self._ticks + self._btime),
+                single("process_cpu_seconds", "Total user and system CPU time spent in seconds.", "counter",
+                       (float(parts[11]) + float(parts[12])) / self._ticks),
             ]
         except OSError:
             pass
@@ -54,9 +53,8 @@ class _OwnProcess(ProcessCollector):
             open_fds = os.stat(self._fd_dir).st_size
             with open(os.path.join(self._proc, "self", "limits"), "rb") as f:
                 max_fds = next(float(line.split()[3]) for line in f if line.startswith(b"Max open file"))
-            result += [GaugeMetricFamily("process_open_fds", "Number of open file descriptors.", open_fds),
-                       GaugeMetricFamily("process_max_fds", "Maximum number of open file descriptors.",
-                                         value=max_fds)]
+            result += [single("process_open_fds", "Number of open file descriptors.", "gauge", open_fds),
+                       single("process_max_fds", "Maximum number of open file descriptors.", "gauge", max_fds)]
         except (OSError, StopIteration):
             pass
         return result
@@ -99,31 +97,26 @@ class SelfMetrics:
         with self._lock:
             scrapes, collections, rejected, in_flight = self.scrapes, self.collections, self.rejected, self.in_flight
             codes, errors = dict(self.codes), dict(self.collector_errors)
-        build = GaugeMetricFamily("perfadvisor_exporter_build_info",
-                                  "A metric with a constant '1' value labeled by version and Python version.",
-                                  labels=["version", "pythonversion", "implementation"])
-        build.add_metric([self.version, platform.python_version(), platform.python_implementation()], 1)
+        build = {"version": self.version, "pythonversion": platform.python_version(),
+                 "implementation": platform.python_implementation()}
         out: list[Metric] = [
-            build,
-            CounterMetricFamily("perfadvisor_exporter_scrapes", "Scrapes of the metrics endpoint served.",
-                                value=scrapes),
-            CounterMetricFamily("perfadvisor_exporter_collections",
-                                "Collections run (concurrent scrapes share one collection).", value=collections),
-            CounterMetricFamily("perfadvisor_exporter_requests_rejected",
-                                "Requests answered 503 because --web.max-requests were in flight.", value=rejected),
+            family("perfadvisor_exporter_build_info",
+                   "A metric with a constant '1' value labeled by version and Python version.", "gauge",
+                   [Sample("perfadvisor_exporter_build_info", build, 1, None, None)]),
+            single("perfadvisor_exporter_scrapes", "Scrapes of the metrics endpoint served.", "counter", scrapes),
+            single("perfadvisor_exporter_collections", "Collections run (concurrent scrapes share one collection).",
+                   "counter", collections),
+            single("perfadvisor_exporter_requests_rejected",
+                   "Requests answered 503 because --web.max-requests were in flight.", "counter", rejected),
+            family("perfadvisor_exporter_scrape_errors", "Collector runs that failed or timed out.", "counter",
+                   [Sample("perfadvisor_exporter_scrape_errors_total", {"collector": name}, n, None, None)
+                    for name, n in sorted(errors.items())]),
+            single("promhttp_metric_handler_requests_in_flight", "Current number of scrapes being served.", "gauge",
+                   in_flight),
+            family("promhttp_metric_handler_requests", "Total number of scrapes by HTTP status code.", "counter",
+                   [Sample("promhttp_metric_handler_requests_total", {"code": code}, codes.get(code, 0), None, None)
+                    for code in sorted(set(codes) | {"200", "500", "503"})]),
         ]
-        err = CounterMetricFamily("perfadvisor_exporter_scrape_errors",
-                                  "Collector runs that failed or timed out.", labels=["collector"])
-        for name, n in sorted(errors.items()):
-            err.add_metric([name], n)
-        out.append(err)
-        out.append(GaugeMetricFamily("promhttp_metric_handler_requests_in_flight",
-                                     "Current number of scrapes being served.", value=in_flight))
-        by_code = CounterMetricFamily("promhttp_metric_handler_requests",
-                                      "Total number of scrapes by HTTP status code.", labels=["code"])
-        for code in sorted(set(codes) | {"200", "500", "503"}):
-            by_code.add_metric([code], codes.get(code, 0))
-        out.append(by_code)
         for c in self._process:
             out.extend(c.collect())
         return out

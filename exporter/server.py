@@ -18,17 +18,13 @@ from .config import ExporterConfig, parse_listen_address
 from .handler import Handler
 from .health import HealthState
 from .registry import Collector
+from .routes import Route, route_table
 from .scrape import Scraper
 from .selfmetrics import SelfMetrics
 from .summary import Summarizer
 from .webconfig import LiveWebConfig, WebConfig
 
 log = logging.getLogger("perfadvisor.exporter.server")
-
-ROUTES = {"/": "landing", "/metrics": "metrics", "/health": "health", "/health/live": "live",
-          "/health/ready": "ready", "/health/detailed": "detailed", "/health/performance": "performance",
-          "/api/metrics/summary": "summary", "/api/metrics/stream": "stream"}
-
 
 M_ARENA_MAX = -8  # glibc mallopt() parameter
 
@@ -85,7 +81,7 @@ class App:
     known: frozenset[str] = frozenset()
     semaphore: threading.BoundedSemaphore | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
-    routes: dict[str, str] = field(default_factory=dict)
+    routes: dict[str, Route] = field(default_factory=route_table)
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -138,13 +134,11 @@ class ExporterServer:
         selfmetrics = SelfMetrics(version)
         scraper = Scraper(collectors, timeout=config.scrape_timeout, workers=config.scrape_workers,
                           on_collection=[health.record_collection, selfmetrics.collection_done])
-        routes = dict(ROUTES)
-        routes[config.telemetry_path] = "metrics"
         self.app = App(config=config, scraper=scraper, health=health, summarizer=Summarizer(),
                        selfmetrics=selfmetrics, web=LiveWebConfig(self.web), version=version,
                        known=known if known is not None else frozenset(collectors),
                        semaphore=threading.BoundedSemaphore(config.max_requests) if config.max_requests > 0 else None,
-                       routes=routes)
+                       routes=route_table(config.telemetry_path))
         handler = type("BoundHandler", (Handler,), {"app": self.app})
         self.servers: list[_HTTPServer] = []
         try:

@@ -13,14 +13,14 @@ from . import meminfo  # noqa: F401
 from . import netdev  # noqa: F401
 from . import netstat  # noqa: F401
 from . import nginx  # noqa: F401
-from . import os_release  # noqa: F401
+from . import os  # noqa: F401
 from . import postgres  # noqa: F401
 from . import pressure  # noqa: F401
 from . import processes  # noqa: F401
 from . import redis  # noqa: F401
 from . import sockstat  # noqa: F401
 from . import stat  # noqa: F401
-from . import systime  # noqa: F401
+from . import time  # noqa: F401
 from . import tcpstat  # noqa: F401
 from . import textfile  # noqa: F401
 from . import uname  # noqa: F401

@@ -5,14 +5,15 @@ import os
 
 from ..linux import LINUX
 from ..linux.procfs import parse_arp, read
-from ..registry import CollectorContext, register
-from ._families import Sample, family
+from ..registry import CollectorContext, Family, register
+from ..families import Sample, family
 
 
 @register("arp", default=True, help="ARP entries per device from /proc/net/arp (node_arp_entries).")
 class ArpCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
-    families = ("node_arp_entries gauge {device}",)
+    families = (
+        Family("node_arp_entries", "gauge", ("device",)),
+    )
 
     def __init__(self, ctx: CollectorContext):
         self.path = os.path.join(ctx.procfs, "net", "arp")

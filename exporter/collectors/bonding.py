@@ -5,14 +5,16 @@ import os
 
 from ..linux import LINUX
 from ..linux.procfs import read
-from ..registry import CollectorContext, register
-from ._families import Sample, family
+from ..registry import CollectorContext, Family, register
+from ..families import Sample, family
 
 
 @register("bonding", default=True, help="Bonding interfaces: configured and active slaves (node_bonding_*).")
 class BondingCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
-    families = ("node_bonding_slaves gauge {master}", "node_bonding_active gauge {master} (slaves with MII up)")
+    families = (
+        Family("node_bonding_slaves", "gauge", ("master",)),
+        Family("node_bonding_active", "gauge", ("master",), "slaves with MII up"),
+    )
 
     def __init__(self, ctx: CollectorContext):
         self.net = os.path.join(ctx.sysfs, "class", "net")

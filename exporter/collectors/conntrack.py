@@ -5,8 +5,8 @@ import os
 
 from ..linux import LINUX
 from ..linux.procfs import parse_conntrack_stat, read
-from ..registry import CollectorContext, register
-from ._families import single
+from ..registry import CollectorContext, Family, register
+from ..families import single
 
 STATS = (
     ("found", "Number of searched entries which were successful."),
@@ -22,11 +22,11 @@ STATS = (
 
 @register("conntrack", default=True, help="Connection tracking table use and statistics (node_nf_conntrack_*).")
 class ConntrackCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        "node_nf_conntrack_entries gauge",
-        "node_nf_conntrack_entries_limit gauge",
-        "node_nf_conntrack_stat_{found,invalid,ignore,insert,insert_failed,drop,early_drop,search_restart} gauge",
+        Family("node_nf_conntrack_entries", "gauge"),
+        Family("node_nf_conntrack_entries_limit", "gauge"),
+        Family("node_nf_conntrack_stat_{found,invalid,ignore,insert,insert_failed,drop,early_drop,search_restart}",
+               "gauge"),
     )
 
     def __init__(self, ctx: CollectorContext):

@@ -11,8 +11,8 @@ import threading
 from ..linux import LINUX
 from ..linux.procfs import CPU_MODES, parse_stat, read
 from ..linux.sysfs import AttrFiles
-from ..registry import CollectorContext, register
-from ._families import Sample, family
+from ..registry import CollectorContext, Family, register
+from ..families import Sample, family
 
 TICKS = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
 JUMP_BACK = 3.0  # seconds of idle lost that mean a hot-plug reset rather than a kernel accounting dip
@@ -21,12 +21,12 @@ IDLE = CPU_MODES.index("idle")
 
 @register("cpu", default=True, help="Seconds the CPUs spent in each mode (node_cpu_*).")
 class CpuCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        "node_cpu_seconds_total counter {cpu,mode}",
-        "node_cpu_guest_seconds_total counter {cpu,mode}",
-        "node_cpu_core_throttles_total counter {package,core} (thermal throttling, where the CPU reports it)",
-        "node_cpu_package_throttles_total counter {package}",
+        Family("node_cpu_seconds_total", "counter", ("cpu", "mode")),
+        Family("node_cpu_guest_seconds_total", "counter", ("cpu", "mode")),
+        Family("node_cpu_core_throttles_total", "counter", ("package", "core"),
+               "thermal throttling, where the CPU reports it"),
+        Family("node_cpu_package_throttles_total", "counter", ("package",)),
     )
 
     def __init__(self, ctx: CollectorContext):

@@ -8,8 +8,8 @@ import os
 
 from ..linux import LINUX
 from ..linux.sysfs import AttrFiles
-from ..registry import CollectorContext, register
-from ._families import Sample, family
+from ..registry import CollectorContext, Family, register
+from ..families import Sample, family
 
 FREQS = (  # (sysfs attribute, metric, help); sysfs reports kHz
     ("cpuinfo_cur_freq", "node_cpu_frequency_hertz", "Current CPU thread frequency in hertz."),
@@ -23,11 +23,11 @@ FREQS = (  # (sysfs attribute, metric, help); sysfs reports kHz
 
 @register("cpufreq", default=True, help="CPU frequencies and scaling governor (node_cpu_*frequency*_hertz).")
 class CpufreqCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        "node_cpu_frequency_{,min_,max_}hertz gauge {cpu}",
-        "node_cpu_scaling_frequency_{,min_,max_}hertz gauge {cpu}",
-        "node_cpu_scaling_governor gauge {cpu,governor} (1 for the active one of the available governors)",
+        Family("node_cpu_frequency_{,min_,max_}hertz", "gauge", ("cpu",)),
+        Family("node_cpu_scaling_frequency_{,min_,max_}hertz", "gauge", ("cpu",)),
+        Family("node_cpu_scaling_governor", "gauge", ("cpu", "governor"),
+               "1 for the active one of the available governors"),
     )
 
     def __init__(self, ctx: CollectorContext):

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from ..linux.procfs import parse_diskstats, parse_udev, read
 from ..linux import LINUX
 from ._settings import regex
-from ..registry import CollectorContext, register
+from ..families import Sample, family
+from ..registry import CollectorContext, Family, register
 
 DEFAULT_EXCLUDE = r"^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$"
 SECTOR = 512.0
@@ -63,21 +63,21 @@ def _portable() -> list[tuple[str, str, str, list[int]]]:
     }, "additionalProperties": False},
 )
 class DiskstatsCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_disk_{reads,writes}_completed_total counter {device}',
-        'node_disk_{reads,writes}_merged_total counter {device}',
-        'node_disk_{read,written}_bytes_total counter {device}',
-        'node_disk_{read,write}_time_seconds_total counter {device}',
-        'node_disk_io_now gauge {device}',
-        'node_disk_io_time_seconds_total counter {device}',
-        'node_disk_io_time_weighted_seconds_total counter {device}',
-        'node_disk_discard{s_completed,s_merged,ed_sectors,_time_seconds}_total counter {device}',
-        'node_disk_flush_requests{,_time_seconds}_total counter {device}',
-        'node_disk_info gauge {device,major,minor,model,path,revision,serial,wwn}',
-        'node_disk_filesystem_info gauge {device,type,usage,uuid,version} (from udev)',
-        'node_disk_device_mapper_info gauge {device,name,uuid,vg_name,lv_name,lv_layer} (from udev)',
-        'node_disk_ata_{write_cache,write_cache_enabled,rotation_rate_rpm} gauge {device} (ATA disks)',
+        Family("node_disk_{reads,writes}_completed_total", "counter", ("device",)),
+        Family("node_disk_{reads,writes}_merged_total", "counter", ("device",)),
+        Family("node_disk_{read,written}_bytes_total", "counter", ("device",)),
+        Family("node_disk_{read,write}_time_seconds_total", "counter", ("device",)),
+        Family("node_disk_io_now", "gauge", ("device",)),
+        Family("node_disk_io_time_seconds_total", "counter", ("device",)),
+        Family("node_disk_io_time_weighted_seconds_total", "counter", ("device",)),
+        Family("node_disk_discard{s_completed,s_merged,ed_sectors,_time_seconds}_total", "counter", ("device",)),
+        Family("node_disk_flush_requests{,_time_seconds}_total", "counter", ("device",)),
+        Family("node_disk_info", "gauge", ("device", "major", "minor", "model", "path", "revision", "serial", "wwn")),
+        Family("node_disk_filesystem_info", "gauge", ("device", "type", "usage", "uuid", "version"), "from udev"),
+        Family("node_disk_device_mapper_info", "gauge", ("device", "name", "uuid", "vg_name", "lv_name", "lv_layer"),
+               "from udev"),
+        Family("node_disk_ata_{write_cache,write_cache_enabled,rotation_rate_rpm}", "gauge", ("device",), "ATA disks"),
     )
 
     def __init__(self, ctx: CollectorContext):
@@ -103,38 +103,38 @@ class DiskstatsCollector:
         return cached[1]
 
     def collect(self):
-        fams = []
-        for _, name, typ, _, doc in COLUMNS:
-            cls = CounterMetricFamily if typ == "counter" else GaugeMetricFamily
-            fams.append(cls(f"node_disk_{name}".removesuffix("_total"), doc, labels=["device"]))
-        info = GaugeMetricFamily("node_disk_info", "Info of /sys/block/<block_device>.", labels=INFO_LABELS)
-        fsinfo = GaugeMetricFamily("node_disk_filesystem_info", "Info about disk filesystem.",
-                                   labels=["device", "type", "usage", "uuid", "version"])
-        dminfo = GaugeMetricFamily("node_disk_device_mapper_info", "Info about disk device mapper.",
-                                   labels=["device", "name", "uuid", "vg_name", "lv_name", "lv_layer"])
-        ata = {key: GaugeMetricFamily(name, doc, labels=["device"]) for key, name, doc in ATA}
+        fams = [family(f"node_disk_{name}".removesuffix("_total"), doc, typ, []) for _, name, typ, _, doc in COLUMNS]
+        info = family("node_disk_info", "Info of /sys/block/<block_device>.", "gauge", [])
+        fsinfo = family("node_disk_filesystem_info", "Info about disk filesystem.", "gauge", [])
+        dminfo = family("node_disk_device_mapper_info", "Info about disk device mapper.", "gauge", [])
+        ata = {key: family(name, doc, "gauge", []) for key, name, doc in ATA}
         for major, minor, dev, stats in (parse_diskstats(read(self.path)) if LINUX else _portable()):
             if self.exclude.match(dev):
                 continue
             p = self._udev_props(major, minor) if LINUX else {}
             # node_exporter's serial: the label serial, else the short one, else ID_SERIAL (virtio)
             serial = p.get("SCSI_IDENT_SERIAL") or p.get("ID_SERIAL_SHORT") or p.get("ID_SERIAL", "")
-            info.add_metric([dev, major, minor, p.get("ID_MODEL", ""), p.get("ID_PATH", ""), p.get("ID_REVISION", ""),
-                             serial, p.get("ID_WWN", "")], 1)
+            info.samples.append(Sample("node_disk_info", dict(zip(INFO_LABELS, (
+                dev, major, minor, p.get("ID_MODEL", ""), p.get("ID_PATH", ""), p.get("ID_REVISION", ""), serial,
+                p.get("ID_WWN", "")))), 1, None, None))
             n = len(stats)
-            for (col, _, _, scale, _), fam in zip(COLUMNS, fams):
+            device = {"device": dev}
+            for (col, name, _, scale, _), fam in zip(COLUMNS, fams):
                 if col < n:
-                    fam.add_metric([dev], stats[col] * scale)
+                    fam.samples.append(Sample(f"node_disk_{name}", device, stats[col] * scale, None, None))
             if p.get("ID_FS_TYPE"):
-                fsinfo.add_metric([dev, p["ID_FS_TYPE"], p.get("ID_FS_USAGE", ""), p.get("ID_FS_UUID", ""),
-                                   p.get("ID_FS_VERSION", "")], 1)
+                fsinfo.samples.append(Sample("node_disk_filesystem_info", {
+                    "device": dev, "type": p["ID_FS_TYPE"], "usage": p.get("ID_FS_USAGE", ""),
+                    "uuid": p.get("ID_FS_UUID", ""), "version": p.get("ID_FS_VERSION", "")}, 1, None, None))
             if p.get("DM_NAME"):
-                dminfo.add_metric([dev, p["DM_NAME"], p.get("DM_UUID", ""), p.get("DM_VG_NAME", ""),
-                                   p.get("DM_LV_NAME", ""), p.get("DM_LV_LAYER", "")], 1)
+                dminfo.samples.append(Sample("node_disk_device_mapper_info", {
+                    "device": dev, "name": p["DM_NAME"], "uuid": p.get("DM_UUID", ""),
+                    "vg_name": p.get("DM_VG_NAME", ""), "lv_name": p.get("DM_LV_NAME", ""),
+                    "lv_layer": p.get("DM_LV_LAYER", "")}, 1, None, None))
             if p.get("ID_ATA"):
                 for key, fam in ata.items():
                     try:
-                        fam.add_metric([dev], float(p[key]))
+                        fam.samples.append(Sample(fam.name, device, float(p[key]), None, None))
                     except (KeyError, ValueError):
                         pass
         yield info

@@ -5,8 +5,8 @@ import os
 
 from ..linux import LINUX
 from ..linux.procfs import read
-from ..registry import CollectorContext, register
-from ._families import Sample, family
+from ..registry import CollectorContext, Family, register
+from ..families import Sample, family
 
 # sysfs file -> label, node_exporter's set; a file that is absent or unreadable (serials need root) is left out
 FIELDS = (
@@ -23,8 +23,10 @@ FIELDS = (
 
 @register("dmi", default=True, help="Hardware identity from DMI (node_dmi_info).")
 class DmiCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
-    families = ("node_dmi_info gauge {bios_*,board_*,chassis_*,product_*,system_vendor} (readable fields only)",)
+    families = (
+        Family("node_dmi_info", "gauge", ("bios_*", "board_*", "chassis_*", "product_*", "system_vendor"),
+               "readable fields only"),
+    )
 
     def __init__(self, ctx: CollectorContext):
         self.dir = os.path.join(ctx.sysfs, "class", "dmi", "id")

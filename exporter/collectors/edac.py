@@ -5,18 +5,18 @@ import os
 
 from ..linux import LINUX
 from ..linux.sysfs import AttrFiles
-from ..registry import CollectorContext, register
-from ._families import Sample, family
+from ..registry import CollectorContext, Family, register
+from ..families import Sample, family
 
 
 @register("edac", default=True, help="Correctable and uncorrectable memory errors (node_edac_*).")
 class EdacCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        "node_edac_correctable_errors_total counter {controller}",
-        "node_edac_uncorrectable_errors_total counter {controller}",
-        "node_edac_csrow_correctable_errors_total counter {controller,csrow} (csrow unknown: errors without a row)",
-        "node_edac_csrow_uncorrectable_errors_total counter {controller,csrow}",
+        Family("node_edac_correctable_errors_total", "counter", ("controller",)),
+        Family("node_edac_uncorrectable_errors_total", "counter", ("controller",)),
+        Family("node_edac_csrow_correctable_errors_total", "counter", ("controller", "csrow"),
+               "csrow unknown: errors without a row"),
+        Family("node_edac_csrow_uncorrectable_errors_total", "counter", ("controller", "csrow")),
     )
 
     def __init__(self, ctx: CollectorContext):

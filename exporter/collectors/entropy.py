@@ -5,14 +5,16 @@ import os
 
 from ..linux import LINUX
 from ..linux.procfs import read
-from ..registry import CollectorContext, register
-from ._families import single
+from ..registry import CollectorContext, Family, register
+from ..families import single
 
 
 @register("entropy", default=True, help="Kernel entropy pool (node_entropy_*_bits).")
 class EntropyCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
-    families = ("node_entropy_available_bits gauge", "node_entropy_pool_size_bits gauge")
+    families = (
+        Family("node_entropy_available_bits", "gauge"),
+        Family("node_entropy_pool_size_bits", "gauge"),
+    )
 
     def __init__(self, ctx: CollectorContext):
         self.dir = os.path.join(ctx.procfs, "sys", "kernel", "random")

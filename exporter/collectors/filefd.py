@@ -3,19 +3,18 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client.core import GaugeMetricFamily
 
 from ..linux.procfs import parse_file_nr, read
 from ..linux import LINUX
-from ..registry import CollectorContext, register
+from ..families import single
+from ..registry import CollectorContext, Family, register
 
 
 @register("filefd", default=True, help="File descriptor statistics from /proc/sys/fs/file-nr.")
 class FilefdCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_filefd_allocated gauge',
-        'node_filefd_maximum gauge',
+        Family("node_filefd_allocated", "gauge"),
+        Family("node_filefd_maximum", "gauge"),
     )
 
     def __init__(self, ctx: CollectorContext):
@@ -25,5 +24,5 @@ class FilefdCollector:
         if not LINUX:
             return  # a Linux /proc source only
         allocated, maximum = parse_file_nr(read(self.path))
-        yield GaugeMetricFamily("node_filefd_allocated", "File descriptor statistics: allocated.", value=allocated)
-        yield GaugeMetricFamily("node_filefd_maximum", "File descriptor statistics: maximum.", value=maximum)
+        yield single("node_filefd_allocated", "File descriptor statistics: allocated.", "gauge", allocated)
+        yield single("node_filefd_maximum", "File descriptor statistics: maximum.", "gauge", maximum)

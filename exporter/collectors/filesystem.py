@@ -10,12 +10,12 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 
-from prometheus_client.core import GaugeMetricFamily
 
 from ..linux.procfs import parse_mounts, read
 from ..linux import LINUX
 from ._settings import regex
-from ..registry import CollectorContext, register
+from ..families import Sample, family
+from ..registry import CollectorContext, Family, register
 
 DEFAULT_MOUNT_EXCLUDE = r"^/(dev|proc|run|sys|mnt|media|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
 DEFAULT_FS_EXCLUDE = (
@@ -46,12 +46,11 @@ FAMILIES = (
     }, "additionalProperties": False},
 )
 class FilesystemCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_filesystem_{size,free,avail}_bytes gauge {device,fstype,mountpoint}',
-        'node_filesystem_files{,_free} gauge {device,fstype,mountpoint}',
-        'node_filesystem_readonly gauge {device,fstype,mountpoint}',
-        'node_filesystem_device_error gauge {device,fstype,mountpoint}',
+        Family("node_filesystem_{size,free,avail}_bytes", "gauge", ("device", "fstype", "mountpoint")),
+        Family("node_filesystem_files{,_free}", "gauge", ("device", "fstype", "mountpoint")),
+        Family("node_filesystem_readonly", "gauge", ("device", "fstype", "mountpoint")),
+        Family("node_filesystem_device_error", "gauge", ("device", "fstype", "mountpoint")),
     )
 
     def __init__(self, ctx: CollectorContext):
@@ -98,11 +97,10 @@ class FilesystemCollector:
             self._stuck.discard(path)
 
     def collect(self):
-        fams = [GaugeMetricFamily(f"node_filesystem_{n}", doc, labels=LABELS) for n, doc in FAMILIES]
-        err = GaugeMetricFamily("node_filesystem_device_error",
-                                "Whether an error occurred while getting statistics for the given device.",
-                                labels=LABELS)
-        ro = GaugeMetricFamily("node_filesystem_readonly", "Filesystem read-only status.", labels=LABELS)
+        fams = [family(f"node_filesystem_{n}", doc, "gauge", []) for n, doc in FAMILIES]
+        err = family("node_filesystem_device_error",
+                     "Whether an error occurred while getting statistics for the given device.", "gauge", [])
+        ro = family("node_filesystem_readonly", "Filesystem read-only status.", "gauge", [])
         seen: set[tuple[str, str, str]] = set()
         for device, mountpoint, fstype, options in self._mounts():
             if self.mount_exclude.match(mountpoint) or self.fs_exclude.match(fstype):
@@ -116,15 +114,16 @@ class FilesystemCollector:
                 st = self._statvfs_remote(path) if REMOTE.match(fstype) else os.statvfs(path)
             except OSError:
                 st = None
-            lv = list(labels)
-            ro.add_metric(lv, 1.0 if "ro" in options.split(",") else 0.0)
+            lv = dict(zip(LABELS, labels))
+            ro.samples.append(Sample("node_filesystem_readonly", lv, 1.0 if "ro" in options.split(",") else 0.0,
+                                     None, None))
             if st is None:
-                err.add_metric(lv, 1)
+                err.samples.append(Sample("node_filesystem_device_error", lv, 1, None, None))
                 continue
-            err.add_metric(lv, 0)
+            err.samples.append(Sample("node_filesystem_device_error", lv, 0, None, None))
             bs = st.f_frsize or st.f_bsize
             for fam, v in zip(fams, (st.f_blocks * bs, st.f_bfree * bs, st.f_bavail * bs, st.f_files, st.f_ffree)):
-                fam.add_metric(lv, float(v))
+                fam.samples.append(Sample(fam.name, lv, float(v), None, None))
         yield from fams
         yield err
         yield ro

@@ -14,9 +14,9 @@ import socket
 from typing import Any, Iterable, Mapping
 
 
-from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_url, resolve_secret, run_targets,
-                             targets_schema, unique_targets)
-from ..registry import CollectorContext, register
+from ._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, ProbeCollector, redact_url, resolve_secret,
+                     targets_schema)
+from ..registry import Family, register
 
 _KINDS = {"0": "frontend", "1": "backend", "2": "server"}  # 3 = listener: not exposed by the built-in exporter
 _MS = 0.001
@@ -233,23 +233,25 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
               "username": {"type": "string", "description": "Basic auth user for the stats page."},
               "ca_file": {"type": "string", "description": "CA bundle for https."},
               **SECRET_SCHEMA}, one_of=[["url"], ["socket"]]))
-class HaproxyCollector:
+class HaproxyCollector(ProbeCollector):
     families = (
-        "haproxy_up gauge {target}",
-        "haproxy_{frontend,backend,server}_<stat> gauge/counter {target,proxy[,server]}",
-        "(every stats-CSV field under HAProxy's exporter name: current_sessions, sessions_total, current_queue, "
-        "weight, connection_errors_total, response_errors_total, *_time_average_seconds, ...)",
-        "haproxy_{frontend,backend,server}_http_responses_total counter {target,proxy[,server],code}",
-        "haproxy_{frontend,backend}_status gauge {target,proxy,state}",
-        "haproxy_server_status gauge {target,proxy,server,state}",
-        "haproxy_server_check_status gauge {target,proxy,server,state}",
-        "haproxy_process_<info> gauge/counter {target} (socket targets: show info, e.g. current_connections, "
-        "max_connections, idle_time_percent, requests_total)",
-        "haproxy_process_build_info gauge {target,version} (socket targets)",
+        Family("haproxy_up", "gauge", ("target",)),
+        Family("haproxy_{frontend,backend,server}_<stat>", "gauge/counter", ("target", "proxy", "[server]")),
+        Family("", "", note="every stats-CSV field under HAProxy's exporter name: current_sessions, sessions_total,"
+                            " current_queue, weight, connection_errors_total, response_errors_total,"
+                            " *_time_average_seconds, ..."),
+        Family("haproxy_{frontend,backend,server}_http_responses_total", "counter",
+               ("target", "proxy", "[server]", "code")),
+        Family("haproxy_{frontend,backend}_status", "gauge", ("target", "proxy", "state")),
+        Family("haproxy_server_status", "gauge", ("target", "proxy", "server", "state")),
+        Family("haproxy_server_check_status", "gauge", ("target", "proxy", "server", "state")),
+        Family("haproxy_process_<info>", "gauge/counter", ("target",),
+               "socket targets: show info, e.g. current_connections, max_connections, idle_time_percent,"
+               " requests_total"),
+        Family("haproxy_process_build_info", "gauge", ("target", "version"), "socket targets"),
     )
 
-    def __init__(self, ctx: CollectorContext):
-        self.targets = unique_targets(ctx.settings.get("targets"), target_label, "haproxy")
-
-    def collect(self):
-        yield from run_targets(self.targets, probe, _down, name="haproxy", describe=target_label).metrics()
+    name = "haproxy"
+    label = staticmethod(target_label)
+    probe = staticmethod(probe)
+    down = staticmethod(_down)

@@ -24,9 +24,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Mapping
 from urllib.parse import unquote, urljoin, urlsplit
 
-from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_url, resolve_secret, run_targets, scrub,
-                             target_secrets, targets_schema, unique_targets)
-from ..registry import CollectorContext, register
+from ._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, ProbeCollector, redact_url, resolve_secret, scrub,
+                     target_secrets, targets_schema)
+from ..registry import Family, register
 
 log = logging.getLogger("perfadvisor.exporter.probes")
 
@@ -281,24 +281,27 @@ def _down(target: Mapping[str, Any], why: str) -> Families:
               "ca_file": {"type": "string"}, "server_name": {"type": "string"},
               "insecure_skip_verify": {"type": "boolean"},
               "username": {"type": "string"}, **SECRET_SCHEMA}, required=["url"]))
-class HttpProbeCollector:
+class HttpProbeCollector(ProbeCollector):
     families = (
-        "probe_success gauge {target}",
-        "probe_duration_seconds gauge {target}",
-        "probe_dns_lookup_time_seconds gauge {target}",
-        "probe_ip_protocol gauge {target}",
-        "probe_http_duration_seconds gauge {target,phase}",
-        "probe_http_{status_code,content_length,uncompressed_body_length,version,redirects,ssl} gauge {target}",
-        "probe_http_last_modified_timestamp_seconds gauge {target}",
-        "probe_ssl_earliest_cert_expiry gauge {target}",
-        "probe_tls_version_info gauge {target,version}",
-        "perfadvisor_probe_http_{compressed,body_bytes,keepalive_offered,connection_reused} gauge {target}",
-        "perfadvisor_probe_http_{cache_max_age_seconds,etag_present,last_modified_present} gauge {target}",
+        Family("probe_success", "gauge", ("target",)),
+        Family("probe_duration_seconds", "gauge", ("target",)),
+        Family("probe_dns_lookup_time_seconds", "gauge", ("target",)),
+        Family("probe_ip_protocol", "gauge", ("target",)),
+        Family("probe_http_duration_seconds", "gauge", ("target", "phase")),
+        Family("probe_http_{status_code,content_length,uncompressed_body_length,version,redirects,ssl}", "gauge",
+               ("target",)),
+        Family("probe_http_last_modified_timestamp_seconds", "gauge", ("target",)),
+        Family("probe_ssl_earliest_cert_expiry", "gauge", ("target",)),
+        Family("probe_tls_version_info", "gauge", ("target", "version")),
+        Family("perfadvisor_probe_http_{compressed,body_bytes,keepalive_offered,connection_reused}", "gauge",
+               ("target",)),
+        Family("perfadvisor_probe_http_{cache_max_age_seconds,etag_present,last_modified_present}", "gauge",
+               ("target",)),
     )
 
-    def __init__(self, ctx: CollectorContext):
-        self.targets = unique_targets(ctx.settings.get("targets"), lambda t: redact_url(t["url"]), "http_probe")
+    name = "http_probe"
+    probe = staticmethod(probe)
+    down = staticmethod(_down)
 
-    def collect(self):
-        yield from run_targets(self.targets, probe, _down, name="http_probe",
-                               describe=lambda t: redact_url(t["url"])).metrics()
+    def label(self, target: Mapping[str, Any]) -> str:
+        return redact_url(target["url"])

@@ -2,27 +2,25 @@
 from __future__ import annotations
 
 import os
-import sys
 
-from prometheus_client.core import GaugeMetricFamily
-
+from ..families import single
+from ..linux import LINUX
 from ..linux.procfs import parse_loadavg, read
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 
 @register("loadavg", default=True, help="Load averages (node_load1/5/15).")
 class LoadavgCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_load1 gauge',
-        'node_load5 gauge',
-        'node_load15 gauge',
+        Family("node_load1", "gauge"),
+        Family("node_load5", "gauge"),
+        Family("node_load15", "gauge"),
     )
 
     def __init__(self, ctx: CollectorContext):
         self.path = os.path.join(ctx.procfs, "loadavg")
 
     def collect(self):
-        loads = parse_loadavg(read(self.path)) if sys.platform.startswith("linux") else os.getloadavg()
+        loads = parse_loadavg(read(self.path)) if LINUX else os.getloadavg()
         for minutes, value in zip((1, 5, 15), loads):
-            yield GaugeMetricFamily(f"node_load{minutes}", f"{minutes}m load average.", value=value)
+            yield single(f"node_load{minutes}", f"{minutes}m load average.", "gauge", value)

@@ -5,21 +5,20 @@ import os
 
 from ..linux import LINUX
 from ..linux.procfs import parse_mdstat, read
-from ..registry import CollectorContext, register
-from ._families import Sample, family
+from ..registry import CollectorContext, Family, register
+from ..families import Sample, family
 
 STATES = ("active", "inactive", "recovering", "resync", "check")
 
 
 @register("mdadm", default=True, help="Software RAID arrays from /proc/mdstat (node_md_*).")
 class MdadmCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        "node_md_state gauge {device,state} (active, inactive, recovering, resync, check)",
-        "node_md_disks gauge {device,state} (active, failed, spare)",
-        "node_md_disks_required gauge {device}",
-        "node_md_blocks gauge {device}",
-        "node_md_blocks_synced gauge {device}",
+        Family("node_md_state", "gauge", ("device", "state"), "active, inactive, recovering, resync, check"),
+        Family("node_md_disks", "gauge", ("device", "state"), "active, failed, spare"),
+        Family("node_md_disks_required", "gauge", ("device",)),
+        Family("node_md_blocks", "gauge", ("device",)),
+        Family("node_md_blocks_synced", "gauge", ("device",)),
     )
 
     def __init__(self, ctx: CollectorContext):

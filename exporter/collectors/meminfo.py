@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import os
-import sys
 
+from ..families import single
+from ..linux import LINUX
 from ..linux.procfs import parse_meminfo, read
-from ..registry import CollectorContext, register
-from ._families import single
+from ..registry import CollectorContext, Family, register
 
 
 def _portable() -> dict[str, float]:
@@ -21,17 +21,16 @@ def _portable() -> dict[str, float]:
 
 @register("meminfo", default=True, help="Memory statistics from /proc/meminfo (node_memory_*).")
 class MeminfoCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_memory_<Field>_bytes gauge (every kB field of /proc/meminfo, e.g. MemTotal, MemAvailable, '
-        'Active_anon, SwapTotal, SwapFree)',
-        'node_memory_<Field> gauge (unitless fields, e.g. HugePages_Total)',
+        Family("node_memory_<Field>_bytes", "gauge",
+               note="every kB field of /proc/meminfo, e.g. MemTotal, MemAvailable, Active_anon, SwapTotal, SwapFree"),
+        Family("node_memory_<Field>", "gauge", note="unitless fields, e.g. HugePages_Total"),
     )
 
     def __init__(self, ctx: CollectorContext):
         self.path = os.path.join(ctx.procfs, "meminfo")
 
     def collect(self):
-        fields = parse_meminfo(read(self.path)) if sys.platform.startswith("linux") else _portable()
+        fields = parse_meminfo(read(self.path)) if LINUX else _portable()
         for key, value in fields.items():
             yield single(f"node_memory_{key}", f"Memory information field {key}.", "gauge", value)

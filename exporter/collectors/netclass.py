@@ -5,9 +5,9 @@ import os
 
 from ..linux import LINUX
 from ..linux.sysfs import AttrFiles
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 from ._settings import regex
-from ._families import Sample, family
+from ..families import Sample, family
 
 # (sysfs attribute, metric suffix, type, parse base) in node_exporter 1.5's set; an attribute that cannot be read
 # (EINVAL while the link is down, absent on virtual devices) is left out, as node_exporter does.
@@ -41,12 +41,12 @@ INFO = ("address", "broadcast", "duplex", "ifalias", "operstate")
     }, "additionalProperties": False},
 )
 class NetclassCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        "node_network_up gauge {device}",
-        "node_network_info gauge {address,broadcast,device,duplex,ifalias,operstate}",
-        "node_network_{mtu_bytes,speed_bytes,transmit_queue_length,flags,carrier,dormant,...} gauge {device}",
-        "node_network_carrier_{,up_,down_}changes_total counter {device}",
+        Family("node_network_up", "gauge", ("device",)),
+        Family("node_network_info", "gauge", ("address", "broadcast", "device", "duplex", "ifalias", "operstate")),
+        Family("node_network_{mtu_bytes,speed_bytes,transmit_queue_length,flags,carrier,dormant,...}", "gauge",
+               ("device",)),
+        Family("node_network_carrier_{,up_,down_}changes_total", "counter", ("device",)),
     )
 
     def __init__(self, ctx: CollectorContext):

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import os
-import sys
 
-from prometheus_client.core import CounterMetricFamily
-
+from ..families import Sample, family
+from ..linux import LINUX
 from ..linux.procfs import NETDEV_RX, NETDEV_TX, parse_net_dev, read
 from ..linux.sysfs import AttrFiles
 from ._settings import regex
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 DEFAULT_EXCLUDE = r"^lo$"
 NAMES = [f"receive_{k}" for k in NETDEV_RX] + [f"transmit_{k}" for k in NETDEV_TX]
@@ -34,11 +33,11 @@ def _portable() -> dict[str, list[int]]:
     }, "additionalProperties": False},
 )
 class NetdevCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_network_receive_{bytes,packets,errs,drop,fifo,frame,compressed,multicast,nohandler}_total '
-        'counter {device}',
-        'node_network_transmit_{bytes,packets,errs,drop,fifo,colls,carrier,compressed}_total counter {device}',
+        Family("node_network_receive_{bytes,packets,errs,drop,fifo,frame,compressed,multicast,nohandler}_total",
+               "counter", ("device",)),
+        Family("node_network_transmit_{bytes,packets,errs,drop,fifo,colls,carrier,compressed}_total", "counter",
+               ("device",)),
     )
 
     def __init__(self, ctx: CollectorContext):
@@ -61,23 +60,21 @@ class NetdevCollector:
             return None
 
     def collect(self):
-        linux = sys.platform.startswith("linux")
-        stats = parse_net_dev(read(self.path)) if linux else _portable()
-        fams = {n: CounterMetricFamily(f"node_network_{n}", f"Network device statistic {n}.", labels=["device"])
-                for n in NAMES}
-        nohandler = CounterMetricFamily(
-            "node_network_receive_nohandler", "Network device statistic receive_nohandler.", labels=["device"]
-        )
-        if linux:
+        stats = parse_net_dev(read(self.path)) if LINUX else _portable()
+        fams = {n: family(f"node_network_{n}", f"Network device statistic {n}.", "counter", []) for n in NAMES}
+        nohandler = family("node_network_receive_nohandler", "Network device statistic receive_nohandler.", "counter",
+                           [])
+        if LINUX:
             self.attrs.keep_only(stats)
         for dev, vals in stats.items():
             if not self._wanted(dev):
                 continue
+            device = {"device": dev}
             for n, v in zip(NAMES, vals):
-                fams[n].add_metric([dev], v)
-            nh = self._nohandler(dev) if linux else None
+                fams[n].samples.append(Sample(f"node_network_{n}_total", device, v, None, None))
+            nh = self._nohandler(dev) if LINUX else None
             if nh is not None:
-                nohandler.add_metric([dev], nh)
+                nohandler.samples.append(Sample("node_network_receive_nohandler_total", device, nh, None, None))
         yield from fams.values()
         if nohandler.samples:
             yield nohandler

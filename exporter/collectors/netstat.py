@@ -5,9 +5,9 @@ import os
 
 from ..linux.procfs import parse_snmp6, read
 from ..linux import LINUX
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 from ._settings import regex
-from ._families import single
+from ..families import single
 
 DEFAULT_FIELDS = (
     r"^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)"
@@ -24,10 +24,10 @@ DEFAULT_FIELDS = (
     }, "additionalProperties": False},
 )
 class NetstatCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_netstat_<Proto>_<Field> untyped (fields matching `fields`, e.g. Tcp_RetransSegs, Tcp_CurrEstab, '
-        'TcpExt_ListenOverflows, TcpExt_ListenDrops, Udp_InErrors)',
+        Family("node_netstat_<Proto>_<Field>", "untyped",
+               note="fields matching `fields`, e.g. Tcp_RetransSegs, Tcp_CurrEstab, TcpExt_ListenOverflows,"
+                    " TcpExt_ListenDrops, Udp_InErrors"),
     )
 
     def __init__(self, ctx: CollectorContext):

@@ -11,9 +11,9 @@ import re
 from typing import Any, Mapping
 
 
-from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_url, resolve_secret, run_targets,
-                             targets_schema, unique_targets)
-from ..registry import CollectorContext, register
+from ._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, ProbeCollector, redact_url, resolve_secret,
+                     targets_schema)
+from ..registry import Family, register
 
 _STUB = re.compile(
     r"Active connections:\s*(\d+)\s*server accepts handled requests\s*(\d+)\s+(\d+)\s+(\d+)\s*"
@@ -69,17 +69,17 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
               "username": {"type": "string", "description": "Basic auth user."},
               "ca_file": {"type": "string", "description": "CA bundle for https."},
               **SECRET_SCHEMA}, required=["url"]))
-class NginxCollector:
+class NginxCollector(ProbeCollector):
     families = (
-        "nginx_up gauge {target}",
-        "nginx_connections_{active,reading,writing,waiting} gauge {target}",
-        "nginx_connections_{accepted,handled} untyped {target}",
-        "nginx_http_requests_total counter {target}",
+        Family("nginx_up", "gauge", ("target",)),
+        Family("nginx_connections_{active,reading,writing,waiting}", "gauge", ("target",)),
+        Family("nginx_connections_{accepted,handled}", "untyped", ("target",)),
+        Family("nginx_http_requests_total", "counter", ("target",)),
     )
 
-    def __init__(self, ctx: CollectorContext):
-        self.targets = unique_targets(ctx.settings.get("targets"), lambda t: redact_url(t["url"]), "nginx")
+    name = "nginx"
+    probe = staticmethod(probe)
+    down = staticmethod(_down)
 
-    def collect(self):
-        yield from run_targets(self.targets, probe, _down, name="nginx",
-                               describe=lambda t: redact_url(t["url"])).metrics()
+    def label(self, target: Mapping[str, Any]) -> str:
+        return redact_url(target["url"])

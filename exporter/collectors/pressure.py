@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client.core import CounterMetricFamily
-
 from ..linux.procfs import parse_pressure, read
+from ..families import single
 from ..linux import LINUX
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 # (resource, PSI line, metric, help) — node_exporter 1.5 exports cpu "some" only.
 SERIES = (
@@ -26,10 +25,9 @@ SERIES = (
 
 @register("pressure", default=True, help="Pressure stall information from /proc/pressure (node_pressure_*).")
 class PressureCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_pressure_cpu_waiting_seconds_total counter',
-        'node_pressure_{io,memory}_{waiting,stalled}_seconds_total counter',
+        Family("node_pressure_cpu_waiting_seconds_total", "counter"),
+        Family("node_pressure_{io,memory}_{waiting,stalled}_seconds_total", "counter"),
     )
 
     def __init__(self, ctx: CollectorContext):
@@ -46,4 +44,4 @@ class PressureCollector:
                 except OSError:  # kernel without PSI (or psi=0): no series, like node_exporter
                     parsed[resource] = {}
             if line in parsed[resource]:
-                yield CounterMetricFamily(name, doc, value=parsed[resource][line])
+                yield single(name, doc, "counter", parsed[resource][line])

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 if TYPE_CHECKING:
     import redis
 
-from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, resolve_secret, run_targets, targets_schema,
-                             unique_targets)
-from ..registry import CollectorContext, register
+from ._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, ProbeCollector, resolve_secret, targets_schema)
+from ..registry import Family, register
 
 # INFO field -> (redis_exporter name, type). Types as redis_exporter declares them.
 INFO_FIELDS: dict[str, tuple[str, str]] = {
@@ -155,28 +154,28 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
               "db": {"type": "integer", "minimum": 0},
               "timeout": TIMEOUT_SCHEMA,
               **SECRET_SCHEMA}, required=["address"]))
-class RedisCollector:
+class RedisCollector(ProbeCollector):
     families = (
-        "redis_up gauge {addr}",
-        "perfadvisor_redis_ping_seconds gauge {addr}",
-        "redis_{keyspace_hits,keyspace_misses,evicted_keys,expired_keys,rejected_connections,commands_processed,"
-        "connections_received,net_input_bytes,net_output_bytes}_total counter {addr}",
-        "redis_cpu_{sys,user}_seconds_total counter {addr}",
-        "redis_memory_{used,used_rss,used_peak,max}_bytes gauge {addr}",
-        "redis_{mem_fragmentation_ratio,connected_clients,blocked_clients,config_maxclients,connected_slaves,"
-        "uptime_in_seconds,rdb_changes_since_last_save,slowlog_length} gauge {addr}",
-        "redis_commands_total counter {addr,cmd}",
-        "redis_commands_duration_seconds_total counter {addr,cmd}",
-        "redis_commands_{rejected,failed}_calls_total counter {addr,cmd}",
-        "redis_latency_percentiles_usec summary {addr,cmd,quantile} (Redis 7 latencystats)",
-        "redis_db_keys gauge {addr,db}",
-        "redis_db_keys_expiring gauge {addr,db}",
-        "redis_db_avg_ttl_seconds gauge {addr,db}",
-        "redis_instance_info gauge {addr,role,redis_version,redis_build_id,redis_mode,os,maxmemory_policy,tcp_port,run_id,process_id}",
+        Family("redis_up", "gauge", ("addr",)),
+        Family("perfadvisor_redis_ping_seconds", "gauge", ("addr",)),
+        Family("redis_{keyspace_hits,keyspace_misses,evicted_keys,expired_keys,rejected_connections,"
+               "commands_processed,connections_received,net_input_bytes,net_output_bytes}_total", "counter", ("addr",)),
+        Family("redis_cpu_{sys,user}_seconds_total", "counter", ("addr",)),
+        Family("redis_memory_{used,used_rss,used_peak,max}_bytes", "gauge", ("addr",)),
+        Family("redis_{mem_fragmentation_ratio,connected_clients,blocked_clients,config_maxclients,"
+               "connected_slaves,uptime_in_seconds,rdb_changes_since_last_save,slowlog_length}", "gauge", ("addr",)),
+        Family("redis_commands_total", "counter", ("addr", "cmd")),
+        Family("redis_commands_duration_seconds_total", "counter", ("addr", "cmd")),
+        Family("redis_commands_{rejected,failed}_calls_total", "counter", ("addr", "cmd")),
+        Family("redis_latency_percentiles_usec", "summary", ("addr", "cmd", "quantile"), "Redis 7 latencystats"),
+        Family("redis_db_keys", "gauge", ("addr", "db")),
+        Family("redis_db_keys_expiring", "gauge", ("addr", "db")),
+        Family("redis_db_avg_ttl_seconds", "gauge", ("addr", "db")),
+        Family("redis_instance_info", "gauge",
+               ("addr", "role", "redis_version", "redis_build_id", "redis_mode", "os", "maxmemory_policy", "tcp_port", "run_id", "process_id")),
     )
 
-    def __init__(self, ctx: CollectorContext):
-        self.targets = unique_targets(ctx.settings.get("targets"), addr_label, "redis")
-
-    def collect(self):
-        yield from run_targets(self.targets, probe, _down, name="redis", describe=addr_label).metrics()
+    name = "redis"
+    label = staticmethod(addr_label)
+    probe = staticmethod(probe)
+    down = staticmethod(_down)

@@ -5,8 +5,8 @@ import os
 
 from ..linux import LINUX
 from ..linux.procfs import parse_schedstat, read
-from ..registry import CollectorContext, register
-from ._families import Sample, family
+from ..registry import CollectorContext, Family, register
+from ..families import Sample, family
 
 SERIES = (  # (metric, help, column, scale)
     ("node_schedstat_running_seconds", "Number of seconds CPU spent running a process.", 0, 1e-9),
@@ -17,11 +17,11 @@ SERIES = (  # (metric, help, column, scale)
 
 @register("schedstat", default=True, help="Per-CPU run and run-queue wait time from /proc/schedstat.")
 class SchedstatCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        "node_schedstat_running_seconds_total counter {cpu}",
-        "node_schedstat_waiting_seconds_total counter {cpu} (run-queue latency: time runnable tasks waited)",
-        "node_schedstat_timeslices_total counter {cpu}",
+        Family("node_schedstat_running_seconds_total", "counter", ("cpu",)),
+        Family("node_schedstat_waiting_seconds_total", "counter", ("cpu",),
+               "run-queue latency: time runnable tasks waited"),
+        Family("node_schedstat_timeslices_total", "counter", ("cpu",)),
     )
 
     def __init__(self, ctx: CollectorContext):

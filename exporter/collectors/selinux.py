@@ -5,17 +5,19 @@ import os
 
 from ..linux import LINUX
 from ..linux.procfs import parse_os_release, read
-from ..registry import CollectorContext, register
-from ._families import single
+from ..registry import CollectorContext, Family, register
+from ..families import single
 
 MODES = {"disabled": -1, "permissive": 0, "enforcing": 1}
 
 
 @register("selinux", default=True, help="SELinux status (node_selinux_enabled, _config_mode, _current_mode).")
 class SelinuxCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
-    families = ("node_selinux_enabled gauge", "node_selinux_config_mode gauge (-1 disabled, 0 permissive, 1 enforcing)",
-                "node_selinux_current_mode gauge")
+    families = (
+        Family("node_selinux_enabled", "gauge"),
+        Family("node_selinux_config_mode", "gauge", note="-1 disabled, 0 permissive, 1 enforcing"),
+        Family("node_selinux_current_mode", "gauge"),
+    )
 
     def __init__(self, ctx: CollectorContext):
         self.enforce = os.path.join(ctx.sysfs, "fs", "selinux", "enforce")

@@ -5,20 +5,19 @@ import os
 
 from ..linux.procfs import parse_sockstat, read
 from ..linux import LINUX
-from ..registry import CollectorContext, register
-from ._families import single
+from ..registry import CollectorContext, Family, register
+from ..families import single
 
 PAGE = os.sysconf("SC_PAGESIZE") if hasattr(os, "sysconf") else 4096
 
 
 @register("sockstat", default=True, help="Socket statistics from /proc/net/sockstat{,6} (node_sockstat_*).")
 class SockstatCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_sockstat_sockets_used gauge',
-        'node_sockstat_<PROTO>_<state> gauge (TCP inuse/orphan/tw/alloc/mem, UDP, UDPLITE, RAW, FRAG, '
-        'and the 6 variants)',
-        'node_sockstat_{TCP,UDP}_mem_bytes gauge',
+        Family("node_sockstat_sockets_used", "gauge"),
+        Family("node_sockstat_<PROTO>_<state>", "gauge",
+               note="TCP inuse/orphan/tw/alloc/mem, UDP, UDPLITE, RAW, FRAG, and the 6 variants"),
+        Family("node_sockstat_{TCP,UDP}_mem_bytes", "gauge"),
     )
 
     def __init__(self, ctx: CollectorContext):

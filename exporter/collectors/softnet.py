@@ -5,8 +5,8 @@ import os
 
 from ..linux import LINUX
 from ..linux.procfs import parse_softnet, read
-from ..registry import CollectorContext, register
-from ._families import Sample, family
+from ..registry import CollectorContext, Family, register
+from ..families import Sample, family
 
 COLUMNS = (("processed", "Number of processed packets"), ("dropped", "Number of dropped packets"),
            ("times_squeezed", "Number of times processing packets ran out of quota"))
@@ -14,11 +14,10 @@ COLUMNS = (("processed", "Number of processed packets"), ("dropped", "Number of 
 
 @register("softnet", default=True, help="Per-CPU softirq packet statistics from /proc/net/softnet_stat.")
 class SoftnetCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        "node_softnet_processed_total counter {cpu}",
-        "node_softnet_dropped_total counter {cpu}",
-        "node_softnet_times_squeezed_total counter {cpu}",
+        Family("node_softnet_processed_total", "counter", ("cpu",)),
+        Family("node_softnet_dropped_total", "counter", ("cpu",)),
+        Family("node_softnet_times_squeezed_total", "counter", ("cpu",)),
     )
 
     def __init__(self, ctx: CollectorContext):

@@ -3,23 +3,21 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
+from ..families import single
 from ..linux.procfs import parse_stat, read
 from ..linux import LINUX
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 
 @register("stat", default=True, help="Kernel counters from /proc/stat (node_boot_time_seconds, node_forks_total, ...).")
 class StatCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_boot_time_seconds gauge',
-        'node_context_switches_total counter',
-        'node_forks_total counter',
-        'node_intr_total counter',
-        'node_procs_running gauge',
-        'node_procs_blocked gauge',
+        Family("node_boot_time_seconds", "gauge"),
+        Family("node_context_switches_total", "counter"),
+        Family("node_forks_total", "counter"),
+        Family("node_intr_total", "counter"),
+        Family("node_procs_running", "gauge"),
+        Family("node_procs_blocked", "gauge"),
     )
 
     def __init__(self, ctx: CollectorContext):
@@ -33,14 +31,11 @@ class StatCollector:
 
             cs = psutil.cpu_stats()
             s = {"btime": psutil.boot_time(), "ctxt": cs.ctx_switches, "intr": cs.interrupts}
-        yield CounterMetricFamily("node_intr", "Total number of interrupts serviced.", value=s.get("intr", 0))
-        yield CounterMetricFamily("node_context_switches", "Total number of context switches.", value=s.get("ctxt", 0))
-        yield CounterMetricFamily("node_forks", "Total number of forks.", value=s.get("processes", 0))
-        yield GaugeMetricFamily("node_boot_time_seconds", "Node boot time, in unixtime.", value=s.get("btime", 0))
-        yield GaugeMetricFamily(
-            "node_procs_running", "Number of processes in runnable state.", value=s.get("procs_running", 0)
-        )
-        yield GaugeMetricFamily(
-            "node_procs_blocked", "Number of processes blocked waiting for I/O to complete.",
-            value=s.get("procs_blocked", 0),
-        )
+        yield single("node_intr", "Total number of interrupts serviced.", "counter", s.get("intr", 0))
+        yield single("node_context_switches", "Total number of context switches.", "counter", s.get("ctxt", 0))
+        yield single("node_forks", "Total number of forks.", "counter", s.get("processes", 0))
+        yield single("node_boot_time_seconds", "Node boot time, in unixtime.", "gauge", s.get("btime", 0))
+        yield single("node_procs_running", "Number of processes in runnable state.", "gauge",
+                     s.get("procs_running", 0))
+        yield single("node_procs_blocked", "Number of processes blocked waiting for I/O to complete.", "gauge",
+                     s.get("procs_blocked", 0))

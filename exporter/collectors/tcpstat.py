@@ -3,18 +3,16 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client.core import GaugeMetricFamily
-
+from ..families import Sample, family
 from ..linux.procfs import parse_tcp_states, read
 from ..linux import LINUX
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 
 @register("tcpstat", default=False, help="TCP connection counts by state (node_tcp_connection_states).")
 class TcpstatCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_tcp_connection_states gauge {state}',
+        Family("node_tcp_connection_states", "gauge", ("state",)),
     )
 
     def __init__(self, ctx: CollectorContext):
@@ -29,7 +27,6 @@ class TcpstatCollector:
                 parse_tcp_states(read(p), counts)
             except OSError:
                 pass
-        fam = GaugeMetricFamily("node_tcp_connection_states", "Number of connection states.", labels=["state"])
-        for state, n in sorted(counts.items()):
-            fam.add_metric([state], n)
-        yield fam
+        yield family("node_tcp_connection_states", "Number of connection states.", "gauge",
+                     [Sample("node_tcp_connection_states", {"state": state}, n, None, None)
+                      for state, n in sorted(counts.items())])

@@ -11,10 +11,11 @@ import glob
 import logging
 import os
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from ..registry import CollectorContext, register
+from ..families import Sample, family, single
+from ..registry import CollectorContext, Family, register
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,10 @@ def parse_file(path: str) -> list[Metric]:
     }, "additionalProperties": False},
 )
 class TextfileCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        '(every metric in *.prom files of `directory`)',
-        'node_textfile_mtime_seconds gauge {file}',
-        'node_textfile_scrape_error gauge',
+        Family("", "", note="every metric in *.prom files of `directory`"),
+        Family("node_textfile_mtime_seconds", "gauge", ("file",)),
+        Family("node_textfile_scrape_error", "gauge"),
     )
 
     def __init__(self, ctx: CollectorContext):
@@ -69,8 +69,7 @@ class TextfileCollector:
         return files, error
 
     def collect(self):
-        mtimes = GaugeMetricFamily("node_textfile_mtime_seconds", "Unixtime mtime of textfiles successfully read.",
-                                   labels=["file"])
+        mtimes = family("node_textfile_mtime_seconds", "Unixtime mtime of textfiles successfully read.", "gauge", [])
         merged: dict[str, Metric] = {}
         seen: set[tuple] = set()
         files, error = self._files()
@@ -85,7 +84,7 @@ class TextfileCollector:
             for fam in fams:
                 first = merged.get(fam.name)
                 if first is None:
-                    first = merged[fam.name] = Metric(fam.name, fam.documentation, fam.type, fam.unit)
+                    first = merged[fam.name] = family(fam.name, fam.documentation, fam.type, [], fam.unit)
                 elif (first.type, first.documentation) != (fam.type, fam.documentation):
                     log.error("metric %s in %s has type/help that differs from an earlier file; dropped",
                               fam.name, path)
@@ -97,9 +96,9 @@ class TextfileCollector:
                         continue
                     seen.add(key)
                     first.samples.append(s)
-            mtimes.add_metric([path], mtime)
+            mtimes.samples.append(Sample("node_textfile_mtime_seconds", {"file": path}, mtime, None, None))
         yield from merged.values()
         if mtimes.samples:
             yield mtimes
-        yield GaugeMetricFamily("node_textfile_scrape_error",
-                                "1 if there was an error opening or reading a file, 0 otherwise", value=error)
+        yield single("node_textfile_scrape_error", "1 if there was an error opening or reading a file, 0 otherwise",
+                     "gauge", error)

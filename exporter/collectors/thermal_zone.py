@@ -5,17 +5,16 @@ import os
 
 from ..linux import LINUX
 from ..linux.sysfs import AttrFiles
-from ..registry import CollectorContext, register
-from ._families import Sample, family
+from ..registry import CollectorContext, Family, register
+from ..families import Sample, family
 
 
 @register("thermal_zone", default=True, help="Thermal zone temperatures and cooling device states.")
 class ThermalZoneCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        "node_thermal_zone_temp gauge {type,zone} (°C)",
-        "node_cooling_device_cur_state gauge {name,type}",
-        "node_cooling_device_max_state gauge {name,type}",
+        Family("node_thermal_zone_temp", "gauge", ("type", "zone"), "°C"),
+        Family("node_cooling_device_cur_state", "gauge", ("name", "type")),
+        Family("node_cooling_device_max_state", "gauge", ("name", "type")),
     )
 
     def __init__(self, ctx: CollectorContext):

@@ -5,8 +5,8 @@ import ctypes
 import ctypes.util
 
 from ..linux import LINUX
-from ..registry import CollectorContext, register
-from ._families import single
+from ..registry import CollectorContext, Family, register
+from ..families import single
 
 _long = ctypes.c_long
 
@@ -30,15 +30,14 @@ PPM16 = 1_000_000.0 * 65536.0  # frequencies are ppm with a 16-bit fraction
 
 @register("timex", default=True, help="Kernel clock discipline state from adjtimex(2) (node_timex_*).")
 class TimexCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        "node_timex_sync_status gauge",
-        "node_timex_{offset,maxerror,estimated_error,tick,tai_offset,pps_jitter,pps_shift}_seconds gauge",
-        "node_timex_frequency_adjustment_ratio gauge",
-        "node_timex_status gauge",
-        "node_timex_loop_time_constant gauge",
-        "node_timex_pps_{frequency,stability}_hertz gauge",
-        "node_timex_pps_{jitter,calibration,error,stability_exceeded}_total counter",
+        Family("node_timex_sync_status", "gauge"),
+        Family("node_timex_{offset,maxerror,estimated_error,tick,tai_offset,pps_jitter,pps_shift}_seconds", "gauge"),
+        Family("node_timex_frequency_adjustment_ratio", "gauge"),
+        Family("node_timex_status", "gauge"),
+        Family("node_timex_loop_time_constant", "gauge"),
+        Family("node_timex_pps_{frequency,stability}_hertz", "gauge"),
+        Family("node_timex_pps_{jitter,calibration,error,stability_exceeded}_total", "counter"),
     )
 
     def __init__(self, ctx: CollectorContext):

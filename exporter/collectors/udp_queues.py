@@ -5,14 +5,15 @@ import os
 
 from ..linux import LINUX
 from ..linux.procfs import parse_udp_queues, read
-from ..registry import CollectorContext, register
-from ._families import Sample, family
+from ..registry import CollectorContext, Family, register
+from ..families import Sample, family
 
 
 @register("udp_queues", default=True, help="Bytes queued in UDP sockets (node_udp_queues).")
 class UdpQueuesCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
-    families = ("node_udp_queues gauge {ip,queue}",)
+    families = (
+        Family("node_udp_queues", "gauge", ("ip", "queue")),
+    )
 
     def __init__(self, ctx: CollectorContext):
         self.net = os.path.join(ctx.procfs, "net")

@@ -3,17 +3,15 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client.core import GaugeMetricFamily
-
+from ..families import Sample, family
 from ..linux.procfs import read
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 
 @register("uname", default=True, help="System information from uname(2) (node_uname_info).")
 class UnameCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_uname_info gauge {domainname,machine,nodename,release,sysname,version}',
+        Family("node_uname_info", "gauge", ("domainname", "machine", "nodename", "release", "sysname", "version")),
     )
 
     def __init__(self, ctx: CollectorContext):
@@ -25,9 +23,7 @@ class UnameCollector:
             domain = read(self.domain).strip()
         except OSError:
             domain = "(none)"
-        fam = GaugeMetricFamily(
-            "node_uname_info", "Labeled system information as provided by the uname system call.",
-            labels=["domainname", "machine", "nodename", "release", "sysname", "version"],
-        )
-        fam.add_metric([domain, u.machine, u.nodename, u.release, u.sysname, u.version], 1)
-        yield fam
+        labels = {"domainname": domain, "machine": u.machine, "nodename": u.nodename, "release": u.release,
+                  "sysname": u.sysname, "version": u.version}
+        yield family("node_uname_info", "Labeled system information as provided by the uname system call.", "gauge",
+                     [Sample("node_uname_info", labels, 1, None, None)])

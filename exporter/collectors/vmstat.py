@@ -6,9 +6,9 @@ import re
 
 from ..linux.procfs import parse_vmstat, read
 from ..linux import LINUX
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 from ._settings import regex
-from ._families import single
+from ..families import single
 
 DEFAULT_FIELDS = r"^(oom_kill|pgpg|pswp|pg.*fault).*"
 
@@ -20,9 +20,9 @@ DEFAULT_FIELDS = r"^(oom_kill|pgpg|pswp|pg.*fault).*"
     }, "additionalProperties": False},
 )
 class VmstatCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_vmstat_<field> untyped (fields matching `fields`: oom_kill, pgpgin/out, pswpin/out, pgfault, pgmajfault)',
+        Family("node_vmstat_<field>", "untyped",
+               note="fields matching `fields`: oom_kill, pgpgin/out, pswpin/out, pgfault, pgmajfault"),
     )
 
     def __init__(self, ctx: CollectorContext):

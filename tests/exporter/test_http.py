@@ -353,3 +353,12 @@ def test_get_with_a_body_answers_and_closes(server):
     r = conn.getresponse()
     assert r.status == 200 and r.getheader("Connection") == "close" and r.read()
     conn.close()
+
+
+def test_every_route_is_served_and_listed_on_the_landing_page(server):
+    from perfadvisor.exporter.routes import ROUTES
+
+    page = requests.get(server.url + "/").text
+    for r in ROUTES:
+        assert (f'href="{r.path}"' in page) == bool(r.title), r.path
+        assert requests.head(server.url + r.path).status_code != 404, r.path

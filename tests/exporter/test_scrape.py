@@ -93,7 +93,7 @@ def test_filter_runs_only_the_named_collectors():
         scraper.close()
 
 
-def test_same_family_from_two_collectors_is_merged():
+def test_same_family_from_two_collectors_is_merged(caplog):
     g1 = GaugeMetricFamily("test_shared", "Shared.", labels=["src"])
     g1.add_metric(["one"], 1)
     g2 = GaugeMetricFamily("test_shared", "Shared.", labels=["src"])
@@ -104,6 +104,8 @@ def test_same_family_from_two_collectors_is_merged():
         fams = [f for f in scraper.collect().families if f.name == "test_shared"]
         assert len(fams) == 1 and fams[0].type == "gauge"
         assert sorted(s.labels["src"] for s in fams[0].samples) == ["one", "two"]
+        conflicts = [r for r in caplog.records if r.getMessage().startswith("metric family exported with two types")]
+        assert [r.kv for r in conflicts] == [{"family": "test_shared", "first": "gauge", "dropped": "counter"}]
     finally:
         scraper.close()
 

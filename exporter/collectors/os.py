@@ -4,10 +4,9 @@ from __future__ import annotations
 import os
 import re
 
-from prometheus_client.core import GaugeMetricFamily
-
+from ..families import Sample, family
 from ..linux.procfs import parse_os_release, read
-from ..registry import CollectorContext, register
+from ..registry import CollectorContext, Family, register
 
 INFO_KEYS = ("build_id", "id", "id_like", "image_id", "image_version", "name", "pretty_name", "variant",
              "variant_id", "version", "version_codename", "version_id")
@@ -21,11 +20,10 @@ def os_version(version_id: str) -> float:
 
 @register("os", default=True, help="OS release information from /etc/os-release (node_os_info, node_os_version).")
 class OsCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'node_os_info gauge {build_id,id,id_like,image_id,image_version,name,pretty_name,variant,variant_id,'
-        'version,version_codename,version_id}',
-        'node_os_version gauge {id,id_like,name}',
+        Family("node_os_info", "gauge",
+               ("build_id", "id", "id_like", "image_id", "image_version", "name", "pretty_name", "variant", "variant_id", "version", "version_codename", "version_id")),
+        Family("node_os_version", "gauge", ("id", "id_like", "name")),
     )
 
     def __init__(self, ctx: CollectorContext):
@@ -48,17 +46,8 @@ class OsCollector:
         rel = self._release()
         if rel is None:
             return
-        info = GaugeMetricFamily(
-            "node_os_info",
-            "A metric with a constant '1' value labeled by " + ", ".join(INFO_KEYS) + ".",
-            labels=list(INFO_KEYS),
-        )
-        info.add_metric([rel.get(k.upper(), "") for k in INFO_KEYS], 1)
-        yield info
-        ver = GaugeMetricFamily(
-            "node_os_version", "Metric containing the major.minor part of the OS version.",
-            labels=["id", "id_like", "name"]
-        )
-        ver.add_metric([rel.get("ID", ""), rel.get("ID_LIKE", ""), rel.get("NAME", "")],
-                       os_version(rel.get("VERSION_ID", "")))
-        yield ver
+        yield family("node_os_info", "A metric with a constant '1' value labeled by " + ", ".join(INFO_KEYS) + ".",
+                     "gauge", [Sample("node_os_info", {k: rel.get(k.upper(), "") for k in INFO_KEYS}, 1, None, None)])
+        labels = {"id": rel.get("ID", ""), "id_like": rel.get("ID_LIKE", ""), "name": rel.get("NAME", "")}
+        yield family("node_os_version", "Metric containing the major.minor part of the OS version.", "gauge",
+                     [Sample("node_os_version", labels, os_version(rel.get("VERSION_ID", "")), None, None)])

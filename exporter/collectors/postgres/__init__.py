@@ -9,7 +9,6 @@ Every statement runs under ``statement_timeout`` (the target's timeout).
 """
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from typing import TYPE_CHECKING, Any, Mapping
@@ -17,12 +16,12 @@ from typing import TYPE_CHECKING, Any, Mapping
 if TYPE_CHECKING:
     import psycopg
 
-from ..pg_indexes import INDEX_SQL, IndexRow, duplicates, index_scan_share, is_unused
-from ..pg_pool import ConnectionCache, NoCache
-from ..probes_common import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, redact_dsn, resolve_secret, run_targets, scrub,
-                             target_secrets, targets_schema, unique_targets)
-from ..registry import CollectorContext, register
-from .. import pg_sql as q
+from .indexes import INDEX_SQL, IndexRow, duplicates, index_scan_share, is_unused
+from .pool import ConnectionCache, NoCache
+from .._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, ProbeCollector, redact_dsn, resolve_secret, scrub,
+                      target_secrets, targets_schema)
+from ...registry import CollectorContext, Family, register
+from . import sql as q
 
 log = logging.getLogger("perfadvisor.exporter.probes")
 
@@ -225,43 +224,53 @@ _DB_OK = "1 if the tables and indexes of this configured database could be read.
               "min_table_rows": {"type": "integer", "minimum": 0,
                                  "description": "Tables smaller than this get no index-scan ratio (default 10000)."},
               **SECRET_SCHEMA}, required=["dsn"]))
-class PostgresCollector:
+class PostgresCollector(ProbeCollector):
     families = (
-        "pg_up gauge {server}",
-        "pg_stat_database_numbackends gauge {server,datid,datname}",
-        "pg_stat_database_{xact_commit,xact_rollback,blks_read,blks_hit,tup_returned,tup_fetched,tup_inserted,"
-        "tup_updated,tup_deleted,conflicts,temp_files,temp_bytes,deadlocks,blk_read_time,blk_write_time} untyped "
-        "{server,datid,datname}",
-        "pg_stat_activity_count gauge {server,datname,state}",
-        "pg_stat_activity_max_tx_duration gauge {server,datname,state}",
-        "pg_locks_count gauge {server,datname,mode}",
-        "pg_database_size_bytes gauge {server,datname}",
-        "pg_settings_<name>[_bytes|_seconds] gauge {server}",
-        "(max_connections, shared_buffers, effective_cache_size, work_mem, maintenance_work_mem, random_page_cost, "
-        "checkpoint_timeout, max_wal_size, autovacuum, ...)",
-        "pg_postmaster_start_time_seconds gauge {server}",
-        "pg_static gauge {server,version,short_version}",
-        "pg_stat_user_tables_{seq_scan,seq_tup_read,idx_scan,idx_tup_fetch,n_tup_ins,n_tup_upd,n_tup_del,"
-        "n_tup_hot_upd,vacuum_count,autovacuum_count,analyze_count,autoanalyze_count} untyped "
-        "{server,datname,schemaname,relname}",
-        "pg_stat_user_tables_{n_live_tup,n_dead_tup,n_mod_since_analyze,last_vacuum,last_autovacuum,last_analyze,"
-        "last_autoanalyze,index_size_bytes,table_size_bytes,total_size_bytes} gauge {server,datname,schemaname,relname}",
-        "pg_stat_statements_{calls,seconds,rows,block_read_seconds,block_write_seconds}_total counter "
-        "{server,user,datname,queryid}",
-        "perfadvisor_pg_stat_statements_mean_seconds gauge {server,user,datname,queryid}",
-        "perfadvisor_pg_stat_statements_query_info gauge {server,user,datname,queryid,query}",
-        "perfadvisor_pg_index_scans_total counter {server,datname,schemaname,relname,indexrelname}",
-        "perfadvisor_pg_index_size_bytes gauge {server,datname,schemaname,relname,indexrelname}",
-        "perfadvisor_pg_index_unused gauge {server,datname,schemaname,relname,indexrelname}",
-        "perfadvisor_pg_index_duplicate_info gauge {server,datname,schemaname,relname,indexrelname,covered_by}",
-        "perfadvisor_pg_table_index_scan_ratio gauge {server,datname,schemaname,relname}",
-        "perfadvisor_pg_database_probe_success gauge {server,datname}",
+        Family("pg_up", "gauge", ("server",)),
+        Family("pg_stat_database_numbackends", "gauge", ("server", "datid", "datname")),
+        Family("pg_stat_database_{xact_commit,xact_rollback,blks_read,blks_hit,tup_returned,tup_fetched,"
+               "tup_inserted,tup_updated,tup_deleted,conflicts,temp_files,temp_bytes,deadlocks,blk_read_time,"
+               "blk_write_time}", "untyped", ("server", "datid", "datname")),
+        Family("pg_stat_activity_count", "gauge", ("server", "datname", "state")),
+        Family("pg_stat_activity_max_tx_duration", "gauge", ("server", "datname", "state")),
+        Family("pg_locks_count", "gauge", ("server", "datname", "mode")),
+        Family("pg_database_size_bytes", "gauge", ("server", "datname")),
+        Family("pg_settings_<name>[_bytes|_seconds]", "gauge", ("server",)),
+        Family("", "", note="max_connections, shared_buffers, effective_cache_size, work_mem, maintenance_work_mem,"
+                            " random_page_cost, checkpoint_timeout, max_wal_size, autovacuum, ..."),
+        Family("pg_postmaster_start_time_seconds", "gauge", ("server",)),
+        Family("pg_static", "gauge", ("server", "version", "short_version")),
+        Family("pg_stat_user_tables_{seq_scan,seq_tup_read,idx_scan,idx_tup_fetch,n_tup_ins,n_tup_upd,n_tup_del,"
+               "n_tup_hot_upd,vacuum_count,autovacuum_count,analyze_count,autoanalyze_count}", "untyped",
+               ("server", "datname", "schemaname", "relname")),
+        Family("pg_stat_user_tables_{n_live_tup,n_dead_tup,n_mod_since_analyze,last_vacuum,last_autovacuum,"
+               "last_analyze,last_autoanalyze,index_size_bytes,table_size_bytes,total_size_bytes}", "gauge",
+               ("server", "datname", "schemaname", "relname")),
+        Family("pg_stat_statements_{calls,seconds,rows,block_read_seconds,block_write_seconds}_total", "counter",
+               ("server", "user", "datname", "queryid")),
+        Family("perfadvisor_pg_stat_statements_mean_seconds", "gauge", ("server", "user", "datname", "queryid")),
+        Family("perfadvisor_pg_stat_statements_query_info", "gauge", ("server", "user", "datname", "queryid", "query")),
+        Family("perfadvisor_pg_index_scans_total", "counter",
+               ("server", "datname", "schemaname", "relname", "indexrelname")),
+        Family("perfadvisor_pg_index_size_bytes", "gauge",
+               ("server", "datname", "schemaname", "relname", "indexrelname")),
+        Family("perfadvisor_pg_index_unused", "gauge", ("server", "datname", "schemaname", "relname", "indexrelname")),
+        Family("perfadvisor_pg_index_duplicate_info", "gauge",
+               ("server", "datname", "schemaname", "relname", "indexrelname", "covered_by")),
+        Family("perfadvisor_pg_table_index_scan_ratio", "gauge", ("server", "datname", "schemaname", "relname")),
+        Family("perfadvisor_pg_database_probe_success", "gauge", ("server", "datname")),
     )
 
+    name = "postgres"
+    label = staticmethod(server_label)
+    down = staticmethod(_down)
+
     def __init__(self, ctx: CollectorContext):
-        self.targets = unique_targets(ctx.settings.get("targets"), server_label, "postgres")
+        super().__init__(ctx)
         self.cache = ConnectionCache()  # one open connection per target and database, as postgres_exporter
 
-    def collect(self):
-        yield from run_targets(self.targets, functools.partial(probe, cache=self.cache), _down, name="postgres",
-                               describe=lambda t: redact_dsn(str(t["dsn"]))).metrics()
+    def describe(self, target: Mapping[str, Any]) -> str:
+        return redact_dsn(str(target["dsn"]))
+
+    def probe(self, target: Mapping[str, Any], timeout: float) -> Families:
+        return probe(target, timeout, cache=self.cache)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from perfadvisor.exporter.pg_indexes import IndexRow, duplicates, is_unused
+from perfadvisor.exporter.collectors.postgres.indexes import IndexRow, duplicates, is_unused
 from tests.support.services import start_postgres, stop_server
 
-from .conftest import scrape
+from ..conftest import scrape
 
 PW_ENV = "PERFADVISOR_TEST_PG_PASSWORD"
 

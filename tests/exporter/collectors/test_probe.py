@@ -1,4 +1,5 @@
-"""Probe config through the exporter's config file and scraper, and the parsers on plain strings."""
+"""The probe machinery (collectors/_probe.py): config through the exporter's config file and scraper, durations,
+redaction, and the probe parsers on plain strings."""
 from __future__ import annotations
 
 import pytest
@@ -6,8 +7,8 @@ import pytest
 from perfadvisor.exporter.collectors.haproxy import parse_csv, server_state
 from perfadvisor.exporter.collectors.nginx import parse_stub_status
 from perfadvisor.exporter.config import build_config
-from perfadvisor.exporter.pg_sql import setting_value
-from perfadvisor.exporter.probes_common import parse_duration, redact_dsn, redact_url
+from perfadvisor.exporter.collectors.postgres.sql import setting_value
+from perfadvisor.exporter.collectors._probe import parse_duration, redact_dsn, redact_url
 from perfadvisor.exporter.registry import all_collectors
 from perfadvisor.exporter.scrape import Scraper, build_collectors
 from perfadvisor.exporter.yamlfile import FileError
@@ -88,10 +89,18 @@ def test_durations_and_settings():
 
 
 def test_secrets_are_scrubbed_from_log_lines(monkeypatch):
-    from perfadvisor.exporter.probes_common import scrub, target_secrets
+    from perfadvisor.exporter.collectors._probe import scrub, target_secrets
 
     monkeypatch.setenv("PA_TEST_SECRET", "env-secret")
     t = {"dsn": "host=db password='dsn secret' user=x", "password_env": "PA_TEST_SECRET"}
     assert scrub("failed: env-secret / dsn secret", target_secrets(t)) == "failed: <redacted> / <redacted>"
     u = {"url": "http://user:url-secret@h/"}
     assert scrub("GET http://user:url-secret@h/ failed", target_secrets(u)) == "GET http://user:<redacted>@h/ failed"
+
+
+def test_probe_collectors_run_under_their_registered_name():
+    from perfadvisor.exporter.collectors._probe import ProbeCollector
+
+    probes = {name: spec.factory for name, spec in all_collectors().items() if issubclass(spec.factory, ProbeCollector)}
+    assert sorted(probes) == ["haproxy", "http_probe", "nginx", "postgres", "redis"]
+    assert all(factory.name == name for name, factory in probes.items())

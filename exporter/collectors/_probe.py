@@ -1,5 +1,6 @@
-"""What the service-probe collectors share: target schema pieces, timeouts, secrets, redaction, a family
-builder that merges per-target samples, and a runner that probes targets concurrently within a deadline.
+"""What the service-probe collectors (http_probe, redis, postgres, nginx, haproxy) share: target schema pieces,
+timeouts, secrets, redaction, a sample collector that merges per-target samples into families, and
+``ProbeCollector``, the base that probes every target concurrently within a deadline.
 
 A probe collector scrapes many targets in one collection, so one hung or dead target must cost at most its
 own timeout and must never keep the others from reporting. Each target runs in a daemon thread; whatever has
@@ -17,6 +18,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from prometheus_client.core import Metric
+
+from ..families import Sample, family
+from ..registry import CollectorContext
 
 log = logging.getLogger("perfadvisor.exporter.probes")
 
@@ -126,16 +130,19 @@ def scrub(message: str, secrets: Iterable[str | None]) -> str:
 
 
 class Families:
-    """Collects samples by family name; several probes' Families merge into one family per name."""
+    """Collects samples by family name; several probes' Families merge into one family per name.
+
+    ``metrics()`` builds the families with ``families.family`` once every target has been probed.
+    """
 
     def __init__(self) -> None:
-        self._fams: dict[str, tuple[str, str, list[tuple[str, dict[str, str], float]]]] = {}
+        self._fams: dict[str, tuple[str, str, list[Sample]]] = {}
 
     def _add(self, typ: str, name: str, doc: str, labels: Mapping[str, Any], value: float, suffix: str = "") -> None:
         if value is None:
             return
         entry = self._fams.setdefault(name, (typ, doc, []))
-        entry[2].append((name + suffix, {k: str(v) for k, v in labels.items()}, float(value)))
+        entry[2].append(Sample(name + suffix, {k: str(v) for k, v in labels.items()}, float(value), None, None))
 
     def gauge(self, name: str, doc: str, labels: Mapping[str, Any], value: float | None) -> None:
         self._add("gauge", name, doc, labels, value)
@@ -155,9 +162,9 @@ class Families:
         lab = {k: str(v) for k, v in labels.items()}
         samples = self._fams.setdefault(name, ("summary", doc, []))[2]
         for q, v in quantiles.items():
-            samples.append((name, {**lab, "quantile": str(q)}, float(v)))
-        samples.append((name + "_sum", lab, float(total)))
-        samples.append((name + "_count", lab, float(count)))
+            samples.append(Sample(name, {**lab, "quantile": str(q)}, float(v), None, None))
+        samples.append(Sample(name + "_sum", lab, float(total), None, None))
+        samples.append(Sample(name + "_count", lab, float(count), None, None))
 
     def merge(self, other: "Families") -> None:
         for name, (typ, doc, samples) in other._fams.items():
@@ -166,12 +173,8 @@ class Families:
     def names(self) -> set[str]:
         return set(self._fams)
 
-    def metrics(self) -> Iterable[Metric]:
-        for name, (typ, doc, samples) in self._fams.items():
-            m = Metric(name, doc, typ)
-            for sname, labels, value in samples:
-                m.add_sample(sname, labels, value)
-            yield m
+    def metrics(self) -> list[Metric]:
+        return [family(name, doc, typ, samples) for name, (typ, doc, samples) in self._fams.items()]
 
 
 def unique_targets(targets: Iterable[Mapping[str, Any]] | None, label: Callable[[Mapping[str, Any]], str],
@@ -248,3 +251,34 @@ def run_targets(targets: Sequence[Mapping[str, Any]], probe: Callable[[Mapping[s
 
 def elapsed(start: float) -> float:
     return time.perf_counter() - start
+
+
+class ProbeCollector:
+    """Base of a service-probe collector: every configured target probed concurrently, each under its timeout.
+
+    A subclass sets ``name`` (its registered name, for logs and thread names) and defines ``label(target)`` (the
+    target's series label; a second target with the same label is dropped), ``probe(target, timeout)``
+    (one target's samples; it bounds its own I/O by ``timeout``) and ``down(target, why)`` (the samples of a
+    target that failed or missed the deadline). ``describe(target)``, the target in log lines, defaults to
+    ``label``. Targets come from the collector's ``targets`` setting.
+    """
+
+    name = "probe"
+
+    def __init__(self, ctx: CollectorContext):
+        self.targets = unique_targets(ctx.settings.get("targets"), self.label, self.name)
+
+    def label(self, target: Mapping[str, Any]) -> str:
+        raise NotImplementedError
+
+    def describe(self, target: Mapping[str, Any]) -> str:
+        return self.label(target)
+
+    def probe(self, target: Mapping[str, Any], timeout: float) -> Families:
+        raise NotImplementedError
+
+    def down(self, target: Mapping[str, Any], why: str) -> Families:
+        raise NotImplementedError
+
+    def collect(self) -> Iterable[Metric]:
+        yield from run_targets(self.targets, self.probe, self.down, name=self.name, describe=self.describe).metrics()

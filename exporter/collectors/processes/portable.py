@@ -1,4 +1,4 @@
-"""The processes collector's scanner off Linux: the same per-group rows as linux/procscan.py, from psutil.
+"""The processes collector's scanner off Linux: the same per-group rows as procscan.py, from psutil.
 
 Slower than reading /proc directly and without what psutil does not offer on a platform (page faults and I/O
 bytes on macOS stay 0), but under the same metric names.
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..linux.procscan import CPU_NOW, N_COUNTERS, ROW, TICKS
+from .procscan import CPU_NOW, N_COUNTERS, ROW, TICKS
 
 _STATES = {"running": 8, "sleeping": 9, "idle": 9, "disk-sleep": 10, "zombie": 11}
 _ATTRS = ["name", "create_time", "cpu_times", "memory_info", "num_threads", "num_ctx_switches", "status"]

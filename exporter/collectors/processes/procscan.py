@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-from . import pids as P
+from ...linux import pids as P
 
 TICKS = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
 PAGE = os.sysconf("SC_PAGESIZE") if hasattr(os, "sysconf") else 4096

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from .conftest import build, samples
+from ..conftest import build, samples
 
 CHILD = r"""
 import os, sys, threading, time
@@ -252,7 +252,7 @@ def test_smaps_memtypes_are_opt_in(child):
 
 def test_portable_scanner_reports_the_same_child(child):
     """Off Linux the collector reads psutil; psutil works here too, so compare it with the /proc scanner."""
-    from perfadvisor.exporter.collectors._portable_procs import PortableScanner
+    from perfadvisor.exporter.collectors.processes.portable import PortableScanner
 
     comm, p = child
     rules = {"groups": [{"name": "c", "comm": [comm]}]}
@@ -272,7 +272,7 @@ def test_portable_scanner_reports_the_same_child(child):
 
 def test_idle_process_memory_is_refreshed_periodically(fakeproc):
     """An idle task's RSS can shrink under reclaim without it running: re-read at least every REFRESH scrapes."""
-    from perfadvisor.exporter.linux.procscan import REFRESH
+    from perfadvisor.exporter.collectors.processes.procscan import REFRESH
 
     (fakeproc / "self").mkdir()
     (fakeproc / "self" / "schedstat").write_text("1 1 5\n")

@@ -1,12 +1,12 @@
 """processes: process groups in process-exporter's dialect (namedprocess_namegroup_*{groupname}).
 
-With `groups` configured, processes are named by the first matching rule (see linux/procmatch.py) and every group
+With `groups` configured, processes are named by the first matching rule (see procmatch.py) and every group
 seen is exported. Without it, processes are grouped by comm and the `top_n` groups by CPU + RSS share are exported.
 
 Counters are per-group accumulators with process-exporter's rules: they start at 0 for the processes running at
 the first scrape, a process that appears later counts from its start, and each scrape adds every member's
 increase, so a group's counters never go backwards when processes exit or the group leaves and re-enters the top N.
-The /proc reading is linux/procscan.py (psutil elsewhere: _portable_procs.py).
+The /proc reading is procscan.py (psutil elsewhere: portable.py).
 """
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from typing import Any
 
 from prometheus_client.core import Metric
 
-from ..linux import LINUX, pids as P
-from ..linux.procscan import N_COUNTERS, PSS, ROW, STATE_NAMES, SWAP_PSS, TICKS, CPU_NOW, ProcScanner
-from ..linux.procmatch import GroupRule, ProcInfo, first_match
-from ..registry import CollectorContext, register
-from ._families import Sample, family
-from ._portable_procs import PortableScanner
+from ...linux import LINUX, pids as P
+from .procscan import N_COUNTERS, PSS, ROW, STATE_NAMES, SWAP_PSS, TICKS, CPU_NOW, ProcScanner
+from .procmatch import GroupRule, ProcInfo, first_match
+from ...registry import CollectorContext, Family, register
+from ...families import Sample, family
+from .portable import PortableScanner
 
 
 def _psutil_call(pid: int, method: str, default):
@@ -56,20 +56,19 @@ RULE_SCHEMA = {"type": "object", "properties": {
     }, "additionalProperties": False},
 )
 class ProcessesCollector:
-    # Families this collector exports (documentation; scripts/gen-docs renders them into README.md).
     families = (
-        'namedprocess_namegroup_num_procs gauge {groupname}',
-        'namedprocess_namegroup_cpu_seconds_total counter {groupname,mode}',
-        'namedprocess_namegroup_memory_bytes gauge {groupname,memtype}',
-        'namedprocess_namegroup_open_filedesc gauge {groupname}',
-        'namedprocess_namegroup_worst_fd_ratio gauge {groupname}',
-        'namedprocess_namegroup_num_threads gauge {groupname}',
-        'namedprocess_namegroup_context_switches_total counter {groupname,ctxswitchtype}',
-        'namedprocess_namegroup_{read,write}_bytes_total counter {groupname}',
-        'namedprocess_namegroup_{major,minor}_page_faults_total counter {groupname}',
-        'namedprocess_namegroup_oldest_start_time_seconds gauge {groupname}',
-        'namedprocess_namegroup_states gauge {groupname,state}',
-        'namedprocess_scrape_{errors,procread_errors,partial_errors} counter',
+        Family("namedprocess_namegroup_num_procs", "gauge", ("groupname",)),
+        Family("namedprocess_namegroup_cpu_seconds_total", "counter", ("groupname", "mode")),
+        Family("namedprocess_namegroup_memory_bytes", "gauge", ("groupname", "memtype")),
+        Family("namedprocess_namegroup_open_filedesc", "gauge", ("groupname",)),
+        Family("namedprocess_namegroup_worst_fd_ratio", "gauge", ("groupname",)),
+        Family("namedprocess_namegroup_num_threads", "gauge", ("groupname",)),
+        Family("namedprocess_namegroup_context_switches_total", "counter", ("groupname", "ctxswitchtype")),
+        Family("namedprocess_namegroup_{read,write}_bytes_total", "counter", ("groupname",)),
+        Family("namedprocess_namegroup_{major,minor}_page_faults_total", "counter", ("groupname",)),
+        Family("namedprocess_namegroup_oldest_start_time_seconds", "gauge", ("groupname",)),
+        Family("namedprocess_namegroup_states", "gauge", ("groupname", "state")),
+        Family("namedprocess_scrape_{errors,procread_errors,partial_errors}", "counter"),
     )
 
     def __init__(self, ctx: CollectorContext):
