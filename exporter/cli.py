@@ -74,7 +74,7 @@ def build_command(specs: Mapping[str, CollectorSpec]) -> click.Command:
     params: list[click.Parameter] = [_option(s) for s in settings]
     params += [
         click.Option(["--config", "config_file"], type=click.Path(dir_okay=False), envvar="PERFADVISOR_CONFIG",
-                     show_envvar=True, help="YAML config file (see README: Exporter → Configuration)."),
+                     show_envvar=True, help="YAML config file (docs/configuration.md)."),
         click.Option(["--debug"], is_flag=True, envvar="PERFADVISOR_DEBUG", show_envvar=True,
                      help="Debug logging, and tracebacks on unexpected errors."),
     ]

@@ -1,52 +1,25 @@
 """docs/collectors.md: every exporter collector from the registry — default state, settings, metric families."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Iterable
 
 from perfadvisor.exporter.config import collector_settings
-from perfadvisor.exporter.registry import CollectorSpec, all_collectors
+from perfadvisor.exporter.registry import CollectorSpec, Family, all_collectors
 
 from .markdown import cell, header
 
 SOURCE = "the exporter's collector registry (exporter/collectors/)"
 
 
-@dataclass(frozen=True)
-class _Family:
-    """The shape of perfadvisor.exporter.registry.Family, for families still declared as strings."""
-
-    name: str
-    type: str
-    labels: tuple[str, ...] = ()
-    note: str = ""
+def _families(spec: CollectorSpec) -> tuple[Family, ...]:
+    return tuple(getattr(spec.factory, "families", ()))
 
 
-def _parse_family(line: str) -> _Family:
-    """Temporary fallback: the old one-line form 'name type {label,label} note' (or '(a note)').
-
-    Remove once every collector declares Family objects.
-    """
-    if line.startswith("("):
-        return _Family("", "", (), line)
-    name, _, rest = line.partition(" ")
-    typ, _, rest = rest.partition(" ")
-    labels: tuple[str, ...] = ()
-    if rest.startswith("{"):
-        inside, _, rest = rest[1:].partition("}")
-        labels = tuple(inside.split(","))
-    return _Family(name, typ, labels, rest.strip())
-
-
-def _families(spec: CollectorSpec) -> list[Any]:
-    return [_parse_family(f) if isinstance(f, str) else f for f in getattr(spec.factory, "families", ())]
-
-
-def family_line(f: Any) -> str:
+def family_line(f: Family) -> str:
     if not f.name:
         return f"- {f.note}"
     labels = f" `{{{','.join(f.labels)}}}`" if f.labels else ""
-    return f"- `{f.name}` {f.type}{labels}" + (f" {f.note}" if f.note else "")
+    return f"- `{f.name}` {f.type}{labels}" + (f" — {f.note}" if f.note else "")
 
 
 def _default(value: Any) -> str:

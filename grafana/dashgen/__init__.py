@@ -1,4 +1,4 @@
-"""Dashboard sources: each module's build() returns a Dashboard; scripts/gen-dashboards writes them as JSON.
+"""Dashboard sources: each module's build() returns a Dashboard; scripts/generate writes them as JSON.
 
 This folder is not installed with the package; it is the source of grafana/dashboards/*.json.
 """

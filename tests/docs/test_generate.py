@@ -76,12 +76,7 @@ def test_cli_reference_covers_every_advisor_command():
 def test_collector_reference_renders_family_objects():
     """Collectors declare their families as Family objects; the reference shows name, type, labels and note."""
     from docs.gen import collectors
-    from perfadvisor.exporter.registry import CollectorSpec
-
-    try:
-        from perfadvisor.exporter.registry import Family
-    except ImportError:  # before the collectors declare Family objects
-        Family = collectors._Family
+    from perfadvisor.exporter.registry import CollectorSpec, Family
 
     class Demo:
         families = (Family("demo_requests_total", "counter", ("code", "method"), "per request"),
@@ -89,5 +84,5 @@ def test_collector_reference_renders_family_objects():
 
     text = collectors.render({"demo": CollectorSpec("demo", Demo, False, "A demo collector.")})
     assert "| [`demo`](#demo) | off | A demo collector. |" in text
-    assert "- `demo_requests_total` counter `{code,method}` per request" in text
+    assert "- `demo_requests_total` counter `{code,method}` — per request" in text
     assert "- `demo_up` gauge\n" in text
