@@ -45,8 +45,7 @@ class EmbeddedSource:
 
 
 @register("embedded")
-def _embedded(config) -> EmbeddedSource:
-    storage = getattr(config, "storage", None)
+def _embedded(config, storage: Storage | None = None) -> EmbeddedSource:
     if storage is None:
         from ..errors import ConfigError
         raise ConfigError("no Prometheus configured and no local data loaded: pass --prometheus URL, set "

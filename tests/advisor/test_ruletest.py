@@ -202,13 +202,3 @@ def test_coverage_fails_when_a_rule_lacks_a_firing_or_a_quiet_case(tmp_path):
     assert "untested: host-memory-pressure (host): no not-firing case" in r.output
     assert "untested: host-cpu-saturation (host): no firing and no not-firing case" in r.output
     assert "coverage: 14 rule(s) lack a case" in r.output
-
-
-def test_readme_documents_advisor_test_from_its_help():
-    from pathlib import Path
-
-    from perfadvisor.advisor.cli_test import reference
-    from perfadvisor.advisor.docs import update
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert "<!-- BEGIN advisor-test-cli -->" in readme
-    assert update(readme, {"advisor-test-cli": reference}) == readme, "README.md is stale: run scripts/gen-docs"
