@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..errors import ConfigError
 from .base import QueryError, QueryResult, Series, Source, SourceError
 
 __all__ = ["QueryError", "QueryResult", "Series", "Source", "SourceError", "SOURCES", "register", "choose",
@@ -42,6 +43,5 @@ def choose(config, storage=None) -> Source:
             pass
     if "embedded" in SOURCES:
         return SOURCES["embedded"](config, storage)
-    from ..errors import ConfigError
     raise ConfigError("no Prometheus configured: pass --prometheus URL, set PERFADVISOR_PROMETHEUS_URL, "
                       "or set prometheus.url in the config file (local mode is not available yet)")

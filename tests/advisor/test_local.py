@@ -14,7 +14,7 @@ from perfadvisor.advisor.cli import cli
 from perfadvisor.advisor.local.adapt import History, local_values
 from perfadvisor.advisor.local.store import Batch, SampleStore
 from perfadvisor.advisor.packs import load_builtin
-from perfadvisor.advisor.packs.params import parse_duration
+from perfadvisor.advisor.durations import parse_duration
 from tests.support.procs import free_port, stop, wait_http
 
 REPO = Path(__file__).resolve().parents[2]
