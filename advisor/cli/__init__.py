@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import click
 
-from .alerts import alerts_group
-from .explain import explain
-from .packs import packs_group
-from .query import query
-from .rule_tests import rule_tests
-from .run import run
+# The modules, not their commands, so that cli.run and friends stay the modules (a command named like its
+# module would shadow it).
+from . import alerts, explain, packs, query, rule_tests, run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -21,7 +18,8 @@ def cli() -> None:
     """Evaluate PromQL rule packs and recommend optimizations, scaling and alerts."""
 
 
-for _command in (run, packs_group, explain, alerts_group, rule_tests, query):
+for _command in (run.run, packs.packs_group, explain.explain, alerts.alerts_group, rule_tests.rule_tests,
+                 query.query):
     cli.add_command(_command)
 
 
