@@ -10,7 +10,7 @@ import math
 import operator
 import time as _time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any, Callable
+from typing import Callable
 
 from . import sizing as S
 from . import stats

@@ -63,6 +63,7 @@ def embedded_source(files: tuple[str, ...], default_ts: float, lookback: float) 
 
 
 def prometheus_source(url: str) -> Source:
+    """A Prometheus-compatible server at `url`; a failed request is retried once."""
     from .sources.prometheus import PrometheusConfig, PrometheusSource
     return PrometheusSource(PrometheusConfig(url=url, retries=1))
 

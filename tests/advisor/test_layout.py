@@ -92,3 +92,14 @@ def test_every_advisor_module_imports_in_a_fresh_interpreter():
     code = "import importlib, sys\nfor n in sys.argv[1:]:\n    importlib.import_module(n)\n"
     r = subprocess.run([sys.executable, "-c", code, *names], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_only_the_parse_module_imports_the_promql_parser():
+    importers = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            mods = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(m.split(".")[0] == "promql_parser" for m in mods):
+                importers.append(name)
+    assert importers == ["perfadvisor.advisor.promql.parse"]
