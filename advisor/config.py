@@ -27,6 +27,7 @@ import yaml
 
 from .errors import ConfigError, ParamError
 from .packs import Pack
+from .durations import parse_duration
 from .packs import params as P
 from .sources.prometheus import PrometheusConfig, redact_url
 
@@ -108,7 +109,7 @@ def prometheus_config(url: str | None, file_cfg: dict, env: Mapping[str, str], *
             raise ConfigError(f"--header must look like 'Name: value', got {name.strip()!r}")
         hdrs[name.strip()] = value.strip()
     try:
-        t = P.parse_duration(str(timeout or pc.get("timeout") or "30s"))
+        t = parse_duration(str(timeout or pc.get("timeout") or "30s"))
     except ValueError as e:
         raise ConfigError(f"prometheus timeout: {e}") from None
     return PrometheusConfig(
@@ -197,3 +198,9 @@ def load_packs(config: Config) -> list[Pack]:
         for p in load_path(path):
             packs[p.name] = p
     return [p for name, p in packs.items() if name not in config.disabled_packs]
+
+
+def packs_and_values(config: Config) -> tuple[list[Pack], dict[str, dict[str, Any]]]:
+    """The loaded packs and their validated parameter values."""
+    packs = load_packs(config)
+    return packs, pack_values(packs, config.overrides)

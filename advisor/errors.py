@@ -4,12 +4,23 @@ Exit codes: 0 ok, 1 ``--fail-on`` reached, 2 usage/config/pack error, 3 data sou
 """
 from __future__ import annotations
 
-from .sources.base import QueryError, SourceError
-
 __all__ = ["AdvisorError", "ConfigError", "PackError", "ParamError", "TemplateError",
            "SourceError", "QueryError", "EXIT_OK", "EXIT_FAIL_ON", "EXIT_USAGE", "EXIT_SOURCE"]
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE, EXIT_SOURCE = 0, 1, 2, 3
+
+
+class SourceError(Exception):
+    """The data source is unreachable or failing (the CLI maps this to exit code 3)."""
+
+
+class QueryError(SourceError):
+    """A query was rejected or failed; carries the query and the server's message."""
+
+    def __init__(self, query: str, message: str):
+        super().__init__(f"query failed: {message} (query: {query})")
+        self.query = query
+        self.message = message
 
 
 class AdvisorError(Exception):

@@ -10,15 +10,14 @@ import math
 import operator
 import time as _time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any, Callable
-
-import promql_parser
+from typing import Callable
 
 from . import sizing as S
 from . import stats
+from .durations import format_duration
 from .findings import Confidence, EvidenceItem, Finding, Projection, RuleResult
 from .packs import ResolvedRule
-from .packs.params import format_duration
+from .promql.parse import metric_names
 from .render import render
 from .scoring import SEVERITY_SCORE, log_normal_score
 from .sources.base import QueryError, QueryResult, Series, Source
@@ -27,28 +26,6 @@ from .sources.cache import MemoSource
 OPS: dict[str, Callable[[float, float], bool]] = {">": operator.gt, "<": operator.lt, ">=": operator.ge,
                                                   "<=": operator.le}
 EVIDENCE_TOP = 5
-
-
-def metric_names(query: str) -> list[str]:
-    """Metric names a PromQL expression selects (for 'no data: metric X')."""
-    names: list[str] = []
-
-    def walk(node: Any) -> None:
-        if type(node).__name__ == "VectorSelector":
-            name = node.name or next((m.value for m in getattr(node.matchers, "matchers", [])
-                                      if m.name == "__name__"), None)
-            if name and name not in names:
-                names.append(name)
-        for attr in ("lhs", "rhs", "expr", "args", "param", "vector_selector"):
-            child = getattr(node, attr, None)
-            for c in (child if isinstance(child, (list, tuple)) else [child]):
-                if c is not None and not isinstance(c, (str, int, float)):
-                    walk(c)
-    try:
-        walk(promql_parser.parse(query))
-    except Exception:  # noqa: BLE001 - an unparsable query simply yields no names
-        pass
-    return names
 
 
 def default_step(lookback: float) -> float:

@@ -25,11 +25,11 @@ from typing import Any
 import jsonschema
 
 from .config import pack_values
+from .durations import parse_duration
 from .errors import AdvisorError, PackError
 from .evaluate import Evaluator
 from .findings import Finding, RuleResult
 from .packs import Pack, load_builtin, load_pack, load_text
-from .packs import params as P
 from .packs.loader import field_name, parse_yaml
 
 _SCHEMA = json.loads(resources.files(__package__).joinpath("ruletest.schema.json").read_text())
@@ -153,7 +153,7 @@ def _packs(names: list[str], base: Path, lines, path: str) -> tuple[Pack, ...]:
 
 def _duration(raw: Any, lines, path: str, where: tuple) -> float:
     try:
-        return P.parse_duration(str(raw))
+        return parse_duration(str(raw))
     except ValueError as e:
         raise TestFileError(path, _line(lines, where), field_name(where), str(e)) from None
 
@@ -324,4 +324,18 @@ def coverage(files: list[TestFile]) -> dict[str, dict[str, int]]:
                 out.setdefault(rid, {"firing": 0, "quiet": 0, "not_evaluated": 0})["quiet"] += 1
             for rid in {r for r, _ in t.expect_not_evaluated}:
                 out.setdefault(rid, {"firing": 0, "quiet": 0, "not_evaluated": 0})["not_evaluated"] += 1
+    return out
+
+
+def coverage_gaps(files: list[TestFile]) -> list[str]:
+    """``rule-id (pack): no firing case`` (and/or not-firing) for every rule of the files' packs that lacks one."""
+    cov = coverage(files)
+    packs = {p.name: p for tf in files for p in tf.packs}
+    out = []
+    for p in packs.values():
+        for r in p.rules:
+            c = cov.get(r.id, {})
+            lack = [what for key, what in (("firing", "firing"), ("quiet", "not-firing")) if not c.get(key)]
+            if lack:
+                out.append(f"{r.id} ({p.name}): no {' and no '.join(lack)} case")
     return out

@@ -5,7 +5,7 @@ import fnmatch
 import time
 from typing import Callable
 
-from .config import SEVERITY_ORDER, Config, load_packs, pack_values
+from .config import SEVERITY_ORDER, Config, packs_and_values
 from .errors import ConfigError
 from .evaluate import Evaluator
 from .findings import Report, RuleResult
@@ -14,10 +14,12 @@ from .scoring import Score, to_score, weighted
 from .sources import Source, choose
 
 
-def plan(config: Config) -> tuple[list[Pack], dict[str, dict], list[ResolvedRule]]:
+Plan = tuple[list[Pack], dict[str, dict], list[ResolvedRule]]
+
+
+def plan(config: Config) -> Plan:
     """Packs, validated parameter values, and the enabled rules selected by the filters."""
-    packs = load_packs(config)
-    values = pack_values(packs, config.overrides)
+    packs, values = packs_and_values(config)
     rules = []
     for p in packs:
         for rr in p.resolved(values[p.name]):
@@ -50,10 +52,12 @@ def score(results: list[RuleResult]) -> tuple[dict[str, Score], Score]:
 
 def execute(config: Config, source: Source | None = None,
             progress: Callable[[int, int, RuleResult | None], None] | None = None,
-            now: float | None = None, adapt: Callable[..., list[ResolvedRule]] | None = None) -> Report:
+            now: float | None = None, adapt: Callable[..., list[ResolvedRule]] | None = None,
+            planned: Plan | None = None) -> Report:
     """Evaluate every selected rule and build the report; `adapt(packs, values, rules)` may re-resolve the
-    rules first (local mode fits pack windows to the history it has)."""
-    packs, values, rules = plan(config)
+    rules first (local mode fits pack windows to the history it has). `planned` is ``plan(config)`` when the
+    caller made it already (local mode, to report pack errors before sampling)."""
+    packs, values, rules = planned or plan(config)
     if adapt:
         rules = adapt(packs, values, rules)
     source = source or choose(config)

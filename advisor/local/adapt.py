@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..packs import Pack, ResolvedRule, Rule
+from ..durations import format_duration, parse_duration
 from ..packs import params as P
 
 ROLES = ("lookback", "rate", "step", "for")
@@ -81,7 +82,7 @@ def roles(pack: Pack) -> dict[str, set[str]]:
 def local_values(pack: Pack, values: dict[str, Any], hist: History) -> dict[str, str]:
     """Adapted values for the pack's window parameters that `values` (user overrides) does not set."""
     H, i = max(hist.span, hist.interval), max(hist.interval, 0.001)
-    current = {p.name: P.parse_duration(values.get(p.name, p.default)) for p in pack.parameters
+    current = {p.name: parse_duration(values.get(p.name, p.default)) for p in pack.parameters
                if p.type == "duration"}
     by_role = roles(pack)
     lookbacks = [min(current[n], H) for n, r in by_role.items() if "lookback" in r] or [H]
@@ -99,7 +100,7 @@ def local_values(pack: Pack, values: dict[str, Any], hist: History) -> dict[str,
         local = min(pick[r](current[name]) for r in rs)
         local = math.floor(local) if local >= 1 else math.floor(local * 1000) / 1000  # whole seconds
         if 0 < local < current[name]:
-            out[name] = P.format_duration(local)
+            out[name] = format_duration(local)
     return out
 
 
@@ -113,13 +114,13 @@ def adapt_rules(packs: list[Pack], values: dict[str, dict], rules: list[Resolved
         pack = by_name[rr.rule.pack]
         local = dict(changes[pack.name])
         rule = rr.rule
-        need = P.parse_duration(str(P.resolve_scalar(rule.min_history, pack.params, values.get(pack.name, {})))) \
+        need = parse_duration(str(P.resolve_scalar(rule.min_history, pack.params, values.get(pack.name, {})))) \
             if rule.min_history else 0.0
         if rule.evaluate.mode != "instant" and need > hist.span:
             # Not enough history for this rule: keep a window of its minimum so it says "needs ≥ min".
             for name, rs in roles(pack).items():
                 if "lookback" in rs and name in local:
-                    cur = P.parse_duration(values.get(pack.name, {}).get(name, pack.params[name].default))
-                    local[name] = P.format_duration(min(cur, need))
+                    cur = parse_duration(values.get(pack.name, {}).get(name, pack.params[name].default))
+                    local[name] = format_duration(min(cur, need))
         out.append(rule.resolve(pack.params, {**values.get(pack.name, {}), **local}))
     return out, {k: v for k, v in changes.items() if v}

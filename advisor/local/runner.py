@@ -8,9 +8,9 @@ from typing import Callable
 
 from ..config import Config
 from ..findings import Report
-from ..packs.params import format_duration
+from ..durations import format_duration
 from ..promql.storage import STALE_NAN, Storage
-from ..sources.embedded import EmbeddedSource
+from ..sources import choose
 from .adapt import History, adapt_rules
 from .options import LocalOptions, Progress
 from .sampler import HttpSampler, InProcessSampler, Sampler
@@ -81,7 +81,7 @@ def run_local(config: Config, opts: LocalOptions, progress: Progress | None = No
               eval_progress=None) -> Report:
     """Sample, (store), evaluate; the report's source says how much history there was."""
     from ..run import execute, plan
-    plan(config)   # pack and --set errors now, not after a minute of sampling
+    planned = plan(config)   # pack and --set errors now, not after a minute of sampling
     storage = Storage()
     store = SampleStore(opts.store) if opts.store else None
     times: list[int] = []
@@ -113,8 +113,8 @@ def run_local(config: Config, opts: LocalOptions, progress: Progress | None = No
         out, ch = adapt_rules(packs, values, rules, hist)
         changes.update(ch)
         return out
-    report = execute(config, source=EmbeddedSource(storage), progress=eval_progress, now=last / 1000.0,
-                     adapt=adapt)
+    report = execute(config, source=choose(config, storage), progress=eval_progress, now=last / 1000.0,
+                     adapt=adapt, planned=planned)
     local = {"sampler": f"exporter {sampler.url}" if opts.exporter else "in-process collectors",
              "instance": sampler.instance, "interval": format_duration(opts.interval),
              "samples": len(times), "history": format_duration(hist.span),

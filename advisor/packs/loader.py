@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import promql_parser
 import yaml
 
 from ..errors import PackError, ParamError, TemplateError
 from . import model as M
+from ..promql.parse import ParseError, check
 from . import params as P
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present; both keep node marks
@@ -176,9 +176,9 @@ def _check_rule(rule: M.Rule, raw: dict, params: dict, base: tuple, lines: dict,
         except ParamError as e:
             fail(sub, str(e))
         try:
-            promql_parser.parse(q)
-        except Exception as e:  # the parser raises plain ValueError/RuntimeError variants
-            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            check(q)
+        except ParseError as e:
+            msg = str(e)
             # Function sets differ between server versions (holt_winters, double_exponential_smoothing, …):
             # the server is the judge of those; syntax errors are caught here.
             if not msg.startswith("unknown function"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..durations import format_duration, parse_duration
 from . import params as P
 
 CATEGORIES = ("optimization", "scaling", "alert")
@@ -110,7 +111,7 @@ class Rule:
         """This rule with every parameter placeholder substituted and every scalar resolved."""
         sub = lambda q: P.substitute(q, params, values) if q else q  # noqa: E731
         val = lambda x: P.resolve_scalar(x, params, values)         # noqa: E731
-        dur = lambda x: P.parse_duration(str(val(x))) if x not in (None, "") else None  # noqa: E731
+        dur = lambda x: parse_duration(str(val(x))) if x not in (None, "") else None  # noqa: E731
         ev = self.evaluate
         cond = self.condition
         return ResolvedRule(
@@ -173,13 +174,13 @@ class ResolvedRule:
         r, ev = self.rule, self.rule.evaluate
         expr = f"({self.query})"
         if ev.mode == "range" and self.lookback:
-            lb, st = P.format_duration(self.lookback), P.format_duration(self.step or 60)
+            lb, st = format_duration(self.lookback), format_duration(self.step or 60)
             fn = {"max": "max_over_time", "min": "min_over_time", "mean": "avg_over_time",
                   "last": "last_over_time"}.get(ev.reduce)
             expr = (f"{fn}({expr}[{lb}:{st}])" if fn else
                     f"quantile_over_time({int(ev.reduce[1:]) / 100}, {expr}[{lb}:{st}])")
         elif ev.mode == "trend" and self.lookback:
-            lb, st = P.format_duration(self.lookback), P.format_duration(self.step or 60)
+            lb, st = format_duration(self.lookback), format_duration(self.step or 60)
             expr = (f"deriv({expr}[{lb}:{st}])" if r.condition and r.condition.of == "slope" else
                     f"predict_linear({expr}[{lb}:{st}], {int(self.horizon or 0)})")
         if r.condition is None or self.threshold is None:
@@ -188,7 +189,7 @@ class ResolvedRule:
 
     @property
     def alert_for(self) -> str | None:
-        return P.format_duration(self.for_seconds) if self.for_seconds else None
+        return format_duration(self.for_seconds) if self.for_seconds else None
 
 
 @dataclass(frozen=True)

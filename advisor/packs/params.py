@@ -15,12 +15,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..durations import format_duration, parse_duration
 from ..errors import ParamError
 
 TYPES = ("number", "duration", "string", "regex")
 PLACEHOLDER = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*)|(\$))")
-_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
-_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
 
 
 @dataclass(frozen=True)
@@ -31,27 +30,6 @@ class Parameter:
     type: str
     default: Any
     description: str = ""
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a Prometheus duration string; ValueError if it is not one."""
-    m = _DURATION.match(str(text).strip())
-    if not m or not any(m.groups()) or not str(text).strip():
-        raise ValueError(f"not a Prometheus duration (like 30s, 5m, 1h30m): {text!r}")
-    return float(sum(int(g) * u for g, u in zip(m.groups(), _UNITS) if g))
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest Prometheus duration for a whole number of milliseconds."""
-    ms = int(round(seconds * 1000))
-    if ms <= 0:
-        return "0s"
-    out = []
-    for unit, suffix in ((86400000, "d"), (3600000, "h"), (60000, "m"), (1000, "s"), (1, "ms")):
-        if ms >= unit:
-            out.append(f"{ms // unit}{suffix}")
-            ms %= unit
-    return "".join(out)
 
 
 def coerce(param: Parameter, value: Any) -> Any:

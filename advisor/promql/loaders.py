@@ -10,6 +10,7 @@ import math
 import re
 from pathlib import Path
 
+from ..durations import parse_duration_ms
 from .storage import STALE_NAN, Storage
 
 
@@ -21,27 +22,12 @@ class NativeHistogramData(LoadError):
     """Native histogram samples (``{{...}}``), which the engine does not support."""
 
 
-_DUR_RE = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
-_DUR_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000,
-           "y": 365 * 86_400_000}
-
-
 def parse_duration(text: str) -> int:
     """A Prometheus duration (``1h30m``, ``10s``) or a plain number of seconds, in milliseconds."""
-    text = text.strip()
     try:
-        return round(float(text) * 1000)
+        return parse_duration_ms(text, bare_seconds=True)
     except ValueError:
-        pass
-    pos, total = 0, 0
-    for m in _DUR_RE.finditer(text):
-        if m.start() != pos:
-            break
-        total += int(m.group(1)) * _DUR_MS[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or not text:
-        raise LoadError(f"invalid duration {text!r}")
-    return total
+        raise LoadError(f"invalid duration {text.strip()!r}") from None
 
 
 # Hex literals are left out: in series notation "0x59" means 0 repeated 59 more times.

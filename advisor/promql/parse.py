@@ -1,4 +1,5 @@
-"""PromQL parsing: a thin wrapper over ``promql-parser`` that yields small frozen nodes for the engine.
+"""PromQL parsing, the one module that imports ``promql-parser``: syntax checks, the metric names an
+expression selects, and small frozen nodes for the engine.
 
 The Rust parser's operator tokens only compare by ``str(op)``, some inputs panic inside the binding
 (a ``BaseException``), and ``str()`` of an AST is not a faithful round trip, so everything the engine
@@ -169,14 +170,46 @@ def convert(e) -> object:
     raise ParseError(f"unsupported expression {type(e).__name__}")
 
 
-def parse(query: str) -> object:
-    """Parse a PromQL expression; every failure (including binding panics) becomes a ParseError."""
+def _raw(query: str):
+    """The binding's tree; every failure (including binding panics) becomes a ParseError."""
     try:
-        tree = pp.parse(query)
+        return pp.parse(query)
     except BaseException as exc:  # pyo3 PanicException derives from BaseException
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         raise ParseError(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__) from None
+
+
+def check(query: str) -> None:
+    """Raise ParseError unless `query` is valid PromQL (what a server would accept, function names included)."""
+    _raw(query)
+
+
+def metric_names(query: str) -> list[str]:
+    """Metric names an expression selects, in order of appearance; [] when it does not parse."""
+    names: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, pp.VectorSelector):
+            name = node.name or next((m.value for m in getattr(node.matchers, "matchers", [])
+                                      if m.name == "__name__"), None)
+            if name and name not in names:
+                names.append(name)
+        for attr in ("lhs", "rhs", "expr", "args", "param", "vector_selector"):
+            child = getattr(node, attr, None)
+            for c in (child if isinstance(child, (list, tuple)) else [child]):
+                if c is not None and not isinstance(c, (str, int, float)):
+                    walk(c)
+    try:
+        walk(_raw(query))
+    except ParseError:
+        return []
+    return names
+
+
+def parse(query: str) -> object:
+    """Parse a PromQL expression into the engine's nodes; every failure becomes a ParseError."""
+    tree = _raw(query)
     try:
         return convert(tree)
     except ParseError:

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..errors import ConfigError
 from .base import QueryError, QueryResult, Series, Source, SourceError
 
-__all__ = ["QueryError", "QueryResult", "Series", "Source", "SourceError", "SOURCES", "register", "choose"]
+__all__ = ["QueryError", "QueryResult", "Series", "Source", "SourceError", "SOURCES", "register", "choose",
+           "local_mode"]
 
 SOURCES: dict[str, Callable] = {}
 
 
 def register(name: str):
-    """Register a factory ``f(config) -> Source`` under `name`."""
+    """Register a factory ``f(config, storage) -> Source`` under `name` (storage: local samples, or None)."""
     def deco(fn: Callable) -> Callable:
         SOURCES[name] = fn
         return fn
@@ -19,22 +21,27 @@ def register(name: str):
 
 
 @register("prometheus")
-def _prometheus(config) -> Source:
+def _prometheus(config, storage=None) -> Source:
     from .prometheus import PrometheusSource
     return PrometheusSource(config.prometheus)
 
 
-def choose(config) -> Source:
-    """A configured Prometheus if there is one, else the embedded engine (local mode) when it is available."""
-    if config.prometheus is not None:
-        return SOURCES["prometheus"](config)
+def local_mode(config) -> bool:
+    """True when no Prometheus is configured: the run samples this machine into a storage, and ``choose``
+    then answers with the embedded engine over it."""
+    return config.prometheus is None
+
+
+def choose(config, storage=None) -> Source:
+    """A configured Prometheus if there is one, else the embedded engine over `storage` (local mode's samples)."""
+    if not local_mode(config):
+        return SOURCES["prometheus"](config, None)
     if "embedded" not in SOURCES:
         try:
-            from . import embedded  # noqa: F401 - registers "embedded" when the local mode is installed
+            from . import embedded  # noqa: F401 - registers "embedded"; imported lazily, it loads the engine
         except ImportError:
             pass
     if "embedded" in SOURCES:
-        return SOURCES["embedded"](config)
-    from ..errors import ConfigError
+        return SOURCES["embedded"](config, storage)
     raise ConfigError("no Prometheus configured: pass --prometheus URL, set PERFADVISOR_PROMETHEUS_URL, "
                       "or set prometheus.url in the config file (local mode is not available yet)")

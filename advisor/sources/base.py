@@ -9,18 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..errors import QueryError, SourceError
 
-class SourceError(Exception):
-    """The data source is unreachable or failing (the CLI maps this to exit code 3)."""
-
-
-class QueryError(SourceError):
-    """A query was rejected or failed; carries the query and the server's message."""
-
-    def __init__(self, query: str, message: str):
-        super().__init__(f"query failed: {message} (query: {query})")
-        self.query = query
-        self.message = message
+__all__ = ["QueryError", "QueryResult", "Series", "Source", "SourceError"]
 
 
 @dataclass(frozen=True)

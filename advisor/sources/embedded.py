@@ -5,6 +5,7 @@ become ``QueryError`` with the engine's message, like a Prometheus ``bad_data``/
 """
 from __future__ import annotations
 
+from ..errors import ConfigError
 from ..promql import engine
 from ..promql.storage import Storage
 from . import register
@@ -45,10 +46,8 @@ class EmbeddedSource:
 
 
 @register("embedded")
-def _embedded(config) -> EmbeddedSource:
-    storage = getattr(config, "storage", None)
+def _embedded(config, storage: Storage | None = None) -> EmbeddedSource:
     if storage is None:
-        from ..errors import ConfigError
         raise ConfigError("no Prometheus configured and no local data loaded: pass --prometheus URL, set "
                           "PERFADVISOR_PROMETHEUS_URL, or set prometheus.url in the config file")
     return EmbeddedSource(storage)

@@ -14,7 +14,7 @@ from perfadvisor.advisor.cli import cli
 from perfadvisor.advisor.local.adapt import History, local_values
 from perfadvisor.advisor.local.store import Batch, SampleStore
 from perfadvisor.advisor.packs import load_builtin
-from perfadvisor.advisor.packs.params import parse_duration
+from perfadvisor.advisor.durations import parse_duration
 from tests.support.procs import free_port, stop, wait_http
 
 REPO = Path(__file__).resolve().parents[2]
@@ -279,3 +279,13 @@ def test_an_explicit_short_window_runs_on_little_history_with_low_confidence(tmp
         assert f["confidence"]["level"] == "low"
         assert f["confidence"]["preferred_history_met"] is False
         assert f["confidence"]["history_seconds"] <= 4
+
+
+def test_local_mode_plans_the_run_once(monkeypatch):
+    from perfadvisor.advisor import run as R
+    calls = []
+    real = R.plan
+    monkeypatch.setattr(R, "plan", lambda cfg: calls.append(cfg) or real(cfg))
+    r = advisor("run", "--duration", "0s", "--rule", "host-cpu-*")
+    assert r.exit_code == 0, r.output
+    assert len(calls) == 1

@@ -57,7 +57,7 @@ def test_alert_fires_reaches_the_webhook_and_resolves(tmp_path):
             "severity": "critical", "category": "alert", "dimension": "memory", "rule": "host-memory-pressure",
             "alertgroup": "host-memory-pressure", "pack": "host", "instance": instance, "job": "node"}
         assert a["annotations"]["summary"] == f"Only 5% of memory available on {instance}."
-        assert a["annotations"]["runbook_url"] == "README.md#host-memory-pressure"
+        assert a["annotations"]["runbook_url"] == "docs/rules.md#host-memory-pressure"
         assert "{{" not in a["annotations"]["description"]
         assert [x for x in hook.received if x[0] == "/pager"], "critical alerts page"
 

@@ -3,8 +3,7 @@ import promql_parser
 import pytest
 
 from perfadvisor.advisor.errors import ParamError
-from perfadvisor.advisor.packs.params import (Parameter, format_duration, parse_duration, promql_string,
-                                              substitute)
+from perfadvisor.advisor.packs.params import Parameter, promql_string, substitute
 
 PARAMS = {
     "job": Parameter("job", "string", "node"),
@@ -55,19 +54,6 @@ def test_unknown_placeholder():
 
 def test_dollar_escape():
     assert substitute("label_replace(x, 'a', '$$1', 'b', '(.*)')", PARAMS, {}) == "label_replace(x, 'a', '$1', 'b', '(.*)')"
-
-
-@pytest.mark.parametrize("text, seconds", [("30s", 30), ("5m", 300), ("1h30m", 5400), ("1d", 86400),
-                                           ("2w", 1209600), ("500ms", 0.5)])
-def test_durations(text, seconds):
-    assert parse_duration(text) == seconds
-    assert parse_duration(format_duration(seconds)) == seconds
-
-
-@pytest.mark.parametrize("bad", ["", "5", "m", "5 m", "-5m", "5m5h", "1.5h"])
-def test_bad_durations(bad):
-    with pytest.raises(ValueError):
-        parse_duration(bad)
 
 
 def test_numbers_render_plainly():

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
-from . import config as C
-from .cli_common import errors_to_exit, pack_options
-from .errors import EXIT_FAIL_ON, EXIT_OK, ConfigError
-from .local.options import local_options
-from .reports import FORMATS, render
-from .run import execute
+from .. import config as C
+from ..errors import EXIT_FAIL_ON, EXIT_OK, ConfigError
+from ..reports import FORMATS, render
+from ..run import execute
+from ..sources import local_mode
+from .exits import errors_to_exit
+from .options import debug_option, local_options, pack_options
 
 EXT_FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".md": "markdown", ".txt": "table"}
 
@@ -42,7 +43,7 @@ EXT_FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".md": "markdow
 @click.option("--ca-file", type=click.Path(dir_okay=False, exists=True), help="CA bundle to verify TLS with.")
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
 @local_options
-@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@debug_option
 def run(prometheus_url, fmt, output, textfile_dir, config_path, packs, no_builtin, sets, categories, rules, min_severity,
         fail_on, concurrency, timeout, headers, ca_file, insecure, exporter_url, local_interval, local_duration,
         store_path, debug):
@@ -79,11 +80,11 @@ def run(prometheus_url, fmt, output, textfile_dir, config_path, packs, no_builti
         tty = sys.stderr.isatty()
         bar = _progress() if tty else None
         try:
-            if cfg.prometheus is None:
-                from .local.options import LocalOptions, sampling_progress
-                from .local.runner import run_local
+            if local_mode(cfg):
+                from ..local.options import LocalOptions
+                from ..local.runner import run_local
                 opts = LocalOptions.parse(local_interval, local_duration, exporter_url, store_path)
-                report = run_local(cfg, opts, progress=sampling_progress() if tty else None, eval_progress=bar)
+                report = run_local(cfg, opts, progress=_sampling_progress() if tty else None, eval_progress=bar)
             elif exporter_url or store_path:
                 raise ConfigError("--exporter and --store are for local mode; they cannot be used with a Prometheus")
             else:
@@ -92,7 +93,7 @@ def run(prometheus_url, fmt, output, textfile_dir, config_path, packs, no_builti
             if bar:
                 bar.close()   # before any error line, so it does not land on the bar's line
         if textfile_dir:
-            from .reports.prom import write_textfile
+            from ..reports.prom import write_textfile
             try:
                 write_textfile(report, textfile_dir)
             except OSError as e:
@@ -117,7 +118,7 @@ def run(prometheus_url, fmt, output, textfile_dir, config_path, packs, no_builti
 
 
 def _progress():
-    """A rich progress bar on stderr (only used when stderr is a terminal)."""
+    """A rich progress bar on stderr for evaluation (only used when stderr is a terminal)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -139,4 +140,24 @@ def _progress():
             state["stopped"] = True
             state["p"].stop()
     update.close = close
+    return update
+
+
+def _sampling_progress():
+    """A rich progress bar on stderr for local mode's sampling phase (only used when stderr is a terminal)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    state: dict = {}
+
+    def update(done: float, total: float) -> None:
+        if "p" not in state:
+            p = Progress(TextColumn("sampling this machine"), BarColumn(),
+                         TextColumn("{task.completed:.0f}/{task.total:.0f} s"), TimeRemainingColumn(),
+                         console=Console(stderr=True), transient=True)
+            p.start()
+            state["p"], state["t"] = p, p.add_task("", total=max(total, 1e-9))
+        state["p"].update(state["t"], completed=done)
+        if done >= total:
+            state["p"].stop()
     return update

@@ -7,10 +7,11 @@ import sys
 import click
 import yaml
 
-from .cli_common import errors_to_exit
-from .errors import EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, AdvisorError
-from .packs.params import format_duration
-from .ruletest import Outcome, coverage, parse_file, run_file
+from ..durations import format_duration
+from ..errors import EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, AdvisorError
+from ..ruletest import Outcome, coverage_gaps, parse_file, run_file
+from .exits import echo_error, errors_to_exit
+from .options import debug_option
 
 
 def _yaml(value) -> str:
@@ -18,20 +19,6 @@ def _yaml(value) -> str:
     if isinstance(value, str):
         return value
     return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10_000, allow_unicode=True).strip()
-
-
-def coverage_gaps(files) -> list[str]:
-    """``rule-id: no firing case`` (and/or not-firing) for every rule of the files' packs that lacks one."""
-    cov = coverage(files)
-    packs = {p.name: p for tf in files for p in tf.packs}
-    out = []
-    for p in packs.values():
-        for r in p.rules:
-            c = cov.get(r.id, {})
-            lack = [what for key, what in (("firing", "firing"), ("quiet", "not-firing")) if not c.get(key)]
-            if lack:
-                out.append(f"{r.id} ({p.name}): no {' and no '.join(lack)} case")
-    return out
 
 
 def format_outcome(o: Outcome) -> str:
@@ -51,8 +38,8 @@ def format_outcome(o: Outcome) -> str:
 @click.option("--run", "run_pattern", metavar="REGEX", help="Only run tests whose name matches this regex.")
 @click.option("--coverage", is_flag=True,
               help="Also fail unless every rule of the tested packs has a firing and a not-firing case.")
-@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
-def test_command(files, run_pattern, coverage, debug):
+@debug_option
+def rule_tests(files, run_pattern, coverage, debug):
     """Run rule-pack unit tests: input series, evaluation time, expected findings (like `promtool test rules`).
 
     Each FILE names packs (built-in names or paths) and tests; see rules/tests/*.test.yaml for examples.
@@ -77,11 +64,11 @@ def test_command(files, run_pattern, coverage, debug):
             click.echo(f"Unit Testing: {path}")
             try:
                 tf = parse_file(path)
-            except AdvisorError as e:   # the test file, or a pack it names, is invalid
+            except AdvisorError as e:   # the test file, or a pack it names, is invalid: report it, go on
                 if debug:
                     raise
                 click.echo(f"  FAILED: {e}")
-                click.echo(f"advisor: error: {e}", err=True)
+                echo_error(e)
                 bad += 1
                 continue
             parsed.append(tf)
@@ -100,12 +87,3 @@ def test_command(files, run_pattern, coverage, debug):
                                        "every rule has a firing and a not-firing case"))
             failed += len(missing)
     sys.exit(EXIT_USAGE if bad else EXIT_FAIL_ON if failed else EXIT_OK)
-
-
-def reference() -> str:
-    """The README block ``advisor-test-cli``: this command's --help (scripts/gen-docs keeps it current)."""
-    from click.testing import CliRunner
-
-    from .cli import cli
-    res = CliRunner().invoke(cli, ["test", "--help"], terminal_width=110)
-    return "#### `advisor test`\n\n```text\n" + res.output.rstrip() + "\n```\n"

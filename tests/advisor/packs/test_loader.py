@@ -6,7 +6,7 @@ import pytest
 from perfadvisor.advisor.errors import PackError
 from perfadvisor.advisor.packs import load_builtin, load_pack, load_text
 
-from .conftest import advisor
+from tests.advisor.conftest import advisor
 
 GOOD = """\
 apiVersion: perfadvisor.dev/v1
