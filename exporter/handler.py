@@ -118,7 +118,8 @@ class Handler(BaseHTTPRequestHandler):
             phrase = HTTPStatus(code).phrase
         except ValueError:
             phrase = "error"
-        self._error(code, message or phrase)
+        # like the log, the answer leaves out the quoted request line http.server puts in its messages
+        self._error(code, _QUOTED.sub("(…)", message) if message else phrase)
 
     def version_string(self) -> str:
         return f"perfadvisor-exporter/{self.app.version}"
