@@ -56,8 +56,9 @@ def build_command(specs: Mapping[str, CollectorSpec]) -> click.Command:
     def run(**kw: Any) -> None:
         ctx = click.get_current_context()
         explicit = {s.param: kw[s.param] for s in settings if ctx.get_parameter_source(s.param) in _EXPLICIT}
+        from_env = {p for p in explicit if ctx.get_parameter_source(p) == ParameterSource.ENVIRONMENT}
         try:
-            config = build_config(specs, explicit, kw["config_file"], debug=bool(kw["debug"]))
+            config = build_config(specs, explicit, kw["config_file"], debug=bool(kw["debug"]), from_env=from_env)
             logs.setup(config.log_level, config.log_format)
             _warn_unknown_env(settings)
             web = webconfig.load(config.web_config_file)

@@ -6,7 +6,7 @@ JSON Schema of the config file are all generated from those rows and from the co
 
 YAML layout::
 
-    web: {listen_address, telemetry_path, config_file, max_requests, disable_exporter_metrics}
+    web: {listen_address, telemetry_path, config_file, max_requests, max_streams, disable_exporter_metrics}
     path: {procfs, sysfs, rootfs}
     log: {level, format}
     scrape: {timeout_seconds, workers}
@@ -17,10 +17,11 @@ YAML layout::
 from __future__ import annotations
 
 import copy
+import math
 import os
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 from .registry import CollectorContext, CollectorSpec
 from .routes import RESERVED_PATHS
@@ -30,7 +31,9 @@ from . import schemacheck, yamlfile
 ENV_PREFIX = "PERFADVISOR_"
 LOG_LEVELS = ("debug", "info", "warn", "error")
 LOG_FORMATS = ("logfmt", "json")
-# Endpoints the telemetry path may not shadow (/metrics is always the metrics endpoint anyway).
+# Above threading.TIMEOUT_MAX (~292 years on Linux) a wait raises OverflowError; far below it a scrape timeout is
+# already meaningless, so durations have a documented ceiling instead.
+MAX_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ BASE_SETTINGS: tuple[Setting, ...] = (
             "Exporter-toolkit web config file (TLS, basic auth).", {"type": ["string", "null"]}),
     Setting(("web", "max_requests"), "--web.max-requests", int, 40,
             "Maximum number of concurrent requests; more get 503 (0 = no limit).", {**_INT, "minimum": 0}),
+    Setting(("web", "max_streams"), "--web.max-streams", int, 10,
+            "Maximum number of concurrent SSE streams (/api/metrics/stream), counted apart from --web.max-requests; "
+            "more get 503 (0 = no limit).", {**_INT, "minimum": 0}),
     Setting(("web", "disable_exporter_metrics"), "--web.disable-exporter-metrics", bool, False,
             "Exclude the exporter's own metrics (process_*, perfadvisor_exporter_*) from /metrics.", _BOOL),
     Setting(("path", "procfs"), "--path.procfs", str, "/proc", "procfs mountpoint.", _STR),
@@ -76,8 +82,8 @@ BASE_SETTINGS: tuple[Setting, ...] = (
             {"enum": list(LOG_LEVELS)}),
     Setting(("log", "format"), "--log.format", str, "logfmt", "Log line format.", {"enum": list(LOG_FORMATS)}),
     Setting(("scrape", "timeout_seconds"), "--scrape.timeout", float, 10.0,
-            "Per-collector timeout in seconds; a collector that takes longer reports success 0.",
-            {**_NUM, "exclusiveMinimum": 0}),
+            f"Per-collector timeout in seconds (more than 0, at most {MAX_SECONDS}); a collector that takes longer "
+            "reports success 0.", {**_NUM, "exclusiveMinimum": 0, "maximum": MAX_SECONDS}),
     Setting(("scrape", "workers"), "--scrape.workers", int, 4,
             "Collectors run in parallel on this many threads.", {**_INT, "minimum": 1, "maximum": 64}),
     Setting(("disable_default_collectors",), "--collector.disable-defaults", bool, False,
@@ -145,6 +151,7 @@ class ExporterConfig:
     telemetry_path: str = "/api/metrics"
     web_config_file: str | None = None
     max_requests: int = 40
+    max_streams: int = 10
     disable_exporter_metrics: bool = False
     procfs: str = "/proc"
     sysfs: str = "/sys"
@@ -203,13 +210,36 @@ def load_file(file: str, specs: Mapping[str, CollectorSpec]) -> YamlDoc:
     doc = yamlfile.load(file)
     if not isinstance(doc.data, dict):
         raise FileError(file, doc.line_of([]), "", "the config file must be a mapping")
+    bad = next(_non_finite(doc.data, []), None)
+    if bad is not None:
+        raise doc.error(bad[0], f"{bad[1]} is not a finite number")
     yamlfile.validate(doc, file_schema(specs), _unknown_hint(specs))
     return doc
 
 
+def _non_finite(data: Any, path: list) -> Any:
+    """(path, value) of every inf/nan in a parsed YAML document (``.inf``, ``.nan``, ``1.0e999``).
+
+    JSON Schema has no "finite" keyword and compares NaN as neither above nor below a bound, so these are
+    refused before the schema is applied, wherever they appear.
+    """
+    if isinstance(data, float) and not math.isfinite(data):
+        yield path, data
+    elif isinstance(data, dict):
+        for k, v in data.items():
+            yield from _non_finite(v, [*path, k])
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from _non_finite(v, [*path, i])
+
+
 def build_config(specs: Mapping[str, CollectorSpec], explicit: Mapping[str, Any] | None = None,
-                 config_file: str | None = None, debug: bool = False) -> ExporterConfig:
-    """Resolve every setting: explicit (flag or env, keyed by Setting.param) > config file > default."""
+                 config_file: str | None = None, debug: bool = False,
+                 from_env: Collection[str] = ()) -> ExporterConfig:
+    """Resolve every setting: explicit (flag or env, keyed by Setting.param) > config file > default.
+
+    from_env names the explicit params that came from a PERFADVISOR_* variable: their errors name the variable.
+    """
     explicit = dict(explicit or {})
     doc = load_file(config_file, specs) if config_file else None
     data = doc.data if doc else {}
@@ -217,7 +247,10 @@ def build_config(specs: Mapping[str, CollectorSpec], explicit: Mapping[str, Any]
     source: dict[tuple[str, ...], str] = {}
     for s in all_settings(specs):
         if s.param in explicit and explicit[s.param] not in (None, ()):
-            values[s.path], source[s.path] = explicit[s.param], s.flag
+            values[s.path], source[s.path] = explicit[s.param], s.envvar if s.param in from_env else s.flag
+            v = values[s.path]
+            if isinstance(v, float) and not math.isfinite(v):
+                raise FileError(None, None, source[s.path], f"{v} is not a finite number")
         else:
             found, v = _lookup(data, s.path)
             values[s.path], source[s.path] = (v, "file") if found else (s.default, "default")
@@ -249,7 +282,7 @@ def build_config(specs: Mapping[str, CollectorSpec], explicit: Mapping[str, Any]
             v = values[s.path]
             err = _first_error(dict(s.schema), list(v) if isinstance(v, tuple) else v)
             if err is not None:
-                raise FileError(None, None, s.flag, err.message)
+                raise FileError(None, None, source[s.path], err.message)
 
     enabled = []
     for name, spec in specs.items():
@@ -279,6 +312,7 @@ def build_config(specs: Mapping[str, CollectorSpec], explicit: Mapping[str, Any]
     return ExporterConfig(
         listen_addresses=addresses, telemetry_path=get("web", "telemetry_path"),
         web_config_file=get("web", "config_file"), max_requests=int(get("web", "max_requests")),
+        max_streams=int(get("web", "max_streams")),
         disable_exporter_metrics=bool(get("web", "disable_exporter_metrics")),
         procfs=get("path", "procfs"), sysfs=get("path", "sysfs"), rootfs=get("path", "rootfs"),
         log_level="debug" if debug else get("log", "level"), log_format=get("log", "format"), debug=debug,

@@ -4,6 +4,10 @@ endpoints.
 HTTP/1.1 with keep-alive (Prometheus reuses connections), so every response carries Content-Length, except the
 SSE stream, which closes its connection when it ends. Access lines go to the debug log with the path only:
 never the query string or headers, which may carry credentials.
+
+Order of checks, cheapest and least trusting first: request line and headers (http.server's limits, HTTP/0.9
+and unknown methods refused here), then basic auth, then the request or stream cap — so a client without the
+password never holds a slot an authorised scraper needs.
 """
 from __future__ import annotations
 
@@ -13,9 +17,11 @@ import json
 import logging
 import math
 import re
+import selectors
 import socket
 import ssl
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,12 +31,16 @@ from .exposition import (
     wants_openmetrics,
 )
 from .routes import landing_links
+from .webconfig import AuthBusy
 
 log = logging.getLogger("perfadvisor.exporter.http")
 
 JSON = "application/json"
 _CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, socket.timeout, ssl.SSLError)
-MIN_INTERVAL = 0.5
+MIN_INTERVAL, MAX_INTERVAL = 0.5, 3600.0  # /api/metrics/stream?interval= bounds, seconds
+STREAM_WRITE_TIMEOUT = 10.0  # a stream whose client stops reading ends after this long
+STOP_POLL = 0.5  # how often a waiting stream looks at the shutdown flag
+_METHOD = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token
 TIMEOUT_OFFSET = 0.5
 _QUOTED = re.compile(r"\((['\"]).*\1\)")
 
@@ -59,7 +69,12 @@ def _scrape_timeout(headers) -> float | None:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    timeout = 300  # idle keep-alive connections are closed after this many seconds
+    # An error found before the version is parsed (a request line of 4 words, one over 64 KiB) is still answered
+    # with a status line; http.server's default, HTTP/0.9, would send a bare HTML page.
+    default_request_version = "HTTP/1.0"
+    # Idle keep-alive connections, and clients that stop sending mid-request, are closed after this many seconds
+    # without a byte. Neither holds a request slot meanwhile: slots are taken once the request is complete.
+    timeout = 300
     app: Any = None  # set on a per-server subclass (server.App)
 
     # -- plumbing ---------------------------------------------------------------------------------------
@@ -71,6 +86,40 @@ class Handler(BaseHTTPRequestHandler):
             pass
         if isinstance(self.connection, ssl.SSLSocket):
             self.connection.do_handshake()
+
+    def parse_request(self) -> bool:
+        """http.server's parsing (request line <= 64 KiB, <= 100 header lines of <= 64 KiB each), and refusals for
+        what it lets through: HTTP/0.9, versions other than 1.x and methods other than GET and HEAD."""
+        if len(self.raw_requestline.split()) == 2:  # "GET /": HTTP/0.9, which has no status line to answer with
+            self.command, self.requestline, self.request_version = None, "", self.default_request_version
+            self.close_connection = True
+            self.send_error(505, "HTTP/0.9 is not supported")
+            return False
+        if not super().parse_request():
+            return False
+        if not self.request_version.startswith("HTTP/1."):  # "HTTP/0.9" written out
+            self.request_version = self.default_request_version
+            self.send_error(505, "only HTTP/1.0 and HTTP/1.1 are supported")
+            return False
+        if self.command not in ("GET", "HEAD"):
+            if not _METHOD.fullmatch(self.command):
+                self.send_error(400, "malformed request method")
+            else:
+                self._not_allowed()
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's protocol errors (400, 414, 431, 505) as the JSON every other error is, and logged
+        at debug like them."""
+        self.log_error("code %d, message %s", code, message)
+        self.close_connection = True  # the rest of the request was not read
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "error"
+        # like the log, the answer leaves out the quoted request line http.server puts in its messages
+        self._error(code, _QUOTED.sub("(…)", message) if message else phrase)
 
     def version_string(self) -> str:
         return f"perfadvisor-exporter/{self.app.version}"
@@ -124,10 +173,19 @@ class Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def _not_allowed(self) -> None:
+        self.log_error("code 405, method not allowed")
         self.close_connection = True  # the request body, if any, is not read
         self._error(405, f"method {self.command} not allowed", {"Allow": "GET, HEAD"})
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed
+    def _authorized(self) -> bool:
+        """Basic auth, before any slot is taken; answers 401 (or 429 when every bcrypt slot is busy) itself."""
+        try:
+            if self.app.web.auth.check(self.headers.get("Authorization")):
+                return True
+            self._error(401, "unauthorized", {"WWW-Authenticate": 'Basic realm="perfadvisor-exporter"'})
+        except AuthBusy:
+            self._error(429, "too many password checks in progress", {"Retry-After": "1"})
+        return False
 
     def _dispatch(self) -> None:
         started = time.perf_counter()
@@ -138,21 +196,23 @@ class Handler(BaseHTTPRequestHandler):
         path = url.path
         route = app.routes.get(path)
         probe = route is not None and route.probe  # probes must answer even when scrapes pile up
-        capped = not probe and app.semaphore is not None
-        if capped and not app.semaphore.acquire(blocking=False):
-            app.selfmetrics.request_rejected()
-            self._error(503, f"too many concurrent requests (--web.max-requests={app.config.max_requests})",
-                        {"Retry-After": "1"})
-            self._access(started)
-            return
+        slot = None
         try:
             app.web.refresh()
-            if not probe and not app.web.auth.check(self.headers.get("Authorization")):
-                self._error(401, "unauthorized", {"WWW-Authenticate": 'Basic realm="perfadvisor-exporter"'})
+            if not probe and not self._authorized():
                 return
             if route is None:
                 self._error(404, f"no such endpoint: {path}")
                 return
+            if not probe:
+                cap = app.streams if route.stream else app.semaphore
+                if cap is not None and not cap.acquire(blocking=False):
+                    app.selfmetrics.request_rejected()
+                    what, flag, n = (("streams", "--web.max-streams", app.config.max_streams) if route.stream else
+                                     ("requests", "--web.max-requests", app.config.max_requests))
+                    self._error(503, f"too many concurrent {what} ({flag}={n})", {"Retry-After": "1"})
+                    return
+                slot = cap
             getattr(self, route.endpoint)(parse_qs(url.query, keep_blank_values=True))
         except _CLIENT_GONE:
             self.close_connection = True
@@ -166,8 +226,8 @@ class Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
         finally:
-            if capped:
-                app.semaphore.release()
+            if slot is not None:
+                slot.release()
             self._access(started)
 
     # -- endpoints --------------------------------------------------------------------------------------
@@ -242,16 +302,17 @@ class Handler(BaseHTTPRequestHandler):
         raw = (params.get("interval") or ["5"])[-1]
         try:
             interval = float(raw)
-            if not math.isfinite(interval) or interval < MIN_INTERVAL:
+            if not MIN_INTERVAL <= interval <= MAX_INTERVAL:  # also false for nan
                 raise ValueError
         except ValueError:
-            self._error(400, f"interval must be a number of seconds >= {MIN_INTERVAL:g}, got {raw!r}")
+            self._error(400, f"interval must be a number of seconds from {MIN_INTERVAL:g} to {MAX_INTERVAL:g}, "
+                             f"got {raw[:40]!r}")
             return
         count = None
         if "count" in params:
             raw = params["count"][-1]
-            if not raw.isdigit() or int(raw) < 1:
-                self._error(400, f"count must be a positive integer, got {raw!r}")
+            if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+                self._error(400, f"count must be a positive integer, got {raw[:40]!r}")
                 return
             count = int(raw)
         self.close_connection = True  # the stream has no length: its end is the end of the connection
@@ -263,12 +324,33 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command == "HEAD":
             return
+        self.connection.settimeout(STREAM_WRITE_TIMEOUT)
         sent = 0
-        while not app.stopping.is_set():
-            data = json.dumps(app.summarizer.summarize(app.scraper.collect(None)), separators=(",", ":"))
-            self.wfile.write(f"event: summary\nid: {sent}\ndata: {data}\n\n".encode())
-            sent += 1
-            if count is not None and sent >= count:
-                break
-            if app.stopping.wait(interval):
-                break
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.connection, selectors.EVENT_READ)
+            while not app.stopping.is_set():
+                data = json.dumps(app.summarizer.summarize(app.scraper.collect(None)), separators=(",", ":"))
+                self.wfile.write(f"event: summary\nid: {sent}\ndata: {data}\n\n".encode())
+                sent += 1
+                if count is not None and sent >= count:
+                    break
+                if self._client_left(sel, interval):
+                    break
+
+    def _client_left(self, sel: selectors.BaseSelector, seconds: float) -> bool:
+        """Wait between two events; True as soon as the client closes (or the server stops).
+
+        An SSE client sends nothing after its request, so the connection turning readable means it closed it
+        (EOF, reset) or broke protocol; either way the stream ends now rather than at its next write, which
+        could be an interval away.
+        """
+        deadline = time.monotonic() + seconds
+        while not self.app.stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if sel.select(min(left, STOP_POLL)):
+                self.close_connection = True
+                log.debug("client went away", extra={"kv": {"path": "/api/metrics/stream"}})
+                return True
+        return True

@@ -11,6 +11,7 @@ class Route:
     endpoint: str  # the Handler method that serves it
     title: str = ""  # its link on the landing page; none for the landing page itself
     probe: bool = False  # liveness/readiness: answered even when scrapes pile up, and without a password
+    stream: bool = False  # long-lived: counted against --web.max-streams, not --web.max-requests
 
 
 METRICS = "/metrics"  # always served, whatever --web.telemetry-path says
@@ -19,7 +20,7 @@ ROUTES = (
     Route("/", "landing"),
     Route(METRICS, "metrics", "Metrics (fixed path)"),
     Route("/api/metrics/summary", "summary", "Summary (JSON)"),
-    Route("/api/metrics/stream", "stream", "Summary stream (SSE)"),
+    Route("/api/metrics/stream", "stream", "Summary stream (SSE)", stream=True),
     Route("/health", "health", "Health"),
     Route("/health/live", "live", "Liveness", probe=True),
     Route("/health/ready", "ready", "Readiness", probe=True),

@@ -79,7 +79,8 @@ class App:
     web: LiveWebConfig
     version: str
     known: frozenset[str] = frozenset()
-    semaphore: threading.BoundedSemaphore | None = None
+    semaphore: threading.BoundedSemaphore | None = None  # --web.max-requests
+    streams: threading.BoundedSemaphore | None = None  # --web.max-streams
     stopping: threading.Event = field(default_factory=threading.Event)
     routes: dict[str, Route] = field(default_factory=route_table)
 
@@ -138,6 +139,7 @@ class ExporterServer:
                        selfmetrics=selfmetrics, web=LiveWebConfig(self.web), version=version,
                        known=known if known is not None else frozenset(collectors),
                        semaphore=threading.BoundedSemaphore(config.max_requests) if config.max_requests > 0 else None,
+                       streams=threading.BoundedSemaphore(config.max_streams) if config.max_streams > 0 else None,
                        routes=route_table(config.telemetry_path))
         handler = type("BoundHandler", (Handler,), {"app": self.app})
         self.servers: list[_HTTPServer] = []

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import ssl
 import threading
 import time
@@ -39,6 +40,7 @@ log = logging.getLogger("perfadvisor.exporter.webconfig")
 _AUTH_TYPES = {"NoClientCert": ssl.CERT_NONE, "VerifyClientCertIfGiven": ssl.CERT_OPTIONAL,
                "RequireAndVerifyClientCert": ssl.CERT_REQUIRED}
 _TLS_VERSIONS = {"TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
+_BCRYPT = r"^\$2[aby]?\$\d\d\$.{53}$"
 
 SCHEMA: dict[str, Any] = {
     "type": "object", "additionalProperties": False,
@@ -61,7 +63,7 @@ SCHEMA: dict[str, Any] = {
         },
         "basic_auth_users": {
             "type": ["object", "null"],
-            "additionalProperties": {"type": "string", "pattern": r"^\$2[aby]?\$\d\d\$.{53}$"},
+            "additionalProperties": {"type": "string", "pattern": _BCRYPT},
         },
     },
 }
@@ -83,6 +85,7 @@ def load(file: str | None) -> WebConfig:
     doc = yamlfile.load(file)
     if not isinstance(doc.data, dict):
         raise FileError(file, doc.line_of([]), "", "the web config file must be a mapping")
+    _check_users(doc)
     yamlfile.validate(doc, SCHEMA)
     data = doc.data
     base = Path(file).resolve().parent
@@ -115,6 +118,24 @@ def load(file: str | None) -> WebConfig:
     headers = (data.get("http_server_config") or {}).get("headers") or {}
     files = (str(file), *(str(base / tls[k]) for k in ("cert_file", "key_file", "client_ca_file") if k in (tls or {})))
     return WebConfig(file, ctx, MappingProxyType(users), MappingProxyType(dict(headers)), files)
+
+
+def _check_users(doc: yamlfile.YamlDoc) -> None:
+    """Refuse anything but bcrypt hashes in basic_auth_users, naming the user and never the value.
+
+    The schema's own message quotes the value ("'hunter2' does not match ..."), and a value that is not a hash
+    is most likely a plaintext password: it must not reach stderr or the log.
+    """
+    users = doc.data.get("basic_auth_users")
+    if users is None:
+        return
+    if not isinstance(users, dict):
+        raise doc.error(["basic_auth_users"], "must be a mapping of user name to bcrypt hash (values not shown)")
+    for user, value in users.items():
+        if not isinstance(value, str) or not re.match(_BCRYPT, value):
+            raise doc.error(["basic_auth_users", str(user)],
+                            f"the password of user {str(user)!r} is not a bcrypt hash (the value is not shown; "
+                            f"make one with htpasswd -nBC 10 {user})")
 
 
 def _signature(files: tuple[str, ...]) -> tuple:
@@ -182,21 +203,29 @@ class LiveWebConfig:
             log.error("web config check failed", extra={"kv": {"err": f"{type(e).__name__}: {e}"}})
 
 
+class AuthBusy(Exception):
+    """Every bcrypt slot is taken: the request is refused (429) rather than queued."""
+
+
 class BasicAuth:
     """Checks ``Authorization: Basic`` against bcrypt hashes, remembering successes.
 
     bcrypt is deliberately slow (~50-250 ms); paying it on every scrape would dominate the exporter's CPU.
     A successful check is remembered as an HMAC (with a per-process random key) of the credentials, so the
     cache never holds anything that can be turned back into a password. Failures are never cached.
+    At most MAX_CHECKING bcrypt checks run at once, so a flood of wrong passwords costs at most that many
+    cores; beyond it check() raises AuthBusy. Remembered credentials never wait for a slot.
     """
 
     MAX_CACHED = 1024
+    MAX_CHECKING = 2
 
     def __init__(self, users: Mapping[str, bytes]):
         self.users = dict(users)
         self._key = os.urandom(32)
         self._ok: set[bytes] = set()
         self._lock = threading.Lock()
+        self._checking = threading.BoundedSemaphore(self.MAX_CHECKING)
         # Unknown users still pay one bcrypt check, so response time does not reveal which users exist.
         cost = next(iter(self.users.values()), b"$2b$10$")[4:6]
         self._dummy = bcrypt.hashpw(b"x", bcrypt.gensalt(rounds=int(cost) if cost.isdigit() else 10))
@@ -232,13 +261,18 @@ class BasicAuth:
                 return True
         hashed = self.users.get(user)
         ok = False
-        for candidate in candidates:
-            try:
-                ok = bcrypt.checkpw(candidate, hashed if hashed is not None else self._dummy)
-            except ValueError:
-                ok = False
-            if ok:
-                break
+        if not self._checking.acquire(blocking=False):
+            raise AuthBusy()
+        try:
+            for candidate in candidates:
+                try:
+                    ok = bcrypt.checkpw(candidate, hashed if hashed is not None else self._dummy)
+                except ValueError:
+                    ok = False
+                if ok:
+                    break
+        finally:
+            self._checking.release()
         ok = ok and hashed is not None
         if ok:
             with self._lock:

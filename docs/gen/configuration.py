@@ -79,9 +79,12 @@ only; see [exporter.md](exporter.md#service-probes) for an example of each and h
 
 TLS and basic auth use node_exporter's exporter-toolkit web config file (`--web.config.file`, or
 `web.config_file` in the config file, relative to it); paths inside the web config are relative to the web
-config. Passwords are bcrypt hashes (`htpasswd -nBC 10 USER`); a successful check is remembered for the process
-lifetime (as an HMAC, never the password), so scrapes do not pay bcrypt each time.
-`/health/live` and `/health/ready` answer without credentials and are not counted against `--web.max-requests`.
+config. Passwords are bcrypt hashes (`htpasswd -nBC 10 USER`); a value that is not one is refused naming the user,
+never the value. A successful check is remembered for the process lifetime (as an HMAC, never the password), so
+scrapes do not pay bcrypt each time; at most two bcrypt checks run at once, and a request beyond that gets 429.
+Credentials are checked before a request takes a `--web.max-requests` slot, so a client without the password
+never holds one. `/health/live` and `/health/ready` answer without credentials and are not counted against
+`--web.max-requests`. See [security.md](security.md#exporter) for every limit.
 Changes to the web config file, or to the certificate files it names, apply without a restart (checked at most
 once a second; a file that does not load is logged and the previous config stays in force).
 

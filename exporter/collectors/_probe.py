@@ -29,6 +29,7 @@ _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ms|s|m)?\s*$")
 
 # Schema fragments reused by every probe's config_schema.
 TIMEOUT_SCHEMA = {"type": ["string", "number"], "pattern": r"^\s*[0-9]*\.?[0-9]+\s*(ms|s|m)?\s*$",
+                  "exclusiveMinimum": 0, "maximum": 3600,
                   "description": "Probe timeout: a number of seconds or a duration such as 5s, 500ms (default 5s)."}
 SECRET_SCHEMA = {
     "password": {"type": "string", "description": "Password (prefer password_env or password_file)."},

@@ -41,7 +41,7 @@ FAMILIES = (
                                  "description": "Regexp of mount points to exclude."},
         "fs-types-exclude": {"type": "string", "default": DEFAULT_FS_EXCLUDE,
                              "description": "Regexp of filesystem types to exclude."},
-        "mount-timeout": {"type": "number", "default": 5, "exclusiveMinimum": 0,
+        "mount-timeout": {"type": "number", "default": 5, "exclusiveMinimum": 0, "maximum": 3600,
                           "description": "Seconds to wait for statvfs on a network/FUSE mount."},
     }, "additionalProperties": False},
 )

@@ -152,7 +152,7 @@ def test_sigterm_is_a_clean_exit_and_address_in_use_is_exit_1():
         assert idle.getresponse().read()
         with socket.create_connection(("127.0.0.1", port)) as raw:  # a malformed request line with a secret
             raw.sendall(b"GET /metrics?password=hunter2 HTTP/1.1 extra\r\n\r\n")
-            assert b"Error" in raw.recv(200)
+            assert raw.recv(200).startswith(b"HTTP/1.1 400 Bad Request\r\n")
         proc.send_signal(signal.SIGTERM)
         out = proc.communicate(timeout=15)[0].decode()  # does not wait for the idle connection
     finally:
@@ -182,3 +182,40 @@ def test_every_base_flag_has_help_and_is_in_the_configuration_reference(repo_roo
     for s in BASE_SETTINGS:
         assert s.help, s.flag
         assert s.flag in section, f"{s.flag} is not documented in docs/configuration.md's Exporter section"
+
+
+@pytest.mark.parametrize("value", ["inf", "1e309", "nan", "-inf", "0", "-1", "7200"])
+def test_scrape_timeout_must_be_finite_and_positive(value):
+    result = run(f"--scrape.timeout={value}", "--web.listen-address=127.0.0.1:0")
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("--scrape.timeout: ")
+
+
+def test_non_finite_values_from_env_and_file_name_their_source(tmp_path):
+    result = run("--web.listen-address=127.0.0.1:0", env={"PERFADVISOR_SCRAPE_TIMEOUT": "nan"})
+    assert result.returncode == 2 and result.stderr == "PERFADVISOR_SCRAPE_TIMEOUT: nan is not a finite number\n"
+    result = run("--web.listen-address=127.0.0.1:0", env={"PERFADVISOR_WEB_MAX_REQUESTS": "-1"})
+    assert result.returncode == 2 and result.stderr.startswith("PERFADVISOR_WEB_MAX_REQUESTS: -1 ")
+    cfg = tmp_path / "exporter.yml"
+    for text, line, field in (("scrape:\n  timeout_seconds: .inf\n", 2, "scrape.timeout_seconds"),
+                              ("scrape:\n  timeout_seconds: .nan\n", 2, "scrape.timeout_seconds"),
+                              ("collectors_config:\n  filesystem:\n    mount-timeout: -.inf\n", 3,
+                               "collectors_config.filesystem.mount-timeout")):
+        cfg.write_text(text)
+        result = run("--config", str(cfg), "--web.listen-address=127.0.0.1:0")
+        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+        assert result.stderr.startswith(f"{cfg}:{line}: {field}: ") and "finite" in result.stderr
+    result = run("--collector.filesystem.mount-timeout=inf", "--web.listen-address=127.0.0.1:0")
+    assert result.returncode == 2 and result.stderr == "--collector.filesystem.mount-timeout: inf is not a finite number\n"
+
+
+def test_the_file_schema_rejects_unbounded_durations():
+    import jsonschema
+
+    from perfadvisor.exporter.config import file_schema
+
+    schema = file_schema(all_collectors())
+    for bad in (float("inf"), 1e10, 0, -1):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"scrape": {"timeout_seconds": bad}}, schema)
+    jsonschema.validate({"scrape": {"timeout_seconds": 30}}, schema)

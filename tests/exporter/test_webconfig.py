@@ -101,7 +101,10 @@ def test_console_script_with_web_config_never_logs_secrets(pki):
 
 @pytest.mark.parametrize("text,expected", [
     ("tls_server_config:\n  cert_file: a.crt\n", "web.yml:2: tls_server_config: 'key_file' is a required property"),
-    ("basic_auth_users:\n  alice: plaintext\n", "web.yml:2: basic_auth_users.alice: 'plaintext' does not match"),
+    ("basic_auth_users:\n  alice: plaintext\n",
+     "web.yml:2: basic_auth_users.alice: the password of user 'alice' is not a bcrypt hash (the value is not shown"),
+    ("basic_auth_users:\n  alice: 12345\n", "web.yml:2: basic_auth_users.alice: the password of user 'alice' is not"),
+    ("basic_auth_users: [hunter2]\n", "web.yml:1: basic_auth_users: must be a mapping of user name to bcrypt hash"),
     ("tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n",
      "web.yml:2: tls_server_config.cert_file: cannot load certificate/key: No such file or directory"),
     ("tls_config:\n  cert_file: a\n", "web.yml:1: tls_config: unknown field"),
@@ -116,15 +119,85 @@ def test_invalid_web_config_is_one_line(pki, tmp_path, text, expected):
     with pytest.raises(FileError) as e:
         webconfig.load(str(f))
     assert str(e.value).startswith(str(tmp_path) + "/") and expected in str(e.value)
+    for secret in ("plaintext", "12345", "hunter2"):
+        assert secret not in str(e.value)
 
 
-def test_invalid_web_config_exits_2(tmp_path):
+def test_invalid_web_config_exits_2_without_echoing_the_password(tmp_path):
     f = tmp_path / "web.yml"
-    f.write_text("basic_auth_users:\n  alice: plaintext\n")
+    f.write_text("basic_auth_users:\n  alice: plaintext-secret\n")
     r = subprocess.run([EXE, "--web.config.file", str(f), "--web.listen-address=127.0.0.1:0"], capture_output=True,
                        text=True, timeout=30, env={**os.environ})
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and r.stderr.startswith(f"{f}:2: basic_auth_users.alice: ")
+    assert "'alice'" in r.stderr and "plaintext" not in r.stderr and "secret" not in r.stderr
+
+
+def test_reload_with_a_plaintext_password_never_logs_it(tmp_path, caplog):
+    web = tmp_path / "web.yml"
+    web.write_text(f"basic_auth_users:\n  prom: '{bcrypt.hashpw(b'pw', bcrypt.gensalt(rounds=4)).decode()}'\n")
+    with running(make_specs(failing=False), web=webconfig.load(str(web))) as s:
+        assert requests.get(s.url + "/health", auth=("prom", "pw")).status_code == 200
+        web.write_text("basic_auth_users:\n  prom: plain-hunter2\n")
+        assert _wait_until(lambda: requests.get(s.url + "/health", auth=("prom", "pw")).status_code == 200 and any(
+            r.getMessage().startswith("web config not reloaded") for r in caplog.records))
+    errors = [r.kv["err"] for r in caplog.records if r.getMessage().startswith("web config not reloaded")]
+    assert errors[0].startswith(f"{web}:2: basic_auth_users.prom: the password of user 'prom' is not a bcrypt hash")
+    assert not [r for r in caplog.records if "hunter2" in r.getMessage() or "hunter2" in str(getattr(r, "kv", ""))]
+
+
+def test_wrong_password_flood_never_takes_the_authorised_scrapers_slot():
+    """60 clients with a wrong password (each a real bcrypt check) while the authorised scraper scrapes with
+    --web.max-requests=2: the check runs before the cap, so the scraper is never refused."""
+    import http.client
+    import threading
+
+    hashed = bcrypt.hashpw(b"right", bcrypt.gensalt(rounds=10)).decode()
+    web = webconfig.WebConfig(users={"prom": hashed.encode()})
+    good = {"Authorization": "Basic " + base64.b64encode(b"prom:right").decode()}
+    bad = {"Authorization": "Basic " + base64.b64encode(b"prom:wrong").decode()}
+    with running(make_specs(failing=False), web=web, web_max_requests=2) as s:
+        assert requests.get(s.url + "/metrics", headers=good).status_code == 200  # remembered from here on
+        stop, flood_codes = threading.Event(), set()
+
+        def flood() -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+            while not stop.is_set():
+                try:
+                    conn.request("GET", "/metrics", headers=bad)
+                    r = conn.getresponse()
+                    r.read()
+                    flood_codes.add(r.status)
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+            conn.close()
+
+        threads = [threading.Thread(target=flood, daemon=True) for _ in range(60)]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(0.5)
+            with requests.Session() as scraper:
+                codes = [scraper.get(s.url + "/metrics", headers=good, timeout=30).status_code for _ in range(40)]
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        assert codes == [200] * 40
+        assert flood_codes and flood_codes <= {401, 429}
+        assert not any(t.is_alive() for t in threads)
+
+
+def test_bcrypt_checks_beyond_the_bound_are_refused_not_queued():
+    auth = BasicAuth({"alice": bcrypt.hashpw(b"pw", bcrypt.gensalt(rounds=4))})
+    good = "Basic " + base64.b64encode(b"alice:pw").decode()
+    assert auth.check(good) is True
+    for _ in range(BasicAuth.MAX_CHECKING):  # every bcrypt slot taken by checks in progress
+        assert auth._checking.acquire(blocking=False)
+    with pytest.raises(webconfig.AuthBusy):
+        auth.check("Basic " + base64.b64encode(b"alice:other").decode())
+    assert auth.check(good) is True  # a remembered success needs no slot
 
 
 def test_successful_checks_are_remembered_failures_are_not(monkeypatch):
