@@ -10,6 +10,7 @@ import click
 # The modules, not their commands, so that cli.run and friends stay the modules (a command named like its
 # module would shadow it).
 from . import alerts, explain, packs, query, rule_tests, run
+from . import doctor
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -21,6 +22,7 @@ def cli() -> None:
 for _command in (run.run, packs.packs_group, explain.explain, alerts.alerts_group, rule_tests.rule_tests,
                  query.query):
     cli.add_command(_command)
+cli.add_command(doctor.doctor)
 
 
 def main() -> None:

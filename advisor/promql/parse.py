@@ -207,6 +207,49 @@ def metric_names(query: str) -> list[str]:
     return names
 
 
+@dataclass(frozen=True)
+class RangeWindow:
+    """A range a query reads: ``rate(x[5m])`` is (function "rate", metric "x", 300 s). A selector's
+    ``subquery_step`` is None, a subquery's its step in seconds (``max_over_time(rate(x[1m])[1h:30s])`` has
+    one for [1h:30s] with step 30), 0 when it has none (the evaluation interval)."""
+
+    function: str | None     # the function the range is an argument of (None: a bare range)
+    metric: str | None       # the selected metric (None for a subquery or a selector without a name)
+    seconds: float
+    subquery_step: float | None = None
+
+
+def range_windows(query: str) -> list[RangeWindow]:
+    """Every range selector and subquery window in `query`, in order of appearance; [] when it does not parse."""
+    try:
+        tree = parse(query)
+    except ParseError:
+        return []
+    out: list[RangeWindow] = []
+
+    def walk(node, fn: str | None) -> None:
+        if isinstance(node, MatrixSel):
+            out.append(RangeWindow(fn, node.sel.name or next(
+                (v for k, op, v in node.sel.matchers if k == "__name__" and op == "="), None), node.range_ms / 1000))
+        elif isinstance(node, Subquery):
+            out.append(RangeWindow(fn, None, node.range_ms / 1000,
+                                   node.step_ms / 1000 if node.step_ms is not None else 0.0))
+            walk(node.expr, None)
+        elif isinstance(node, Call):
+            for a in node.args:
+                walk(a, node.name)
+        elif isinstance(node, Agg):
+            walk(node.expr, None)
+            walk(node.param, None)
+        elif isinstance(node, Binary):
+            walk(node.lhs, None)
+            walk(node.rhs, None)
+        elif isinstance(node, Neg):
+            walk(node.expr, None)
+    walk(tree, None)
+    return out
+
+
 def parse(query: str) -> object:
     """Parse a PromQL expression into the engine's nodes; every failure becomes a ParseError."""
     tree = _raw(query)

@@ -123,6 +123,10 @@ class PrometheusSource:
         """The JSON body of a successful API call (used for ``stats=all`` by the benchmark)."""
         return self._post(path, form.get("query", ""), form)
 
+    def get(self, path: str, params: dict | None = None) -> dict:
+        """The JSON body of a successful GET of an API path (``/api/v1/targets``, ``/api/v1/status/config``)."""
+        return self._post(path, "", params or {}, method="GET")
+
     def _query(self, path: str, query: str, form: dict) -> QueryResult:
         body = self._post(path, query, form)
         warnings = tuple(str(w) for w in (body.get("warnings") or []))
@@ -131,7 +135,7 @@ class PrometheusSource:
                 self.warnings.extend(w for w in warnings if w not in self.warnings)
         return parse_data(query, body.get("data") or {}, warnings)
 
-    def _post(self, path: str, query: str, form: dict) -> dict:
+    def _post(self, path: str, query: str, form: dict, method: str = "POST") -> dict:
         url = self.base + path
         attempt = 0
         while True:
@@ -139,7 +143,8 @@ class PrometheusSource:
                 raise self._failed
             try:
                 # verify per request: a Session's verify loses to REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE in requests.
-                resp = self._session().post(url, data=form, timeout=self.config.timeout, verify=self._verify)
+                resp = self._session().request(method, url, timeout=self.config.timeout, verify=self._verify,
+                                               **({"params": form} if method == "GET" else {"data": form}))
             except requests.exceptions.Timeout:
                 problem = f"no answer within {self.config.timeout:g}s"
             except requests.exceptions.SSLError as e:
