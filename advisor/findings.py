@@ -58,15 +58,19 @@ class Confidence:
 
 @dataclass(frozen=True)
 class Projection:
-    """Linear growth fitted over the lookback (trend rules)."""
+    """Growth fitted over the window the verdict rests on (trend rules), projected to the horizon or the limit."""
 
     current: float
     slope: float                  # per second
-    projected: float              # value at now + horizon
+    projected: float              # value at now + horizon, never beyond the limit
     horizon: float
     r2: float
     limit: float | None = None
     time_to_limit: float | None = None  # seconds until the fitted line reaches the limit/threshold
+    capped: bool = False          # the limit is reached before the horizon: projected is the limit
+    window: float | None = None   # seconds of data the slope rests on
+    basis: str = "samples"        # "samples" (Theil-Sen/least squares over the window) or "daily baselines"
+    p_value: float | None = None  # Mann-Kendall p-value of an upward trend over that window
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,8 @@ class Finding:
     series: tuple[tuple[float, float], ...] = ()     # (unix ts, value) the verdict rests on, ≤ 240 points
     window: tuple[float, float] | None = None        # (start, end) unix seconds of that data
     cause: str | None = None                         # another finding on the same target that explains this one
+    context: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # what the texts were
+                                                                                      # rendered from
 
     @property
     def severity(self) -> str:

@@ -130,8 +130,12 @@ def results():
 def test_for_requires_the_condition_over_the_whole_window(results):
     r = results["t-held"]
     assert r.evaluated and r.targets == 2
-    assert [f.target for f in r.findings] == [{"instance": "steady"}]   # "blip" only crossed 30 s ago
-    assert r.findings[0].recommendation == "steady busy 90%"           # a missing label renders empty
+    firing = [f for f in r.findings if f.state == "firing"]
+    assert [f.target for f in firing] == [{"instance": "steady"}]
+    (blip,) = [f for f in r.findings if f.state == "pending"]           # "blip" only crossed 30 s ago
+    assert blip.target == {"instance": "blip"} and blip.active_for == pytest.approx(30, abs=10)
+    assert blip.for_seconds == 60
+    assert firing[0].recommendation == "steady busy 90%"               # a missing label renders empty
     assert r.score < 0.5                                                # 0.9 is past the median 0.5
 
 
