@@ -188,12 +188,19 @@ class ResolvedRule:
             expr = (f"{fn}({expr}[{lb}:{st}])" if fn else
                     f"quantile_over_time({int(ev.reduce[1:]) / 100}, {expr}[{lb}:{st}])")
         elif ev.mode == "trend" and self.lookback:
-            lb, st = format_duration(self.lookback), format_duration(self.step or 60)
+            lb, st = format_duration(self.alert_window), format_duration(self.step or 60)
             expr = (f"deriv({expr}[{lb}:{st}])" if r.condition and r.condition.of == "slope" else
                     f"predict_linear({expr}[{lb}:{st}], {int(self.horizon or 0)})")
         if r.condition is None or self.threshold is None:
             return expr
         return f"{expr} {r.condition.op} {P.promql_token(P.Parameter('threshold', 'number', 0), self.threshold)}"
+
+    @property
+    def alert_window(self) -> float | None:
+        """The window an alert expression looks at: the lookback, or for a multi-window trend rule its longest
+        window up to a day (one whole daily cycle, not days of data per evaluation)."""
+        days = [w for w in self.windows if w <= 86400]
+        return max(days) if (days and self.rule.evaluate.mode == "trend") else self.lookback
 
     @property
     def alert_for(self) -> str | None:
