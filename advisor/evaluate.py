@@ -192,7 +192,7 @@ class Evaluator:
                 continue
             window_pts = pts
             if mode == "range" and rr.lookback:
-                window_pts = [p for p in pts if p[0] >= self.now - rr.lookback - 1e-6] or pts[-1:]
+                window_pts = [p for p in pts if p[0] >= self.now - rr.lookback - _tol(rr)] or pts[-1:]
             vals = [p[1] for p in window_pts]
             st = stats.summary(vals)
             projection = verdict = None
@@ -225,7 +225,7 @@ class Evaluator:
                     active_for = self._active_instant(rr, shown, value)
                 else:
                     active_for = self._active_range(rr, pts)
-                if active_for + 1e-3 < rr.for_seconds:
+                if active_for + _tol(rr) < rr.for_seconds:
                     state = "pending"
             if rule.score:
                 scores.append(log_normal_score(rule.score.good, rule.score.median, value))
@@ -246,8 +246,9 @@ class Evaluator:
         window (each over the lookback ending there), walking back from now until it does not hold."""
         cond, how = rr.rule.condition, rr.rule.evaluate.reduce
         since = self.now
-        for t, _ in reversed([p for p in pts if p[0] >= self.now - rr.for_seconds - 1e-6]):
-            window = [v for ts, v in pts if t - rr.lookback - 1e-6 <= ts <= t]
+        tol = _tol(rr)
+        for t, _ in reversed([p for p in pts if p[0] >= self.now - rr.for_seconds - tol]):
+            window = [v for ts, v in pts if t - rr.lookback - tol <= ts <= t]
             if not window or not OPS[cond.op](stats.reduce(window, how), rr.threshold):
                 break
             since = t
@@ -467,6 +468,13 @@ def link_causes(results: list[RuleResult]) -> list[RuleResult]:
 def _same_target(a: dict[str, str], b: dict[str, str]) -> bool:
     shared = [k for k in a if k in b]
     return bool(shared) and all(a[k] == b[k] for k in shared)
+
+
+def _tol(rr: ResolvedRule) -> float:
+    """Half a step: servers return timestamps at millisecond precision, and a step-spaced point on a window's
+    edge must count as inside it."""
+    step = _for_step(rr) if rr.rule.evaluate.mode == "instant" else _step(rr)
+    return step / 2
 
 
 def _extra(rr: ResolvedRule) -> float:

@@ -102,7 +102,7 @@ def test_projection_stops_at_the_limit_and_says_when(tmp_path):
     p = f["projection"]
     assert p["capped"] and p["projected"] == p["limit"] <= HOST_MEM
     assert "in 1d" not in f["recommendation"]
-    assert "it reaches the host's available memory, 24.0 GiB, in 6h 50m" in f["recommendation"]
+    assert "it uses up the host's available memory in 6h 50m, at 24.0 GiB resident" in f["recommendation"]
 
 
 def test_thread_leak_is_named_as_the_cause_of_memory_growth(tmp_path):
