@@ -137,7 +137,7 @@ def _fallback_summary(rr: ResolvedRule) -> str:
 def _fallback_description(rr: ResolvedRule) -> str:
     r, c = rr.rule, rr.rule.condition
     shown, limit = _value("unit", None, r.unit), _const(rr.threshold, r.unit)
-    lookback = format_duration(rr.lookback or 0)
+    lookback = format_duration(rr.alert_window or 0)
     if r.evaluate.mode == "trend" and c.of == "slope":
         ps = _per_second(r.unit)
         text = f"Over the last {lookback} the value grew {shown}{ps} ({c.op} {limit}{ps})."
@@ -158,7 +158,7 @@ def alert_rules(pack: Pack, values: dict[str, Any], runbook_base: str = RUNBOOK_
             continue
         expr = rr.alert_expr
         if r.evaluate.mode in ("range", "trend") and rr.lookback:
-            lb, st = format_duration(rr.lookback), format_duration(rr.step or 60)
+            lb, st = format_duration(rr.alert_window), format_duration(rr.step or 60)
             inner = f"({rr.query})[{lb}:{st}]"
             if inner in expr:
                 out.append({"record": record_name(r.id), "expr": rr.query})

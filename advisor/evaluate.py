@@ -12,10 +12,13 @@ import time as _time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Callable
 
+from dataclasses import replace
+
+from . import confidence as C
 from . import sizing as S
-from . import stats
+from . import stats, trend
 from .durations import format_duration
-from .findings import Confidence, EvidenceItem, Finding, Projection, RuleResult
+from .findings import Confidence, EvidenceItem, Finding, Projection, RuleResult, SizingRow
 from .packs import ResolvedRule
 from .promql.parse import metric_names
 from .render import render
@@ -26,6 +29,8 @@ from .sources.cache import MemoSource
 OPS: dict[str, Callable[[float, float], bool]] = {">": operator.gt, "<": operator.lt, ">=": operator.ge,
                                                   "<=": operator.le}
 EVIDENCE_TOP = 5
+CHART_POINTS = 240
+MAX_POINTS = 10_000
 
 
 def default_step(lookback: float) -> float:
@@ -96,7 +101,7 @@ class Evaluator:
                     raise f.exception()
                 if self.progress:
                     self.progress(f.result())
-            return [f.result() for f in futures]
+            return link_causes([f.result() for f in futures])
         finally:
             # On failure, queued rules are dropped; running ones stop at their next request.
             pool.shutdown(wait=False, cancel_futures=True)
@@ -116,30 +121,54 @@ class Evaluator:
                 return RuleResult(rule, rr.query, False, reason="no data: metric " + ", ".join(missing),
                                   warnings=result.warnings)
             return RuleResult(rule, rr.query, True, reason="no matching series", warnings=result.warnings)
-        span = max((s.points[-1][0] - s.points[0][0]) for s in series) if rule.evaluate.mode != "instant" else None
+        needed = _needed_history(rr)
+        history = None
+        if rule.evaluate.mode != "instant":
+            history = max(s.points[-1][0] - s.points[0][0] for s in series)
+            if needed and history + _slack(rr) < needed:
+                # The points are quantized to the step: ask the source how long the metrics really go back.
+                probed = self._history(rr)
+                history = max(history, probed) if probed is not None else history
+            if needed and history + _slack(rr) < needed:
+                return RuleResult(rule, rr.query, False, warnings=result.warnings,
+                                  reason=f"not enough history: needs ≥ {format_duration(needed)} "
+                                         f"(have {format_duration(history)})")
         for_points: dict[tuple, list] = {}
         if rr.for_seconds and rule.evaluate.mode == "instant":
-            step = max(1.0, min(rr.step or 60.0, rr.for_seconds / 10))
             try:
-                fr = self.source.range(rr.query, self.now - rr.for_seconds, self.now, step)
+                fr = self.source.range(rr.query, self.now - rr.for_seconds, self.now, _for_step(rr))
             except QueryError as e:
                 return RuleResult(rule, rr.query, False, reason=f"query failed: {e.message}")
             for s in fr.series:
-                for_points[_key(s.labels)] = list(s.points)
-            span = max((s.points[-1][0] - s.points[0][0]) for s in fr.series if s.points) if fr.series else 0.0
-        needed = _needed_history(rr)
-        if needed and span is not None and span + _slack(rr) < needed:
-            return RuleResult(rule, rr.query, False, warnings=result.warnings,
-                              reason=f"not enough history: needs ≥ {format_duration(needed)} "
-                                     f"(have {format_duration(span)})")
+                for_points[_key(s.labels)] = [p for p in s.points if p[1] == p[1]]
         return self._judge(rr, series, for_points, result.warnings)
 
     def _main(self, rr: ResolvedRule) -> QueryResult:
         mode = rr.rule.evaluate.mode
         if mode == "instant":
             return self.source.instant(rr.query, self.now)
-        step = rr.step or default_step(rr.lookback)
-        return self.source.range(rr.query, self.now - rr.lookback, self.now, step)
+        return self.source.range(rr.query, self.now - rr.lookback - _extra(rr), self.now, _step(rr))
+
+    def _history(self, rr: ResolvedRule) -> float | None:
+        """Seconds since the oldest sample of the rule's metrics within the window it needs, or None.
+
+        One probe per metric name (escaped by the one quoting helper): the earliest sample timestamp seen by
+        a subquery, exact to its resolution — a range query's points are a step apart and a short history
+        can show as one point, "0s"."""
+        names = list(rr.rule.metrics) or metric_names(rr.query)
+        window = max(rr.lookback or 0, rr.for_seconds or 0, rr.min_history or 0, rr.preferred_history or 0, 60.0)
+        res = max(1.0, window / 600)
+        found = []
+        for name in names:
+            q = (f"min(min_over_time(timestamp({{__name__={_quote(name)}}})"
+                 f"[{format_duration(math.ceil(window + res))}:{format_duration(math.ceil(res))}]))")
+            try:
+                out = [s for s in self.source.instant(q, self.now).series if s.points]
+            except QueryError:
+                continue
+            if out and math.isfinite(out[0].value):
+                found.append(max(0.0, self.now - out[0].value))
+        return min(found) if found else None
 
     def _missing_metrics(self, rr: ResolvedRule) -> list[str]:
         names = list(rr.rule.metrics) or metric_names(rr.query)
@@ -154,51 +183,93 @@ class Evaluator:
     def _judge(self, rr: ResolvedRule, series: list[Series], for_points: dict, warnings) -> RuleResult:
         rule = rr.rule
         cond = rule.condition
+        mode = rule.evaluate.mode
         aux = self._aux(rr)
-        findings, values, scores = [], [], []
+        findings, values, scores, rows = [], [], [], []
         for s in series:
-            pts = s.points
-            vals = [p[1] for p in pts]
-            if any(v != v for v in vals):  # NaN samples (e.g. 0/0) carry no information
-                pts = [p for p in pts if p[1] == p[1]]
-                vals = [p[1] for p in pts]
+            pts = [p for p in s.points if p[1] == p[1]]  # NaN samples (e.g. 0/0) carry no information
             if not pts:
                 continue
+            window_pts = pts
+            if mode == "range" and rr.lookback:
+                window_pts = [p for p in pts if p[0] >= self.now - rr.lookback - _tol(rr)] or pts[-1:]
+            vals = [p[1] for p in window_pts]
             st = stats.summary(vals)
-            projection = None
-            if rule.evaluate.mode == "trend":
-                projection = self._project(rr, s.labels, pts, aux.get("limit"))
+            projection = verdict = None
+            if mode == "trend":
+                projection, verdict = self._project(rr, s.labels, pts, aux.get("limit"))
                 value = projection.slope if cond and cond.of == "slope" else projection.projected
-            elif rule.evaluate.mode == "range":
+            elif mode == "range":
                 value = stats.reduce(vals, rule.evaluate.reduce)
             else:
                 value = vals[-1]
             values.append((target_of(rule, s.labels), value))
-            fires = cond is None or OPS[cond.op](value, rr.threshold)
-            if fires and cond is not None and rr.for_seconds:
-                window = for_points.get(_key(s.labels)) if rule.evaluate.mode == "instant" else \
-                    [p for p in pts if p[0] >= self.now - rr.for_seconds]
-                fires = bool(window) and all(OPS[cond.op](v, rr.threshold) for _, v in window
-                                             if not math.isnan(v))
-            if fires and projection is not None and projection.r2 < rr.min_fit:
-                fires = False   # growth is not steady enough to call it a trend
+            holds = cond is None or OPS[cond.op](value, rr.threshold)
+            if holds and verdict is not None and rr.windows and not verdict.significant:
+                holds = False   # no upward trend the data can tell from noise
+            if holds and projection is not None and not rr.windows and projection.r2 < rr.min_fit:
+                holds = False   # growth is not steady enough to call it a trend
             sizing_res = self._sizing(rr, s.labels, value, st, aux) if rr.sizing else None
             replica_res = self._replicas(rr, s.labels, value, aux) if rr.replicas else None
             if rr.replicas and (replica_res is None or replica_res.desired == replica_res.current):
-                fires = False
+                holds = False
             if rr.sizing and (sizing_res is None or not _sizing_changes(rr, sizing_res)):
-                fires = False
+                holds = False
+            if holds and sizing_res is not None and not _material(rr, sizing_res):
+                rows.append(SizingRow(rule.id, target_of(rule, s.labels), value, sizing_res))
+                holds = False
+            state, active_for, shown = "firing", None, window_pts
+            if holds and cond is not None and rr.for_seconds:
+                if mode == "instant":
+                    shown = for_points.get(_key(s.labels)) or pts
+                    active_for = self._active_instant(rr, shown, value)
+                else:
+                    active_for = self._active_range(rr, pts)
+                if active_for + _tol(rr) < rr.for_seconds:
+                    state = "pending"
             if rule.score:
                 scores.append(log_normal_score(rule.score.good, rule.score.median, value))
-            if fires:
-                findings.append((s, value, st, projection, sizing_res, replica_res, pts))
+            if holds:
+                findings.append(dict(s=s, value=value, st=st, projection=projection, verdict=verdict,
+                                     sizing_res=sizing_res, replica_res=replica_res, pts=shown, state=state,
+                                     active_for=active_for))
         score = min(scores) if scores else None
         if score is None and rule.category != "scaling":
-            score = SEVERITY_SCORE[rule.severity] if findings else 1.0
+            score = SEVERITY_SCORE[rule.severity] if any(f["state"] == "firing" for f in findings) else 1.0
         evidence = self._evidence(rr) if findings else []
-        built = tuple(self._finding(rr, *f, evidence) for f in findings)
+        built = tuple(self._finding(rr, f, evidence) for f in findings)
         return RuleResult(rule, rr.query, True, targets=len(values), findings=built, score=score,
-                          values=tuple(values), warnings=tuple(warnings))
+                          values=tuple(values), warnings=tuple(warnings), sizing_rows=tuple(rows))
+
+    def _active_range(self, rr: ResolvedRule, pts) -> float:
+        """How long a range rule's condition has held: its reduction re-evaluated at every step of the `for`
+        window (each over the lookback ending there), walking back from now until it does not hold."""
+        cond, how = rr.rule.condition, rr.rule.evaluate.reduce
+        since = self.now
+        tol = _tol(rr)
+        for t, _ in reversed([p for p in pts if p[0] >= self.now - rr.for_seconds - tol]):
+            window = [v for ts, v in pts if t - rr.lookback - tol <= ts <= t]
+            if not window or not OPS[cond.op](stats.reduce(window, how), rr.threshold):
+                break
+            since = t
+        return self.now - since
+
+    def _active_instant(self, rr: ResolvedRule, pts, value: float) -> float:
+        """How long an instant rule's condition has held, from the `for` window's points; when it held at all
+        of them and the data starts inside the window, from when the metrics' data starts."""
+        cond = rr.rule.condition
+        since = self.now
+        broke = False
+        for t, v in reversed(pts):
+            if not OPS[cond.op](v, rr.threshold):
+                broke = True
+                break
+            since = t
+        if not broke and since > self.now - rr.for_seconds + _for_step(rr) / 2:
+            start = self._history(rr)
+            if start is not None:
+                since = min(since, self.now - min(start, rr.for_seconds))
+        return max(0.0, self.now - since)
 
     def _aux(self, rr: ResolvedRule) -> dict[str, tuple[Series, ...]]:
         """Per-target side data: limits, capacities, replica counts (instant queries at `now`)."""
@@ -216,9 +287,20 @@ class Evaluator:
                     out[key] = ()
         return out
 
-    def _project(self, rr: ResolvedRule, labels, pts, limits) -> Projection:
-        slope, intercept, r2 = stats.linear_fit(pts)
-        fitted_now = intercept + slope * self.now
+    def _project(self, rr: ResolvedRule, labels, pts, limits) -> tuple[Projection, trend.Verdict | None]:
+        """The growth and where it leads: a multi-window robust verdict for rules with `windows`, else the
+        least-squares line (as predict_linear/deriv, so the generated alerts agree). Never beyond the limit."""
+        verdict = None
+        if rr.windows:
+            step = _step(rr)
+            verdict = trend.judge(pts, self.now, rr.windows, rr.lookback, step)
+            slope, r2 = verdict.slope, verdict.r2
+            fitted_now = verdict.intercept + slope * self.now
+            if verdict.basis == "daily baselines":
+                fitted_now = pts[-1][1]   # the baselines are the days' low points; project from now's value
+        else:
+            slope, intercept, r2 = stats.linear_fit(pts)
+            fitted_now = intercept + slope * self.now
         horizon = rr.horizon or 0.0
         limit = None
         if limits:
@@ -230,8 +312,17 @@ class Evaluator:
         if goal is not None and slope != 0:
             t = (goal - fitted_now) / slope
             ttl = t if t > 0 else (0.0 if (goal - pts[-1][1]) * slope <= 0 else None)
-        return Projection(current=pts[-1][1], slope=slope, projected=fitted_now + slope * horizon, horizon=horizon,
-                          r2=r2, limit=limit, time_to_limit=ttl)
+        projected = fitted_now + slope * horizon
+        capped = False
+        if limit is not None and slope > 0 and projected > limit:
+            projected, capped = limit, True
+        elif limit is not None and slope < 0 and projected < limit:
+            projected, capped = limit, True
+        return Projection(current=pts[-1][1], slope=slope, projected=projected, horizon=horizon, r2=r2,
+                          limit=limit, time_to_limit=ttl, capped=capped,
+                          window=verdict.window if verdict else (pts[-1][0] - pts[0][0]),
+                          basis=verdict.basis if verdict else "samples",
+                          p_value=verdict.p if verdict else None), verdict
 
     def _sizing(self, rr: ResolvedRule, labels, value, st, aux) -> S.SizingResult | None:
         sz = rr.sizing
@@ -268,10 +359,12 @@ class Evaluator:
                 out.append((f"{e.title} (query failed: {err.message})", e.query, ()))
         return out
 
-    def _finding(self, rr, s: Series, value, st, projection, sizing_res, replica_res, pts, evidence) -> Finding:
+    def _finding(self, rr: ResolvedRule, f: dict, evidence) -> Finding:
         rule = rr.rule
+        s, value, st, projection, verdict = f["s"], f["value"], f["st"], f["projection"], f["verdict"]
         target = target_of(rule, s.labels)
-        conf = self._confidence(rr, pts)
+        pts = f["pts"]
+        conf = self._confidence(rr, pts, value, verdict, f["active_for"])
         items = []
         for title, query, series in evidence:
             keep = []
@@ -281,27 +374,136 @@ class Evaluator:
                     if len(keep) == EVIDENCE_TOP:
                         break
             items.append(EvidenceItem(title, query, tuple(keep)))
+        if verdict is not None:
+            pts = [p for p in pts if p[0] >= verdict.start - 1e-6] or pts
+        shown = tuple(stats.downsample(pts, CHART_POINTS))
+        window = (pts[0][0], pts[-1][0]) if (rule.evaluate.mode != "instant" or rr.for_seconds) else None
         ctx = {"labels": dict(s.labels), "value": value, "threshold": rr.threshold, "params": dict(rr.params),
                "target": ", ".join(f"{k}={v}" for k, v in target.items()), "stats": st, "unit": rule.unit,
-               "projection": projection, "sizing": sizing_res, "replicas": replica_res,
-               "rule": {"id": rule.id, "title": rule.title}}
-        return Finding(rule=rule, target=target, labels=dict(s.labels), value=value, stats=st,
-                       threshold=rr.threshold, summary=render(rule.id, rule.summary, ctx, "summary"),
-                       description=render(rule.id, rule.description, ctx, "description"),
-                       recommendation=render(rule.id, rule.recommendation, ctx), confidence=conf,
-                       evidence=tuple(items), projection=projection, sizing=sizing_res, replicas=replica_res)
+               "projection": projection, "sizing": f["sizing_res"], "replicas": f["replica_res"],
+               "rule": {"id": rule.id, "title": rule.title}, "trend": verdict, "cause": None,
+               "state": f["state"], "active_for": f["active_for"], "for_seconds": rr.for_seconds}
+        finding = Finding(rule=rule, target=target, labels=dict(s.labels), value=value, stats=st,
+                          threshold=rr.threshold, summary="", description="", recommendation="", confidence=conf,
+                          evidence=tuple(items), projection=projection, sizing=f["sizing_res"],
+                          replicas=f["replica_res"], state=f["state"], active_for=f["active_for"],
+                          for_seconds=rr.for_seconds, series=shown, window=window)
+        return rerender(finding, ctx)
 
-    def _confidence(self, rr: ResolvedRule, pts) -> Confidence:
-        if rr.rule.evaluate.mode == "instant":
-            return Confidence(1, 1, None, True, True, 1.0)
-        step = rr.step or default_step(rr.lookback)
-        expected = int(rr.lookback // step) + 1
+    def _confidence(self, rr: ResolvedRule, pts, value: float, verdict, active_for) -> Confidence:
+        """Confidence from the history the source holds for the rule (vs its preferred history), the
+        coverage and gaps of the data the verdict rests on, the fit (trends) and the margin (see confidence.py)."""
+        cond = rr.rule.condition
+        op, thr = (cond.op, rr.threshold) if cond else (None, None)
+        mode = rr.rule.evaluate.mode
+        preferred = rr.preferred_history or (rr.lookback if mode != "instant" else rr.for_seconds)
+        present = None
+        if preferred:
+            span = pts[-1][0] - pts[0][0] if pts else 0.0
+            probed = self._history(rr)
+            present = max(span, probed) if probed is not None else span
+        if mode == "instant" and not rr.for_seconds:
+            noise = stats.robust_sd([v for _, v in pts])
+            return C.score(samples=1, expected=1, history=present, preferred=preferred, min_met=True,
+                           margin=C.margin(value, thr, op, noise) if len(pts) >= 3 else None)
+        step = _for_step(rr) if mode == "instant" else _step(rr)
+        if verdict is not None:
+            sel = [p for p in pts if p[0] >= self.now - verdict.window - 1e-6]
+            if cond is not None and cond.of == "slope":
+                m = C.margin(verdict.slope, thr, op, verdict.slope_sd)
+            else:
+                m = C.margin(value, thr, op, verdict.noise * (rr.horizon or 1.0) / max(verdict.window, step))
+            expected = int(verdict.window // step) + 1
+            return C.score(samples=min(len(sel), expected), expected=expected, history=present,
+                           preferred=preferred, min_met=True, gaps=C.gaps(sel, step), margin=m,
+                           fit_r2=round(verdict.r2, 3), trend_p=verdict.p, cap=verdict.cap)
         span = pts[-1][0] - pts[0][0] if pts else 0.0
-        coverage = min(1.0, len(pts) / expected)
-        preferred = rr.preferred_history or rr.lookback
-        history_factor = min(1.0, (span + step) / preferred) if preferred else 1.0
-        return Confidence(len(pts), expected, span, span + _slack(rr) >= _needed_history(rr),
-                          span + step >= preferred, round(coverage * history_factor, 3))
+        expected = int(span // step) + 1
+        noise = stats.robust_sd([v for _, v in pts])
+        r2 = None
+        m = C.margin(value, thr, op, noise)
+        if mode == "trend":
+            slope, intercept, r2 = stats.linear_fit(pts)
+            resid = stats.robust_sd([v - (intercept + slope * t) for t, v in pts])
+            scale = (rr.horizon or 1.0) if cond and cond.of == "value" else 1.0
+            m = C.margin(value, thr, op, resid * scale / max(span, step))
+            r2 = round(r2, 3)
+        return C.score(samples=min(len(pts), expected), expected=expected, history=present, preferred=preferred,
+                       min_met=(present or span) + _slack(rr) >= _needed_history(rr), gaps=C.gaps(pts, step),
+                       margin=m, fit_r2=r2)
+
+
+def rerender(finding: Finding, ctx: dict) -> Finding:
+    """The finding with its texts rendered from `ctx` (again, once `cause` is known)."""
+    rule = finding.rule
+    ctx = dict(ctx, cause=finding.cause)
+    return replace(finding, summary=render(rule.id, rule.summary, ctx, "summary"),
+                   description=render(rule.id, rule.description, ctx, "description"),
+                   recommendation=render(rule.id, rule.recommendation, ctx), context=ctx)
+
+
+def link_causes(results: list[RuleResult]) -> list[RuleResult]:
+    """Findings whose rule is `explained_by` another rule that found something on the same target get `cause`
+    ("thread growth (process-thread-leak)") and their texts re-rendered with it."""
+    by_rule = {r.rule.id: r for r in results}
+    out = []
+    for r in results:
+        if not r.rule.explained_by or not r.findings:
+            out.append(r)
+            continue
+        new = []
+        for f in r.findings:
+            cause = None
+            for rid, text in r.rule.explained_by:
+                other = by_rule.get(rid)
+                hit = next((g for g in other.findings if _same_target(f.target, g.target)), None) if other else None
+                if hit is not None:
+                    cause = f"{text or other.rule.title} ({rid})"
+                    break
+            new.append(rerender(replace(f, cause=cause), f.context) if cause else f)
+        out.append(replace(r, findings=tuple(new)))
+    return out
+
+
+def _same_target(a: dict[str, str], b: dict[str, str]) -> bool:
+    shared = [k for k in a if k in b]
+    return bool(shared) and all(a[k] == b[k] for k in shared)
+
+
+def _tol(rr: ResolvedRule) -> float:
+    """Half a step: servers return timestamps at millisecond precision, and a step-spaced point on a window's
+    edge must count as inside it."""
+    step = _for_step(rr) if rr.rule.evaluate.mode == "instant" else _step(rr)
+    return step / 2
+
+
+def _extra(rr: ResolvedRule) -> float:
+    """A range rule with `for` is evaluated at every step of the `for` window (as Prometheus evaluates the
+    alert), so its data reaches one `for` further back than the lookback."""
+    mode = rr.rule.evaluate.mode
+    return rr.for_seconds if (mode == "range" and rr.for_seconds and rr.rule.condition) else 0.0
+
+
+def _step(rr: ResolvedRule) -> float:
+    """The range-query step: the rule's, coarsened for long windows (servers refuse > 11,000 points)."""
+    return max(rr.step or default_step(rr.lookback), (rr.lookback + _extra(rr)) / MAX_POINTS)
+
+
+def _for_step(rr: ResolvedRule) -> float:
+    return max(1.0, min(rr.step or 60.0, (rr.for_seconds or 600.0) / 10))
+
+
+def _material(rr: ResolvedRule, sz: S.SizingResult) -> bool:
+    """A right-sizing result is a finding only when it changes the capacity materially: by at least
+    `min_change` (cores/bytes) AND `min_change_ratio` of the current capacity. Without a known current
+    capacity (a process group's usage) there is nothing to change from: it goes to the sizing table."""
+    cfg = rr.sizing
+    if cfg.decommission or (not cfg.min_change and not cfg.min_change_ratio):
+        return True
+    if sz.current is None or sz.current <= 0:
+        return False
+    change = abs(sz.recommended - sz.current)
+    return change >= cfg.min_change and change / sz.current >= cfg.min_change_ratio
 
 
 def _sizing_changes(rr: ResolvedRule, sz: S.SizingResult) -> bool:
@@ -316,18 +518,18 @@ def _sizing_changes(rr: ResolvedRule, sz: S.SizingResult) -> bool:
 
 
 def _needed_history(rr: ResolvedRule) -> float:
-    """History a rule needs: its min_history, never more than the window it looks at (an explicitly short
-    --set lookback means the operator accepts short history); an instant rule with `for` needs that window."""
-    window = rr.lookback if rr.rule.evaluate.mode != "instant" else rr.for_seconds
-    need = min(rr.min_history, window) if (rr.min_history and window) else (rr.min_history or 0.0)
-    if rr.rule.evaluate.mode == "instant" and rr.for_seconds:
-        need = max(need, rr.for_seconds)
-    return need
+    """History a range or trend rule needs before its value means anything: its min_history, never more than
+    the window it looks at (an explicitly short --set lookback means the operator accepts short history).
+    Instant rules need none: their value is the current one, and `for` makes a young condition pending."""
+    if rr.rule.evaluate.mode == "instant":
+        return 0.0
+    window = rr.lookback
+    return min(rr.min_history, window) if (rr.min_history and window) else (rr.min_history or 0.0)
 
 
 def _slack(rr: ResolvedRule) -> float:
     """One step of tolerance: a range query's first and last points are a step short of the full window."""
-    return rr.step or (default_step(rr.lookback) if rr.lookback else 1.0)
+    return _step(rr) if rr.lookback else (rr.step or 1.0)
 
 
 def _key(labels: dict[str, str]) -> tuple:

@@ -11,14 +11,19 @@ from .sizing import ReplicaResult, SizingResult
 
 @dataclass(frozen=True)
 class Confidence:
-    """How much to trust a finding: sample coverage over the lookback and history length (KRR-style)."""
+    """How much to trust a finding, with the inputs the score came from (see ``confidence.py``)."""
 
     samples: int
     expected: int
     history_seconds: float | None
     min_history_met: bool
     preferred_history_met: bool
-    score: float                  # coverage × history factor, 0..1
+    score: float                       # 0..1
+    gaps: int = 0                      # missing-sample runs longer than 2 steps
+    fit_r2: float | None = None        # trend rules: goodness of the fit the verdict rests on
+    margin: float | None = None        # distance from the threshold in units of the series' noise (robust sd)
+    preferred_seconds: float | None = None  # the history the rule prefers (for the explanation)
+    trend_p: float | None = None       # trend rules: Mann-Kendall p-value of the growth the verdict rests on
 
     @property
     def coverage(self) -> float:
@@ -28,18 +33,44 @@ class Confidence:
     def level(self) -> str:
         return "high" if self.score >= 0.75 else "medium" if self.score >= 0.4 else "low"
 
+    def explain(self) -> str:
+        """One line: the inputs and how the score came out."""
+        from .durations import format_duration
+        parts = []
+        if self.history_seconds is None:
+            parts.append("current value")
+        else:
+            hist = f"{format_duration(self.history_seconds)} of history"
+            if self.preferred_seconds:
+                hist += f" (preferred {format_duration(self.preferred_seconds)})"
+            parts.append(hist)
+            parts.append(f"{self.samples}/{self.expected} samples")
+            parts.append(f"{self.gaps} gap{'s' if self.gaps != 1 else ''}")
+        if self.fit_r2 is not None:
+            parts.append(f"fit R² {self.fit_r2:.2f}")
+        if self.trend_p is not None:
+            parts.append(f"trend p {self.trend_p:.2g}")
+        if self.margin is not None:
+            m = self.margin
+            parts.append(f"{'≥ ' if m >= 99 else ''}{min(abs(m), 99):.1f}σ {'beyond' if m >= 0 else 'short of'} threshold")
+        return f"{self.level} ({self.score:.2f}): " + ", ".join(parts)
+
 
 @dataclass(frozen=True)
 class Projection:
-    """Linear growth fitted over the lookback (trend rules)."""
+    """Growth fitted over the window the verdict rests on (trend rules), projected to the horizon or the limit."""
 
     current: float
     slope: float                  # per second
-    projected: float              # value at now + horizon
+    projected: float              # value at now + horizon, never beyond the limit
     horizon: float
     r2: float
     limit: float | None = None
     time_to_limit: float | None = None  # seconds until the fitted line reaches the limit/threshold
+    capped: bool = False          # the limit is reached before the horizon: projected is the limit
+    window: float | None = None   # seconds of data the slope rests on
+    basis: str = "samples"        # "samples" (Theil-Sen/least squares over the window) or "daily baselines"
+    p_value: float | None = None  # Mann-Kendall p-value of an upward trend over that window
 
 
 @dataclass(frozen=True)
@@ -65,6 +96,14 @@ class Finding:
     projection: Projection | None = None
     sizing: SizingResult | None = None
     replicas: ReplicaResult | None = None
+    state: str = "firing"                            # "firing" | "pending"
+    active_for: float | None = None                  # seconds the condition has held up to the evaluation time
+    for_seconds: float | None = None                 # the rule's `for` (None if it has none)
+    series: tuple[tuple[float, float], ...] = ()     # (unix ts, value) the verdict rests on, ≤ 240 points
+    window: tuple[float, float] | None = None        # (start, end) unix seconds of that data
+    cause: str | None = None                         # another finding on the same target that explains this one
+    context: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # what the texts were
+                                                                                      # rendered from
 
     @property
     def severity(self) -> str:
@@ -73,6 +112,16 @@ class Finding:
     @property
     def target_text(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.target.items()) or "(all)"
+
+
+@dataclass(frozen=True)
+class SizingRow:
+    """A right-sizing result that is not a material change: kept in the sizing table, out of the findings."""
+
+    rule_id: str
+    target: dict[str, str]
+    value: float
+    sizing: SizingResult
 
 
 @dataclass(frozen=True)
@@ -88,6 +137,15 @@ class RuleResult:
     score: float | None = None    # 0..1, None when not scored
     values: tuple[tuple[dict[str, str], float], ...] = ()
     warnings: tuple[str, ...] = ()
+    sizing_rows: tuple[SizingRow, ...] = ()
+
+    @property
+    def firing(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.state == "firing")
+
+    @property
+    def pending(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.state == "pending")
 
 
 @dataclass(frozen=True)
@@ -100,12 +158,31 @@ class Report:
     overall: Score
     warnings: tuple[str, ...] = ()
     filters: dict[str, Any] = field(default_factory=dict)
+    evaluated_at: float | None = None   # the evaluation instant (--time T, or now); None → generated_at
+
+    def __post_init__(self):
+        if self.evaluated_at is None:
+            object.__setattr__(self, "evaluated_at", self.generated_at)
+
+    def _sorted(self, state: str) -> list[Finding]:
+        order = {"critical": 0, "warning": 1, "info": 2}
+        return sorted((f for r in self.results for f in r.findings if f.state == state),
+                      key=lambda f: (order[f.severity], f.rule.category, f.rule.id, f.target_text))
 
     @property
     def findings(self) -> list[Finding]:
-        order = {"critical": 0, "warning": 1, "info": 2}
-        return sorted((f for r in self.results for f in r.findings),
-                      key=lambda f: (order[f.severity], f.rule.category, f.rule.id, f.target_text))
+        """Firing findings, most severe first."""
+        return self._sorted("firing")
+
+    @property
+    def pending(self) -> list[Finding]:
+        """Findings whose condition holds but not yet for the rule's whole `for` window (same order)."""
+        return self._sorted("pending")
+
+    @property
+    def sizing_rows(self) -> list[SizingRow]:
+        """Every rule's right-sizing rows that are not material changes."""
+        return [row for r in self.results for row in r.sizing_rows]
 
     @property
     def not_evaluated(self) -> list[RuleResult]:

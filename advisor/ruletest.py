@@ -6,8 +6,9 @@ evaluates the rules it mentions at ``eval_time`` with optional parameter overrid
 
 - ``expect_findings``: for every rule listed, its findings must match the expectations one to one
   (``labels`` a subset of the finding's labels, ``severity``, ``value`` within 0.1 %, ``text_contains``
-  substrings of summary + description + recommendation);
-- ``expect_no_findings``: the rule was evaluated and found nothing;
+  substrings of summary + description + recommendation, ``state``: firing (default), pending — as in
+  promtool, pending findings are only compared when expected — or sizing, a row of the sizing table);
+- ``expect_no_findings``: the rule was evaluated and nothing fired;
 - ``expect_not_evaluated``: the rule was not evaluated (optionally ``reason_contains``).
 
 Errors in the file are ``TestFileError(path, line, field, reason)`` (exit 2); failed expectations are
@@ -49,8 +50,11 @@ class Expected:
     severity: str | None = None
     value: float | None = None
     text_contains: tuple[str, ...] = ()
+    state: str = "firing"
 
     def matches(self, f: Finding) -> bool:
+        if getattr(f, "state", "firing") != self.state:
+            return False
         if any(f.labels.get(k) != v for k, v in self.labels.items()):
             return False
         if self.severity and f.severity != self.severity:
@@ -68,6 +72,8 @@ class Expected:
             out["value"] = self.value
         if self.text_contains:
             out["text_contains"] = list(self.text_contains)
+        if self.state != "firing":
+            out["state"] = self.state
         return out
 
 
@@ -224,7 +230,8 @@ def parse_text(text: str, path: str, base: Path | None = None) -> TestFile:
             eval_time=_duration(t["eval_time"], lines, path, b + ("eval_time",)),
             series=_series(t["input_series"], lines, path, b + ("input_series",)), overrides=overrides,
             expect_findings=tuple(Expected(e["rule"], dict(e.get("labels") or {}), e.get("severity"),
-                                           e.get("value"), tuple(e.get("text_contains") or ()))
+                                           e.get("value"), tuple(e.get("text_contains") or ()),
+                                           e.get("state", "firing"))
                                   for e in t.get("expect_findings") or ()),
             expect_no_findings=tuple(t.get("expect_no_findings") or ()),
             expect_not_evaluated=tuple((x, "") if isinstance(x, str) else (x["rule"], x.get("reason_contains", ""))
@@ -269,13 +276,39 @@ def run_test(tf: TestFile, test: TestCase) -> Outcome:
 
 
 def _got(f: Finding) -> dict[str, Any]:
-    return {"labels": f.labels, "severity": f.severity, "value": f.value, "summary": f.summary}
+    out = {"labels": f.labels, "severity": f.severity, "value": f.value, "summary": f.summary}
+    if f.state != "firing":
+        out["state"] = f.state
+    return out
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A sizing-table row, shaped like a finding for matching."""
+
+    labels: dict[str, str]
+    value: float
+    severity: str
+    summary: str = ""
+    description: str = ""
+    recommendation: str = ""
+    state: str = "sizing"
+
+
+def _candidates(r: RuleResult, states: set[str]) -> list:
+    out: list = [f for f in r.findings if f.state == "firing" or f.state in states]
+    if "sizing" in states:
+        out += [_Row(row.target, row.value, r.rule.severity) for row in r.sizing_rows]
+    return out
 
 
 def _state(r: RuleResult) -> str:
     if not r.evaluated:
         return f"not evaluated: {r.reason}"
-    return f"evaluated, {len(r.findings)} finding(s)" + (f" ({r.reason})" if r.reason else "")
+    firing = sum(1 for f in r.findings if f.state == "firing")
+    pending = len(r.findings) - firing
+    return (f"evaluated, {firing} finding(s)" + (f", {pending} pending" if pending else "")
+            + (f" ({r.reason})" if r.reason else ""))
 
 
 def compare(test: TestCase, results: dict[str, RuleResult]) -> list[Failure]:
@@ -285,7 +318,8 @@ def compare(test: TestCase, results: dict[str, RuleResult]) -> list[Failure]:
         by_rule.setdefault(e.rule, []).append(e)
     for rid, exps in by_rule.items():
         r = results[rid]
-        left = list(r.findings)
+        left = _candidates(r, {e.state for e in exps})
+        shown = list(left)
         unmatched = []
         for e in exps:
             hit = next((f for f in left if e.matches(f)), None)
@@ -294,13 +328,14 @@ def compare(test: TestCase, results: dict[str, RuleResult]) -> list[Failure]:
             else:
                 left.remove(hit)
         if unmatched or left or not r.evaluated:
-            got = [_got(f) for f in r.findings] if r.evaluated else _state(r)
+            got = [_got(f) for f in shown] if r.evaluated else _state(r)
             failures.append(Failure(rid, "findings", [e.show() for e in exps], got))
     for rid in test.expect_no_findings:
         r = results[rid]
-        if not r.evaluated or r.findings:
+        firing = [f for f in r.findings if f.state == "firing"]
+        if not r.evaluated or firing:
             failures.append(Failure(rid, "no findings", "evaluated, 0 findings",
-                                    [_got(f) for f in r.findings] if r.evaluated else _state(r)))
+                                    [_got(f) for f in firing] if r.evaluated else _state(r)))
     for rid, reason in test.expect_not_evaluated:
         r = results[rid]
         if r.evaluated or reason not in r.reason:

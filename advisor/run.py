@@ -79,7 +79,7 @@ def execute(config: Config, source: Source | None = None,
     if getattr(source, "base", None):
         src["url"] = source.base
     return Report(
-        generated_at=evaluator.now if now is not None else time.time(), source=src,
+        generated_at=evaluator.now if now is not None else time.time(), evaluated_at=evaluator.now, source=src,
         packs=tuple({"name": p.name, "description": p.description, "path": p.path,
                      "parameters": {k: p.params[k].default if k not in values[p.name] else values[p.name][k]
                                     for k in p.params}} for p in packs),

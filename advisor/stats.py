@@ -50,3 +50,108 @@ def linear_fit(points) -> tuple[float, float, float]:
     intercept = mv - slope * mt - slope * t0
     r2 = (stv * stv) / (stt * svv) if stt and svv else (1.0 if slope == 0 else 0.0)
     return slope, intercept, max(0.0, min(1.0, r2))
+
+
+# --- robust trend statistics (leak detection) ---------------------------------------------------------------
+
+_Z95 = 1.959963984540054
+
+
+def robust_sd(values) -> float:
+    """Noise of a series: 1.4826 × the median absolute deviation (the sd for normal data, robust to spikes)."""
+    vals = sorted(v for v in values if math.isfinite(v))
+    if len(vals) < 3:
+        return float("nan")
+    med = _quantile(vals, 0.5)
+    return 1.4826 * _quantile(sorted(abs(v - med) for v in vals), 0.5)
+
+
+def downsample(points, limit: int = 240):
+    """At most `limit` points: the median value of equal-count buckets, at the bucket's middle timestamp."""
+    pts = [(t, v) for t, v in points if math.isfinite(v)]
+    if len(pts) <= limit:
+        return pts
+    out = []
+    for i in range(limit):
+        chunk = pts[i * len(pts) // limit:(i + 1) * len(pts) // limit]
+        if chunk:
+            vals = sorted(v for _, v in chunk)
+            out.append((chunk[len(chunk) // 2][0], _quantile(vals, 0.5)))
+    return out
+
+
+def _pairs(points):
+    import numpy as np
+    t = np.array([p[0] for p in points], dtype=float)
+    v = np.array([p[1] for p in points], dtype=float)
+    i, j = np.triu_indices(len(t), k=1)
+    return np, t, v, i, j
+
+
+def mann_kendall(points) -> tuple[float, float]:
+    """(z, one-sided p-value of an upward trend) of the Mann-Kendall test, with the variance corrected for ties.
+
+    Rank-based: robust to noise and outliers, and to growth that is steady but not linear."""
+    pts = [(t, v) for t, v in points if math.isfinite(v)]
+    n = len(pts)
+    if n < 4:
+        return 0.0, 1.0
+    np, t, v, i, j = _pairs(pts)
+    s = float(np.sign(v[j] - v[i]).sum())
+    _, counts = np.unique(v, return_counts=True)
+    var = (n * (n - 1) * (2 * n + 5) - float((counts * (counts - 1) * (2 * counts + 5)).sum())) / 18.0
+    if var <= 0:
+        return 0.0, 1.0
+    z = (s - 1) / math.sqrt(var) if s > 0 else (s + 1) / math.sqrt(var) if s < 0 else 0.0
+    return z, 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def theil_sen(points) -> tuple[float, float, float, float]:
+    """(slope per second, intercept, lower, upper) — Theil-Sen's median of pairwise slopes with Sen's 95 %
+    confidence interval. Half the points can be outliers before the slope moves (least squares: one)."""
+    pts = [(t, v) for t, v in points if math.isfinite(v)]
+    n = len(pts)
+    if n < 2:
+        v0 = pts[0][1] if pts else float("nan")
+        return 0.0, v0, float("-inf"), float("inf")
+    np, t, v, i, j = _pairs(pts)
+    dt = t[j] - t[i]
+    keep = dt > 0
+    slopes = np.sort((v[j] - v[i])[keep] / dt[keep])
+    m = len(slopes)
+    if m == 0:
+        return 0.0, float(np.median(v)), float("-inf"), float("inf")
+    slope = float(np.median(slopes))
+    intercept = float(np.median(v - slope * t))
+    c = _Z95 * math.sqrt(n * (n - 1) * (2 * n + 5) / 18.0)
+    lo_i, hi_i = int(math.floor((m - c) / 2)), int(math.ceil((m + c) / 2))
+    lower = float(slopes[lo_i]) if 0 <= lo_i < m else float("-inf")
+    upper = float(slopes[hi_i]) if 0 <= hi_i < m else float("inf")
+    return slope, intercept, lower, upper
+
+
+def r_squared(points, slope: float, intercept: float) -> float:
+    """Share of the variance a line explains (1 − SSres/SStot, clamped to 0..1)."""
+    pts = [(t, v) for t, v in points if math.isfinite(v)]
+    if len(pts) < 2:
+        return 0.0
+    mv = math.fsum(v for _, v in pts) / len(pts)
+    sst = math.fsum((v - mv) ** 2 for _, v in pts)
+    if sst == 0:
+        return 1.0 if slope == 0 else 0.0
+    ssr = math.fsum((v - (intercept + slope * t)) ** 2 for t, v in pts)
+    return max(0.0, min(1.0, 1 - ssr / sst))
+
+
+def daily_baselines(points, end: float, days: int, q: float = 0.05) -> list[tuple[float, float]]:
+    """(middle of the day, low quantile) of each of the last `days` whole 24 h periods ending at `end`.
+
+    A daily cycle rises and falls within a day; a leak lifts every day's low point. The 5th percentile, not
+    the minimum, so one dip (a restart) does not hide the day's baseline."""
+    out = []
+    for d in range(days, 0, -1):
+        lo, hi = end - d * 86400.0, end - (d - 1) * 86400.0
+        vals = sorted(v for t, v in points if lo < t <= hi and math.isfinite(v))
+        if len(vals) >= 3:
+            out.append(((lo + hi) / 2, _quantile(vals, q)))
+    return out

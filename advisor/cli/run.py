@@ -42,11 +42,17 @@ EXT_FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".md": "markdow
               help="Extra HTTP header, e.g. 'X-Scope-OrgID: tenant' (repeatable).")
 @click.option("--ca-file", type=click.Path(dir_okay=False, exists=True), help="CA bundle to verify TLS with.")
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
+@click.option("--time", "at", metavar="T",
+              help="Evaluate as of this instant, RFC 3339 or Unix seconds (default: now; with --load, the newest "
+                   "sample). For incident reviews and reproducible reports.")
+@click.option("--load", "load_files", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="Evaluate these data files on the embedded engine instead of a Prometheus or local sampling: "
+                   "Prometheus text with timestamps, OpenMetrics, or a promqltest 'load' block (repeatable).")
 @local_options
 @debug_option
 def run(prometheus_url, fmt, output, textfile_dir, config_path, packs, no_builtin, sets, categories, rules, min_severity,
-        fail_on, concurrency, timeout, headers, ca_file, insecure, exporter_url, local_interval, local_duration,
-        store_path, debug):
+        fail_on, concurrency, timeout, headers, ca_file, insecure, at, load_files, exporter_url, local_interval,
+        local_duration, store_path, debug):
     """Evaluate all enabled rule packs and write a report.
 
     Credentials come from the environment or the config file, never from flags:
@@ -69,6 +75,8 @@ def run(prometheus_url, fmt, output, textfile_dir, config_path, packs, no_builti
         advisor run --category scaling --fail-on warning --format json
         advisor run --rule 'process-*' --set process.lookback=6h
         advisor run --prometheus http://prom:9090 --textfile /var/lib/perfadvisor/textfile
+        advisor run --prometheus http://prom:9090 --time 2026-01-02T03:04:05Z   # as of an incident
+        advisor run --load samples.prom --time 1700000000
     """
     with errors_to_exit(debug):
         if fmt is None:
@@ -77,10 +85,19 @@ def run(prometheus_url, fmt, output, textfile_dir, config_path, packs, no_builti
                       no_builtin=no_builtin, concurrency=concurrency, categories=categories, rules=rules,
                       min_severity=min_severity, fail_on=fail_on, timeout=timeout, headers=headers,
                       insecure=insecure, ca_file=ca_file, debug=debug)
+        when = _time_arg(at)
         tty = sys.stderr.isatty()
         bar = _progress() if tty else None
         try:
-            if local_mode(cfg):
+            if load_files:
+                if cfg.prometheus is not None or exporter_url or store_path:
+                    raise ConfigError("--load evaluates files on the embedded engine; it cannot be used with a "
+                                      "Prometheus, --exporter or --store")
+                source, newest = _loaded(load_files, when)
+                report = execute(cfg, source=source, progress=bar, now=newest if when is None else when)
+            elif local_mode(cfg):
+                if when is not None:
+                    raise ConfigError("--time needs a data source with history: --prometheus URL or --load FILE")
                 from ..local.options import LocalOptions
                 from ..local.runner import run_local
                 opts = LocalOptions.parse(local_interval, local_duration, exporter_url, store_path)
@@ -88,7 +105,7 @@ def run(prometheus_url, fmt, output, textfile_dir, config_path, packs, no_builti
             elif exporter_url or store_path:
                 raise ConfigError("--exporter and --store are for local mode; they cannot be used with a Prometheus")
             else:
-                report = execute(cfg, progress=bar)
+                report = execute(cfg, progress=bar, now=when)
         finally:
             if bar:
                 bar.close()   # before any error line, so it does not land on the bar's line
@@ -112,9 +129,32 @@ def run(prometheus_url, fmt, output, textfile_dir, config_path, packs, no_builti
             click.echo(text, nl=False)
     if fail_on:
         order = C.SEVERITY_ORDER
-        if any(order[f.severity] >= order[fail_on] for f in report.findings):
+        # Pending findings never fail a run (like Prometheus' pending alerts, which do not notify).
+        if any(order[f.severity] >= order[fail_on] for f in report.findings if f.state == "firing"):
             sys.exit(EXIT_FAIL_ON)
     sys.exit(EXIT_OK)
+
+
+def _time_arg(text: str | None) -> float | None:
+    if text is None:
+        return None
+    from ..query import parse_time
+    try:
+        return parse_time(text)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="'--time'") from None
+
+
+def _loaded(files: tuple[str, ...], when: float | None):
+    """The embedded engine over `files`, and the newest sample's time (the default --time)."""
+    import time as _t
+    from ..query import QueryInputError, embedded_source
+    try:
+        source = embedded_source(files, when if when is not None else _t.time(), 300.0)
+    except QueryInputError as e:
+        raise ConfigError(str(e)) from None
+    flat = source.storage.flat()
+    return source, (float(flat.nts.max()) / 1000.0 if len(flat.nts) else _t.time())
 
 
 def _progress():

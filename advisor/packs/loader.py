@@ -132,7 +132,7 @@ def _rule(r: dict, pack: str, source: str) -> M.Rule:
         condition=M.Condition(c["op"], c["threshold"], c.get("for"), c.get("of", "value")) if c else None,
         evaluate=M.Evaluation(ev.get("mode", "instant"), ev.get("lookback"), ev.get("step"),
                               ev.get("reduce", "last"), ev.get("horizon"), ev.get("limit_query"),
-                              ev.get("min_fit", 0.0)),
+                              ev.get("min_fit", 0.0), tuple(ev.get("windows") or ())),
         target=tuple(r.get("target") or ()), metrics=tuple(r.get("metrics") or ()), unit=r.get("unit", ""),
         summary=r.get("summary", ""), description=r.get("description", ""), recommendation=r["recommendation"],
         evidence=tuple(M.Evidence(e["title"], e["query"]) for e in r.get("evidence") or ()),
@@ -142,6 +142,8 @@ def _rule(r: dict, pack: str, source: str) -> M.Rule:
         weight=r.get("weight"),
         sizing=M.Sizing(**{k: v for k, v in sz.items()}) if sz else None,
         replicas=M.Replicas(**rp) if rp else None,
+        explained_by=tuple((e, "") if isinstance(e, str) else (e["rule"], e.get("cause", ""))
+                           for e in r.get("explained_by") or ()),
     )
 
 

@@ -35,6 +35,8 @@ class Evaluation:
     horizon: str | None = None          # trend: project this far ahead
     limit_query: str | None = None      # trend: per-target limit the growth runs into (time-to-limit)
     min_fit: Any = 0.0                  # trend: minimum R² of the linear fit for the growth to count
+    windows: tuple[str, ...] = ()       # trend: shorter windows (durations) judged besides the lookback; the
+                                        # verdict rests on the longest one the history covers (leak detection)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Sizing:
     decommission: bool = False          # idle targets: recommend removing the whole capacity
     extra_cost_query: str | None = None  # decommission: memory bytes of the target
     extra_price: Any = 0.0
+    min_change: Any = 0.0               # a recommendation is a finding only when it changes the capacity by at
+    min_change_ratio: Any = 0.0         # least this much (cores/bytes) AND this share of it; else a sizing row
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,8 @@ class Rule:
     replicas: Replicas | None = None
     source: str = ""                    # file:line, for messages
     enabled: bool = True
+    explained_by: tuple[tuple[str, str], ...] = ()  # (rule id, cause text): a finding of that rule on the same
+                                                    # target explains this one; its texts get `cause`
 
     def resolve(self, params: dict[str, P.Parameter], values: dict[str, Any]) -> "ResolvedRule":
         """This rule with every parameter placeholder substituted and every scalar resolved."""
@@ -120,6 +126,7 @@ class Rule:
             for_seconds=dur(cond.for_) if cond else None,
             lookback=dur(ev.lookback), step=dur(ev.step), horizon=dur(ev.horizon),
             limit_query=sub(ev.limit_query), min_fit=float(val(ev.min_fit)),
+            windows=tuple(sorted(dur(w) for w in ev.windows)),
             evidence=tuple(Evidence(e.title, sub(e.query).strip()) for e in self.evidence),
             min_history=dur(self.min_history), preferred_history=dur(self.preferred_history),
             sizing=_resolve_sizing(self.sizing, sub, val),
@@ -145,7 +152,7 @@ def _resolve_sizing(s: Sizing | None, sub, val) -> Sizing | None:
         return None
     return Sizing(s.resource, s.usage, sub(s.capacity_query), float(val(s.headroom)), float(val(s.floor)),
                   float(val(s.round_to)), float(val(s.price)), s.decommission, sub(s.extra_cost_query),
-                  float(val(s.extra_price)))
+                  float(val(s.extra_price)), float(val(s.min_change)), float(val(s.min_change_ratio)))
 
 
 @dataclass(frozen=True)
@@ -167,6 +174,7 @@ class ResolvedRule:
     sizing: Sizing | None
     replicas: Replicas | None
     params: dict[str, Any]
+    windows: tuple[float, ...] = ()
 
     @property
     def alert_expr(self) -> str:
@@ -180,12 +188,19 @@ class ResolvedRule:
             expr = (f"{fn}({expr}[{lb}:{st}])" if fn else
                     f"quantile_over_time({int(ev.reduce[1:]) / 100}, {expr}[{lb}:{st}])")
         elif ev.mode == "trend" and self.lookback:
-            lb, st = format_duration(self.lookback), format_duration(self.step or 60)
+            lb, st = format_duration(self.alert_window), format_duration(self.step or 60)
             expr = (f"deriv({expr}[{lb}:{st}])" if r.condition and r.condition.of == "slope" else
                     f"predict_linear({expr}[{lb}:{st}], {int(self.horizon or 0)})")
         if r.condition is None or self.threshold is None:
             return expr
         return f"{expr} {r.condition.op} {P.promql_token(P.Parameter('threshold', 'number', 0), self.threshold)}"
+
+    @property
+    def alert_window(self) -> float | None:
+        """The window an alert expression looks at: the lookback, or for a multi-window trend rule its longest
+        window up to a day (one whole daily cycle, not days of data per evaluation)."""
+        days = [w for w in self.windows if w <= 86400]
+        return max(days) if (days and self.rule.evaluate.mode == "trend") else self.lookback
 
     @property
     def alert_for(self) -> str | None:

@@ -7,7 +7,7 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
-from ..findings import Finding, Report, RuleResult
+from ..findings import Finding, Report, RuleResult, SizingRow
 from ..scoring import Score
 from . import register
 
@@ -41,9 +41,14 @@ def finding_dict(f: Finding) -> dict:
         "threshold": f.threshold, "operator": r.condition.op if r.condition else None,
         "condition_of": r.condition.of if r.condition else None, "stats": f.stats,
         "summary": f.summary, "description": f.description, "recommendation": f.recommendation,
+        "state": f.state, "active_for": f.active_for, "for_seconds": f.for_seconds, "cause": f.cause,
         "confidence": {"score": c.score, "level": c.level, "samples": c.samples, "expected_samples": c.expected,
                        "coverage": round(c.coverage, 4), "history_seconds": c.history_seconds,
-                       "min_history_met": c.min_history_met, "preferred_history_met": c.preferred_history_met},
+                       "preferred_history_seconds": c.preferred_seconds,
+                       "min_history_met": c.min_history_met, "preferred_history_met": c.preferred_history_met,
+                       "gaps": c.gaps, "fit_r2": c.fit_r2, "margin": c.margin, "trend_p": c.trend_p,
+                       "explanation": c.explain()},
+        "series": [[t, v] for t, v in f.series], "window": list(f.window) if f.window else None,
         "evidence": [{"title": e.title, "query": e.query,
                       "series": [{"labels": lb, "value": v} for lb, v in e.series]} for e in f.evidence],
         "projection": dataclasses.asdict(f.projection) if f.projection else None,
@@ -53,10 +58,20 @@ def finding_dict(f: Finding) -> dict:
     }
 
 
+def sizing_row_dict(row: SizingRow) -> dict:
+    return {"rule_id": row.rule_id, "target": row.target, "value": row.value,
+            "sizing": dict(dataclasses.asdict(row.sizing), change=row.sizing.change)}
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 def rule_dict(r: RuleResult) -> dict:
     return {"id": r.rule.id, "pack": r.rule.pack, "title": r.rule.title, "category": r.rule.category,
             "dimension": r.rule.dimension, "severity": r.rule.severity, "evaluated": r.evaluated,
-            "reason": r.reason, "targets": r.targets, "findings": len(r.findings),
+            "reason": r.reason, "targets": r.targets, "findings": len(r.firing), "pending": len(r.pending),
+            "sizing_rows": len(r.sizing_rows),
             "score": None if r.score is None else round(r.score, 4), "weight": r.rule.weight_value,
             "query": r.query}
 
@@ -66,15 +81,19 @@ def as_dict(report: Report) -> dict:
     counts = {s: sum(1 for f in findings if f.severity == s) for s in ("critical", "warning", "info")}
     return _clean({
         "schema_version": SCHEMA_VERSION,
-        "generated_at": datetime.fromtimestamp(report.generated_at, timezone.utc).isoformat().replace("+00:00", "Z"),
+        "generated_at": _iso(report.generated_at),
+        "evaluated_at": _iso(report.evaluated_at),
         "source": report.source,
         "summary": {"score": report.overall.value, "rules_total": len(report.results),
                     "rules_evaluated": report.evaluated_count,
                     "coverage": round(report.evaluated_count / len(report.results), 4) if report.results else 0.0,
-                    "findings": counts, "monthly_cost_change": report.monthly_cost_change()},
+                    "findings": counts, "pending": len(report.pending),
+                    "monthly_cost_change": report.monthly_cost_change()},
         "scores": {"overall": _score(report.overall),
                    "dimensions": {d: _score(s) for d, s in report.dimensions.items()}},
         "findings": [finding_dict(f) for f in findings],
+        "pending": [finding_dict(f) for f in report.pending],
+        "sizing_rows": [sizing_row_dict(row) for row in report.sizing_rows],
         "rules": [rule_dict(r) for r in report.results],
         "not_evaluated": [{"rule_id": r.rule.id, "reason": r.reason} for r in report.not_evaluated],
         "packs": [dict(p) for p in report.packs],

@@ -18,7 +18,8 @@ from tests.support.prometheus import start_prometheus
 XSS = "<script>alert(1)</script>"
 # Short windows so rules evaluate on the seconds of history a test has.
 SHORT = ["--set", "lookback=20s", "--set", "step=1s", "--set", "rate_window=4s", "--set", "host.for_short=2s",
-         "--set", "host.for_medium=2s", "--set", "host.for_long=2s", "--set", "process.for_short=2s"]
+         "--set", "host.for_medium=2s", "--set", "host.for_long=2s", "--set", "process.for_short=2s",
+         "--set", "process.leak_lookback=20s"]
 HISTORY = 22  # seconds of scrapes the fixtures wait for: enough for the 20 s windows in SHORT
 
 

@@ -38,7 +38,9 @@ def test_process_sizing_on_exporter(exporter_prometheus):
                 "--set", f"scaling.groupname={LEAK_GROUP}", "--set", "scaling.process_min_memory=0",
                 "--category", "scaling")
     report = json.loads(r.stdout)
-    mem = [f for f in report["findings"] if f["rule_id"] == "scaling-process-memory"]
+    # A process group has no current request to change: its sizing is a row of the sizing table.
+    assert not [f for f in report["findings"] if f["rule_id"] == "scaling-process-memory"]
+    mem = [x for x in report["sizing_rows"] if x["rule_id"] == "scaling-process-memory"]
     assert len(mem) == 1 and mem[0]["target"]["groupname"] == LEAK_GROUP
     s = mem[0]["sizing"]
     assert s["recommended"] >= s["usage"] * 1.2 and s["recommended"] % 16777216 == 0

@@ -130,8 +130,12 @@ def results():
 def test_for_requires_the_condition_over_the_whole_window(results):
     r = results["t-held"]
     assert r.evaluated and r.targets == 2
-    assert [f.target for f in r.findings] == [{"instance": "steady"}]   # "blip" only crossed 30 s ago
-    assert r.findings[0].recommendation == "steady busy 90%"           # a missing label renders empty
+    firing = [f for f in r.findings if f.state == "firing"]
+    assert [f.target for f in firing] == [{"instance": "steady"}]
+    (blip,) = [f for f in r.findings if f.state == "pending"]           # "blip" only crossed 30 s ago
+    assert blip.target == {"instance": "blip"} and blip.active_for == pytest.approx(30, abs=10)
+    assert blip.for_seconds == 60
+    assert firing[0].recommendation == "steady busy 90%"               # a missing label renders empty
     assert r.score < 0.5                                                # 0.9 is past the median 0.5
 
 
@@ -225,3 +229,32 @@ def test_failed_source_drops_queued_rules_without_callback_noise(caplog):
     release.set()
     time.sleep(0.2)   # let the worker finish the rule it had started
     assert not [r for r in caplog.records if r.name == "concurrent.futures"], caplog.text
+
+
+MATERIAL = SIZING.replace("price: 0.05}", "price: 0.05, min_change: 0.1, min_change_ratio: 0.2}")
+
+
+def test_only_material_sizing_changes_are_findings_the_rest_are_sizing_rows():
+    """8 → 7 cores (−12.5 %) is not worth a finding; 8 → 1 is. Without a current capacity (a process group)
+    there is nothing to change from: a sizing row, not one finding per group."""
+    pack = load_text(MATERIAL, "s.yaml")
+    src = StaticSource({
+        "busy": [series("idle", lambda t: 0.1), series("right", lambda t: 0.7)],
+        "cores": [series("idle", lambda t: 8), series("right", lambda t: 8)],
+    })
+    (r,) = Evaluator(src, now=NOW).run(pack.resolved())
+    assert [f.target["instance"] for f in r.findings] == ["idle"]
+    (row,) = r.sizing_rows
+    assert row.target == {"instance": "right"} and (row.sizing.current, row.sizing.recommended) == (8, 7)
+
+
+def test_process_group_sizing_goes_to_the_sizing_table():
+    from perfadvisor.advisor.packs import load_builtin
+    scaling = next(p for p in load_builtin() if p.name == "scaling")
+    rules = [rr for rr in scaling.resolved({"lookback": "2m", "step": "10s"}) if rr.rule.id == "scaling-process-cpu"]
+    q = rules[0].query
+    src = StaticSource({q: [Series({"instance": "a", "groupname": g}, tuple((NOW - 120 + 10 * i, c) for i in range(13)))
+                            for g, c in (("app", 0.5), ("db", 0.3), ("web", 0.2))]})
+    (r,) = Evaluator(src, now=NOW).run(rules)
+    assert r.evaluated and not r.findings
+    assert sorted(row.target["groupname"] for row in r.sizing_rows) == ["app", "db", "web"]

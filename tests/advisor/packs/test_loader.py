@@ -41,7 +41,7 @@ def test_builtin_packs_load_and_carry_what_alert_generators_need():
     ids = {r.id for r in host.rules}
     assert {"host-cpu-saturation", "host-filesystem-fill-up", "host-oom-kills", "host-cpu-steal",
             "host-tcp-retransmits", "host-fd-exhaustion", "host-swap-activity"} <= ids
-    mem = packs["process"].rule("process-memory-leak").resolve(packs["process"].params, {"lookback": "2h"})
+    mem = packs["process"].rule("process-memory-leak").resolve(packs["process"].params, {"leak_lookback": "2h"})
     assert "namedprocess_namegroup_memory_bytes" in mem.query and mem.lookback == 7200
 
 

@@ -1,0 +1,139 @@
+"""Growth judged over several windows, robust to noise and to daily cycles (leak detection).
+
+A least-squares R² over one window is fragile: a slow leak in noise scores R² 0.5 over an hour and 1.0 over a
+day, while a service's normal daily rise looks like a leak over six hours. Here:
+
+- every window the history covers (the rule's ``windows`` and its lookback) gets a Theil-Sen slope with its
+  95 % interval and a Mann-Kendall test (rank-based: noise and outliers do not break it);
+- with ≥ 2 days of history the verdict rests on the daily baselines (each day's 5th percentile): a daily
+  cycle lifts and drops the level within a day, a leak lifts every day's low point. Growth counts when the
+  baselines rise from day to day and the whole window trends upward;
+- with 1–2 days it rests on the last day (one whole cycle), with less on the longest window covered, and the
+  confidence is capped below "high" (a daily cycle cannot be ruled out).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from . import stats
+from .durations import format_duration
+
+DAY = 86400.0
+SIGNIFICANCE = 0.01          # largest Mann-Kendall p-value at which growth counts as a trend
+CAP_PARTIAL_DAY = 0.6        # confidence cap: less than a day of history
+CAP_ONE_DAY = 0.7            # confidence cap: one daily cycle
+
+
+@dataclass(frozen=True)
+class WindowFit:
+    window: float
+    slope: float
+    lower: float
+    upper: float
+    p: float
+    samples: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    slope: float                 # per second, the growth the verdict rests on
+    intercept: float
+    lower: float                 # 95 % interval of the slope
+    upper: float
+    p: float                     # Mann-Kendall p-value of an upward trend over the verdict window
+    r2: float                    # goodness of the verdict line over the window's samples
+    window: float                # seconds of data the verdict rests on
+    start: float
+    basis: str                   # "samples" | "daily baselines"
+    significant: bool            # an upward trend (p ≤ SIGNIFICANCE, interval above 0)
+    cap: float                   # confidence cap
+    fits: tuple[WindowFit, ...]  # every window judged
+    points: tuple[tuple[float, float], ...]  # the verdict window's samples (downsampled)
+    noise: float                 # robust sd of the residuals around the verdict line
+
+    @property
+    def text(self) -> str:
+        """Which window the verdict rests on, e.g. "daily baselines of 3d" or "the last 6h"."""
+        w = format_duration(round(self.window))
+        return f"daily baselines of {w}" if self.basis == "daily baselines" else f"the last {w}"
+
+    @property
+    def slope_sd(self) -> float:
+        """The slope's standard error, from the width of its 95 % interval."""
+        if math.isfinite(self.lower) and math.isfinite(self.upper):
+            return (self.upper - self.lower) / (2 * 1.96)
+        return float("nan")
+
+
+def _fit(points, window: float) -> tuple[WindowFit, list]:
+    pts = stats.downsample(points)
+    slope, _, lo, hi = stats.theil_sen(pts)
+    _, p = stats.mann_kendall(pts)
+    return WindowFit(window, slope, lo, hi, p, len(points)), pts
+
+
+def judge(points, now: float, windows: tuple[float, ...], lookback: float, step: float) -> Verdict:
+    """The growth verdict for one series' points over [now − lookback, now]."""
+    pts = [(t, v) for t, v in points if math.isfinite(v)]
+    span = pts[-1][0] - pts[0][0] if pts else 0.0
+    candidates = sorted({w for w in (*windows, lookback) if w and w <= lookback})
+    covered = [w for w in candidates if w <= span + step] or [max(span, step)]
+    fits = []
+    by_window = {}
+    for w in covered:
+        sel = [p for p in pts if p[0] >= now - w - 1e-6]
+        fit, ds = _fit(sel, w)
+        fits.append(fit)
+        by_window[w] = (fit, ds)
+    longest = covered[-1]
+    fit, ds = by_window[longest]
+    days = int((min(span, lookback) + step) // DAY)
+    if days >= 2:
+        base = stats.daily_baselines(pts, now, days)
+        if len(base) >= 2:
+            slope, intercept, lo, hi = stats.theil_sen(base)
+            rising = all(b[1] > a[1] for a, b in zip(base, base[1:]))
+            sel = [p for p in pts if p[0] > now - days * DAY]
+            wfit, wds = _fit(sel, days * DAY)
+            r2 = stats.r_squared(wds, slope, _intercept(wds, slope))
+            noise = stats.robust_sd([v - (_intercept(wds, slope) + slope * t) for t, v in wds])
+            return Verdict(slope, intercept, min(lo, slope), max(hi, slope), wfit.p, r2, days * DAY,
+                           now - days * DAY, "daily baselines", rising and slope > 0 and wfit.p <= SIGNIFICANCE,
+                           1.0, tuple(fits), tuple(wds), noise)
+    if span + step >= DAY:
+        cap = CAP_ONE_DAY
+        w = max((x for x in covered if x <= DAY + step), default=longest)
+        fit, ds = by_window[w] if w in by_window else _fit([p for p in pts if p[0] >= now - DAY], DAY)
+        window = w
+    else:
+        cap, window = CAP_PARTIAL_DAY, longest
+    intercept = _intercept(ds, fit.slope)
+    r2 = stats.r_squared(ds, fit.slope, intercept)
+    noise = stats.robust_sd([v - (intercept + fit.slope * t) for t, v in ds])
+    raw = [p for p in pts if p[0] >= now - window - 1e-6]
+    significant = fit.p <= SIGNIFICANCE and fit.lower > 0 and not sawtooth(raw, fit.slope)
+    return Verdict(fit.slope, intercept, fit.lower, fit.upper, fit.p, r2, min(window, span) if span else window,
+                   now - window, "samples", significant, cap, tuple(fits), tuple(ds), noise)
+
+
+def sawtooth(points, slope: float) -> bool:
+    """Whether the series drops back by more than its noise explains: a cache filling and being freed, a GC
+    cycle. A leak's level only dips by noise (≤ 6σ of the step-to-step changes) or by less than half of
+    what it gained over the window."""
+    if len(points) < 4:
+        return False
+    diffs = [b[1] - a[1] for a, b in zip(points, points[1:])]
+    noise = stats.robust_sd(diffs) / math.sqrt(2)
+    noise = noise if math.isfinite(noise) else 0.0
+    peak, drop = points[0][1], 0.0
+    for _, v in points:
+        peak = max(peak, v)
+        drop = max(drop, peak - v)
+    rise = max(0.0, slope * (points[-1][0] - points[0][0]))
+    return drop > max(6 * noise, 0.5 * rise)
+
+
+def _intercept(points, slope: float) -> float:
+    vals = sorted(v - slope * t for t, v in points)
+    return vals[len(vals) // 2] if vals else float("nan")
