@@ -19,6 +19,9 @@ class Confidence:
     min_history_met: bool
     preferred_history_met: bool
     score: float                  # coverage × history factor, 0..1
+    gaps: int = 0                        # missing-sample runs longer than 2 steps
+    fit_r2: float | None = None          # trend rules: goodness of the fit the verdict rests on
+    margin: float | None = None          # distance from the threshold in units of the series' noise
 
     @property
     def coverage(self) -> float:
@@ -27,6 +30,17 @@ class Confidence:
     @property
     def level(self) -> str:
         return "high" if self.score >= 0.75 else "medium" if self.score >= 0.4 else "low"
+
+    def explain(self) -> str:
+        """One line: the level, the score and the inputs it came from."""
+        from .render import fmt_duration
+        parts = [f"{fmt_duration(self.history_seconds)} of history" if self.history_seconds is not None
+                 else "history unknown", f"{self.samples}/{self.expected} samples", f"{self.gaps} gaps"]
+        if self.fit_r2 is not None:
+            parts.append(f"fit R² {self.fit_r2:.2f}")
+        if self.margin is not None:
+            parts.append(f"{abs(self.margin):.1f}σ {'above' if self.margin >= 0 else 'below'} threshold")
+        return f"{self.level} ({self.score:.2f}): " + ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,12 @@ class Finding:
     projection: Projection | None = None
     sizing: SizingResult | None = None
     replicas: ReplicaResult | None = None
+    state: str = "firing"                            # "firing" | "pending"
+    active_for: float | None = None                  # seconds the condition has held up to the evaluation time
+    for_seconds: float | None = None                 # the rule's `for` (None if it has none)
+    series: tuple[tuple[float, float], ...] = ()     # (unix ts, value) the verdict rests on, for charts
+    window: tuple[float, float] | None = None        # (start, end) unix seconds of that data
+    cause: str | None = None                         # another finding on the same target that explains this one
 
     @property
     def severity(self) -> str:
@@ -73,6 +93,16 @@ class Finding:
     @property
     def target_text(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.target.items()) or "(all)"
+
+
+@dataclass(frozen=True)
+class SizingRow:
+    """A right-sizing result that is not a material change (kept out of findings)."""
+
+    rule_id: str
+    target: dict[str, str]
+    value: float
+    sizing: SizingResult
 
 
 @dataclass(frozen=True)
@@ -88,6 +118,7 @@ class RuleResult:
     score: float | None = None    # 0..1, None when not scored
     values: tuple[tuple[dict[str, str], float], ...] = ()
     warnings: tuple[str, ...] = ()
+    sizing_rows: tuple[SizingRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,12 +131,30 @@ class Report:
     overall: Score
     warnings: tuple[str, ...] = ()
     filters: dict[str, Any] = field(default_factory=dict)
+    evaluated_at: float | None = None   # the evaluation instant; defaults to generated_at
 
-    @property
-    def findings(self) -> list[Finding]:
+    def __post_init__(self) -> None:
+        if self.evaluated_at is None:
+            object.__setattr__(self, "evaluated_at", self.generated_at)
+
+    def _all_findings(self) -> list[Finding]:
         order = {"critical": 0, "warning": 1, "info": 2}
         return sorted((f for r in self.results for f in r.findings),
                       key=lambda f: (order[f.severity], f.rule.category, f.rule.id, f.target_text))
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Firing findings."""
+        return [f for f in self._all_findings() if f.state == "firing"]
+
+    @property
+    def pending(self) -> list[Finding]:
+        """Findings whose condition holds but not yet for the rule's whole `for` window."""
+        return [f for f in self._all_findings() if f.state == "pending"]
+
+    @property
+    def sizing_rows(self) -> list[SizingRow]:
+        return [row for r in self.results for row in r.sizing_rows]
 
     @property
     def not_evaluated(self) -> list[RuleResult]:
