@@ -103,10 +103,12 @@ def chart(f: Finding, width: int = 640, height: int = 170) -> Chart | None:
         t_last, v_last = pts[-1]
         goal = p.limit if p.limit is not None else (f.threshold if cond and cond.of == "value" else None)
         ttl = p.time_to_limit
-        if goal is not None and ttl is not None and math.isfinite(ttl) and ttl > 0 and (not p.horizon or ttl <= p.horizon):
+        reaches = goal is not None and ttl is not None and math.isfinite(ttl) and ttl > 0
+        if reaches and (not p.horizon or ttl <= p.horizon):
             dt, v_end, proj_label = ttl, goal, f"limit {fmt_unit(goal, unit)} in {fmt_duration(ttl)}"
         else:
-            dt, v_end, proj_label = p.horizon, p.projected, f"{fmt_unit(p.projected, unit)} in {fmt_duration(p.horizon)}"
+            dt, v_end = p.horizon, p.projected
+            proj_label = f"{fmt_unit(p.projected, unit)} in {fmt_duration(p.horizon)}"
         if dt and dt > 0 and math.isfinite(v_end):
             shown = min(dt, 2 * data_span)
             if shown < dt:
