@@ -1,4 +1,4 @@
-"""The terminal report: score, findings grouped by category, and what was not evaluated (rich tables)."""
+"""The terminal report: score, findings grouped by category, pending findings, sizing, and what was not evaluated."""
 from __future__ import annotations
 
 import io
@@ -7,9 +7,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..findings import Report
-from ..render import fmt_num, fmt_unit
+from ..findings import Finding, Report
+from ..render import fmt_num
 from . import register
+from .charts import finding_sparkline
+from .wording import (SIZING_COLUMNS, SIZING_TITLE, cause_text, confidence_inputs, evaluated_text, observed_lines,
+                      pending_text, sizing_cells)
 
 SEV_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 CATEGORIES = ("alert", "optimization", "scaling")
@@ -17,6 +20,36 @@ CATEGORIES = ("alert", "optimization", "scaling")
 
 def score_style(v: int | None) -> str:
     return "dim" if v is None else "green" if v >= 90 else "yellow" if v >= 50 else "red"
+
+
+def _finding_table(title: str, fs: list[Finding], pending: bool = False) -> Table:
+    t = Table(title=title, title_justify="left", show_lines=True, expand=True,
+              border_style="dim" if pending else None, title_style="bold magenta" if pending else None)
+    t.add_column("pending" if pending else "severity", no_wrap=True)
+    t.add_column("rule / target", overflow="fold", min_width=max(len(f.rule.id) for f in fs))
+    t.add_column("observed", no_wrap=True)
+    t.add_column("recommendation", ratio=1)
+    for f in fs:
+        obs = Text("\n".join(observed_lines(f)))
+        spark = finding_sparkline(f)
+        if spark:
+            obs.append("\n" + spark, style="blue")
+        obs.append(f"\nconf. {f.confidence.level} ({f.confidence.score:.2f})")
+        rec = Text()
+        cause = cause_text(f)
+        if cause:
+            rec.append(cause + "\n", style="bold")
+        rec.append(f.recommendation)
+        if f.sizing and f.sizing.monthly_cost_change is not None:
+            rec.append(f"\n[cost {fmt_num(f.sizing.monthly_cost_change, 2)}/month, risk {f.sizing.performance_risk}/4]")
+        rec.append(f"\nconfidence: {confidence_inputs(f)}", style="dim")
+        if pending:
+            state = Text(pending_text(f).replace("pending ", "", 1), style="magenta")
+            state.append(f"\n{f.severity}", style=SEV_STYLE[f.severity])
+        else:
+            state = Text(f.severity, style=SEV_STYLE[f.severity])
+        t.add_row(state, Text(f"{f.rule.id}\n{f.target_text}"), obs, rec)
+    return t
 
 
 @register("table")
@@ -27,11 +60,14 @@ def render_table(report: Report, color: bool = False, width: int | None = None, 
         width = max(100, shutil.get_terminal_size((120, 40)).columns) if color else 120
     con = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False)
     o = report.overall
+    findings, pending = report.findings, report.pending
     head = Text("Score ")
     head.append(f"{o.value if o.value is not None else '—'}/100", style=score_style(o.value))
-    head.append(f"   rules evaluated {report.evaluated_count}/{len(report.results)}"
-                f"   findings {len(report.findings)}   source {report.source.get('url', report.source['type'])}")
+    head.append(f"   rules evaluated {report.evaluated_count}/{len(report.results)}   findings {len(findings)}")
+    head.append(f"   pending {len(pending)}", style="magenta" if pending else None)
+    head.append(f"   source {report.source.get('url', report.source['type'])}")
     con.print(head)
+    con.print(Text(evaluated_text(report), style="dim"))
     dims = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for c in ("dimension", "score", "coverage"):
         dims.add_column(c)
@@ -40,27 +76,23 @@ def render_table(report: Report, color: bool = False, width: int | None = None, 
                      f"{s.evaluated}/{s.total}")
     con.print(dims)
     for cat in CATEGORIES:
-        fs = [f for f in report.findings if f.rule.category == cat]
-        if not fs:
-            continue
-        t = Table(title=f"{cat} ({len(fs)})", title_justify="left", show_lines=True, expand=True)
-        t.add_column("severity", no_wrap=True)
-        t.add_column("rule / target", overflow="fold", min_width=max(len(f.rule.id) for f in fs))
-        t.add_column("observed", no_wrap=True)
-        t.add_column("recommendation", ratio=1)
-        for f in fs:
-            obs = fmt_unit(f.value, f.rule.unit)
-            if f.threshold is not None and f.rule.condition:
-                obs += f"\n{f.rule.condition.op} {fmt_unit(f.threshold, f.rule.unit)}"
-            obs += f"\nconf. {f.confidence.level}"
-            rec = f.recommendation
-            if f.sizing and f.sizing.monthly_cost_change is not None:
-                rec += f"\n[cost {fmt_num(f.sizing.monthly_cost_change, 2)}/month, risk {f.sizing.performance_risk}/4]"
-            t.add_row(Text(f.severity, style=SEV_STYLE[f.severity]), Text(f"{f.rule.id}\n{f.target_text}"),
-                      Text(obs), Text(rec))
-        con.print(t)
-    if not report.findings:
+        fs = [f for f in findings if f.rule.category == cat]
+        if fs:
+            con.print(_finding_table(f"{cat} ({len(fs)})", fs))
+    if not findings:
         con.print("No findings.")
+    if pending:
+        con.print(_finding_table(f"pending ({len(pending)}): the condition holds, not yet for its whole `for` window",
+                                 pending, pending=True))
+    rows = report.sizing_rows
+    if rows:
+        t = Table(title=SIZING_TITLE, title_justify="left", header_style="bold", box=None, pad_edge=False)
+        for c in SIZING_COLUMNS:
+            t.add_column(c, justify="left" if c in ("target", "rule") else "right")
+        for row in rows:
+            cells = sizing_cells(row)
+            t.add_row(*(cells[c] for c in SIZING_COLUMNS))
+        con.print(t)
     empty = report.packs_without_data
     if empty:
         con.print(Text("no data for packs: " + ", ".join(f"{p} ({len(rs)} rules)" for p, rs in empty.items())
