@@ -284,7 +284,9 @@ class Evaluator:
         ctx = {"labels": dict(s.labels), "value": value, "threshold": rr.threshold, "params": dict(rr.params),
                "target": ", ".join(f"{k}={v}" for k, v in target.items()), "stats": st, "unit": rule.unit,
                "projection": projection, "sizing": sizing_res, "replicas": replica_res,
-               "rule": {"id": rule.id, "title": rule.title}}
+               "rule": {"id": rule.id, "title": rule.title},
+               # texts follow their evidence: title -> this target's series, largest first
+               "evidence": {i.title: [{"labels": lab, "value": v} for lab, v in i.series] for i in items}}
         return Finding(rule=rule, target=target, labels=dict(s.labels), value=value, stats=st,
                        threshold=rr.threshold, summary=render(rule.id, rule.summary, ctx, "summary"),
                        description=render(rule.id, rule.description, ctx, "description"),
