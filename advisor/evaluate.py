@@ -382,7 +382,9 @@ class Evaluator:
                "target": ", ".join(f"{k}={v}" for k, v in target.items()), "stats": st, "unit": rule.unit,
                "projection": projection, "sizing": f["sizing_res"], "replicas": f["replica_res"],
                "rule": {"id": rule.id, "title": rule.title}, "trend": verdict, "cause": None,
-               "state": f["state"], "active_for": f["active_for"], "for_seconds": rr.for_seconds}
+               "state": f["state"], "active_for": f["active_for"], "for_seconds": rr.for_seconds,
+               # texts follow their evidence: title -> this target's series, largest first
+               "evidence": {i.title: [{"labels": lab, "value": v} for lab, v in i.series] for i in items}}
         finding = Finding(rule=rule, target=target, labels=dict(s.labels), value=value, stats=st,
                           threshold=rr.threshold, summary="", description="", recommendation="", confidence=conf,
                           evidence=tuple(items), projection=projection, sizing=f["sizing_res"],

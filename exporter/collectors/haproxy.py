@@ -2,8 +2,9 @@
 of HAProxy's built-in Prometheus exporter (``haproxy_{frontend,backend,server}_*`` with ``proxy``/``server``
 labels, ``*_status{state}`` and ``haproxy_server_check_status{state}`` one-hot, times in seconds).
 
-Beyond the built-in exporter: ``haproxy_up`` (the stats could be read) and a ``target`` label on every series,
-since one scrape reads several HAProxy instances. Series whose CSV field is empty are not emitted, as the
+Beyond the built-in exporter: ``haproxy_up`` (the stats could be read), a ``target`` label on every series,
+since one scrape reads several HAProxy instances, and ``perfadvisor_haproxy_backend_info{algorithm}`` (the
+``balance`` algorithm, which the built-in exporter does not publish). Series whose CSV field is empty are not emitted, as the
 built-in exporter does for fields that do not apply to a proxy type.
 """
 from __future__ import annotations
@@ -162,6 +163,12 @@ def families_from_rows(rows: Iterable[Mapping[str, str]], base: Mapping[str, str
             for s in SERVER_STATES if kind == "server" else PROXY_STATES:
                 f.gauge(f"haproxy_{kind}_status", "Current status of the service, per state label value.",
                         {**lab, "state": s}, 1 if s == state else 0)
+        algo = r.get("algo", "").strip()
+        if kind == "backend" and algo:
+            # HAProxy's exporter leaves the algorithm out; the CSV shows it on the stats socket (level operator
+            # or admin) and on a stats page with `stats show-legends`. `random` reads "unknown" in 2.6.
+            f.gauge("perfadvisor_haproxy_backend_info", "The backend's load-balancing algorithm (balance), always 1.",
+                    {**lab, "algorithm": algo}, 1)
         check = r.get("check_status", "").lstrip("* ").strip()
         if kind == "server" and check and check not in ("INI", "UNK"):
             for s in CHECK_STATES:
@@ -245,6 +252,9 @@ class HaproxyCollector(ProbeCollector):
         Family("haproxy_{frontend,backend}_status", "gauge", ("target", "proxy", "state")),
         Family("haproxy_server_status", "gauge", ("target", "proxy", "server", "state")),
         Family("haproxy_server_check_status", "gauge", ("target", "proxy", "server", "state")),
+        Family("perfadvisor_haproxy_backend_info", "gauge", ("target", "proxy", "algorithm"),
+               "the `balance` algorithm (roundrobin, static-rr, leastconn, first, source, uri, url_param, hdr,"
+               " ...); only where the CSV shows it: socket targets, or a stats page with `stats show-legends`"),
         Family("haproxy_process_<info>", "gauge/counter", ("target",),
                "socket targets: show info, e.g. current_connections, max_connections, idle_time_percent,"
                " requests_total"),

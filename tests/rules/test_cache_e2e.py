@@ -28,6 +28,16 @@ def _lru_step(conn: redis.Redis) -> None:
     pipe.execute()
 
 
+def _negative_step(conn: redis.Redis) -> None:
+    """Reads of a few stored keys and of many that were never written: misses without evictions or expirations."""
+    pipe = conn.pipeline(transaction=False)
+    for _ in range(10):
+        pipe.get(f"n{random.randrange(5)}")
+        for _ in range(4):
+            pipe.get(f"absent{random.randrange(1_000_000)}")
+    pipe.execute()
+
+
 def _healthy_step(conn: redis.Redis) -> None:
     """Reads of a small, resident keyspace (all hits) and one deliberately slow command."""
     pipe = conn.pipeline(transaction=False)
@@ -98,28 +108,34 @@ def cache_env(tmp_path_factory):
     with contextlib.ExitStack() as stack:
         lru = stack.enter_context(start_redis(base, "--maxmemory", "2mb", "--maxmemory-policy", "allkeys-lru"))
         healthy = stack.enter_context(start_redis(base, "--enable-debug-command", "yes"))
+        negative = stack.enter_context(start_redis(base))
         full = stack.enter_context(start_redis(base, "--maxmemory", "2mb", "--maxmemory-policy", "noeviction",
                                                "--maxclients", "6"))
         conns = {name: stack.enter_context(redis.Redis(port=s.port)) for name, s in
-                 (("lru", lru), ("healthy", healthy), ("full", full))}
+                 (("lru", lru), ("healthy", healthy), ("full", full), ("negative", negative))}
+        for i in range(5):
+            conns["negative"].set(f"n{i}", b"v")
         for i in range(50):
             conns["healthy"].set(f"h{i}", b"v" * 100)
         _fill(conns["full"])
         app = AppCache(textdir)
         app.tick()
-        targets = [{"address": f"127.0.0.1:{s.port}"} for s in (lru, healthy, full)]
+        targets = [{"address": f"127.0.0.1:{s.port}"} for s in (lru, healthy, full, negative)]
         prom = stack.enter_context(exporter_and_prometheus(
             base / "stack", {"redis": {"targets": targets}, "textfile": {"directory": str(textdir)}}))
-        prom.wait_for_series("redis_up == 1", min_results=3)
+        prom.wait_for_series("redis_up == 1", min_results=4)
         stack.enter_context(Workload(lambda: _lru_step(conns["lru"])))
         stack.enter_context(Workload(lambda: _healthy_step(conns["healthy"])))
+        stack.enter_context(Workload(lambda: _negative_step(conns["negative"])))
         stack.enter_context(Workload(app.tick, pause=0.5))
         _provoke_rejections(full.port, 10)
         expected = ("cache-redis-hit-ratio-low", "cache-redis-evictions-at-maxmemory",
                     "cache-redis-memory-full-noeviction", "cache-redis-slow-command",
                     "cache-redis-rejected-connections", "cache-local-hit-ratio-low", "cache-combined-hit-ratio-low")
-        report = poll_report(prom.url, "cache", SETS, lambda r: all(findings(r, rid) for rid in expected))
-        addrs = {name: f"127.0.0.1:{s.port}" for name, s in (("lru", lru), ("healthy", healthy), ("full", full))}
+        report = poll_report(prom.url, "cache", SETS, lambda r: all(findings(r, rid) for rid in expected)
+                             and len(findings(r, "cache-redis-hit-ratio-low")) == 2)
+        addrs = {name: f"127.0.0.1:{s.port}" for name, s in
+                 (("lru", lru), ("healthy", healthy), ("full", full), ("negative", negative))}
         yield report, {**addrs, "prometheus": prom.url}
 
 
@@ -127,13 +143,34 @@ def _addrs(report, rule_id):
     return sorted(f["labels"].get("addr") for f in findings(report, rule_id))
 
 
+def _hit_ratio_finding(report, addr):
+    return next(f for f in findings(report, "cache-redis-hit-ratio-low") if f["labels"]["addr"] == addr)
+
+
 def test_hit_ratio_rule_fires_for_the_missing_redis_only(cache_env):
     report, addr = cache_env
-    assert _addrs(report, "cache-redis-hit-ratio-low") == [addr["lru"]]
-    f = findings(report, "cache-redis-hit-ratio-low")[0]
+    assert _addrs(report, "cache-redis-hit-ratio-low") == sorted([addr["lru"], addr["negative"]])
+    f = _hit_ratio_finding(report, addr["lru"])
     assert f["value"] < 0.8
-    assert addr["lru"] in f["recommendation"] and "maxmemory" in f["recommendation"]
     assert {e["title"] for e in f["evidence"]} >= {"Misses per second", "Evicted keys per second"}
+
+
+def test_hit_ratio_advice_follows_the_evidence(cache_env):
+    report, addr = cache_env
+    # the evicting Redis is told about memory, not TTLs and not negative lookups
+    lru = _hit_ratio_finding(report, addr["lru"])["recommendation"]
+    assert addr["lru"] in lru and "Keys are evicted before they are read again" in lru and "maxmemory" in lru
+    assert "TTLs are shorter" not in lru and "negative lookups" not in lru
+    # reads of keys that were never written: 0 evictions and 0 expirations in its own evidence
+    neg = _hit_ratio_finding(report, addr["negative"])
+    evidence = {e["title"]: e["series"] for e in neg["evidence"]}
+    assert evidence["Evicted keys per second"][0]["value"] == 0
+    assert evidence["Expired keys per second"][0]["value"] == 0
+    text = neg["recommendation"]
+    assert "0 evictions/s, 0 expirations/s" in text
+    assert "the misses are negative lookups, reads of keys that were never written" in text
+    assert "Cache the absence" in text and "Bloom" in text
+    assert "TTLs are shorter" not in text and "Keys are evicted" not in text
 
 
 def test_evictions_at_maxmemory_name_the_redis_and_what_to_do(cache_env):

@@ -120,7 +120,9 @@ def lb_env(tmp_path_factory):
                                    queue=queue, flaky=flaky)
         (base / "haproxy").mkdir()
         lb = stack.enter_context(start_haproxy(base / "haproxy", body))
-        collectors = {"haproxy": {"targets": [{"url": f"http://127.0.0.1:{lb.port}/stats;csv"}]},
+        # the stats socket (level admin) shows each backend's `balance` algorithm; the stats page would only
+        # with `stats show-legends`
+        collectors = {"haproxy": {"targets": [{"socket": lb.extra["socket"]}]},
                       "nginx": {"targets": [{"url": f"http://127.0.0.1:{web.port}/stub_status"}]}}
         prom = stack.enter_context(exporter_and_prometheus(base / "stack", collectors))
         prom.wait_for_series("haproxy_up == 1")
@@ -158,7 +160,7 @@ def lb_env(tmp_path_factory):
             for s in burst:
                 s.close()
         report = poll_report(prom.url, "loadbalancer", SETS, lambda r: all(findings(r, rid) for rid in expected))
-        yield report, {"stats": f"http://127.0.0.1:{lb.port}/stats;csv",
+        yield report, {"stats": lb.extra["socket"],
                        "nginx": f"http://127.0.0.1:{web.port}/stub_status"}
 
 
@@ -174,6 +176,17 @@ def test_uneven_distribution_names_the_overloaded_server(lb_env):
     assert "leastconn" in f["recommendation"]
     shares = {s["labels"]["server"]: s["value"] for s in f["evidence"][0]["series"]}
     assert shares["s1"] == pytest.approx(1.0) and shares.get("s2", 0) == 0
+
+
+def test_uneven_distribution_is_explained_by_balance_first(lb_env):
+    report, _ = lb_env
+    f = findings(report, "lb-haproxy-uneven-distribution")[0]
+    algorithm = {e["title"]: e["series"] for e in f["evidence"]}["Balancing algorithm"]
+    assert [(s["labels"]["proxy"], s["labels"]["algorithm"]) for s in algorithm] == [("skewed", "first")]
+    text = f["recommendation"]
+    assert "The backend uses `balance first`, which concentrates traffic by design" in text
+    # not the generic list of causes
+    assert "hashing algorithm" not in text and "stickiness" not in text
 
 
 def test_roundrobin_backend_following_its_weights_is_even(lb_env):

@@ -8,6 +8,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from perfadvisor.exporter.collectors.haproxy import families_from_rows, parse_csv
 from tests.support.procs import free_port
 from tests.support.services import start_haproxy, start_nginx, stop_server
 
@@ -74,7 +75,8 @@ def test_names_and_values_match_haproxys_own_exporter(lb):
     ours = {}
     for fam in s.families:
         for x in fam.samples:
-            if x.name != "haproxy_up" and x.labels["proxy"] != "stats_fe":  # stats_fe counts our own reads
+            # stats_fe counts our own reads; perfadvisor_* is ours alone
+            if x.name.startswith("haproxy_") and x.name != "haproxy_up" and x.labels["proxy"] != "stats_fe":
                 labels = {k: v for k, v in x.labels.items() if k != "target"}
                 ours[(x.name, tuple(sorted(labels.items())))] = x.value
     assert len(ours) > 150
@@ -107,6 +109,26 @@ def test_stats_socket(lb):
     steady = ("max_connections", "hard_max_connections", "max_fds", "max_sockets", "nbthread", "start_time_seconds",
               "build_info", "listeners")
     assert {k: v for k, v in process.items() if k[0].endswith(steady) and v != theirs[k]} == {}
+
+
+def test_backend_algorithm_from_the_stats_socket(lb):
+    hap, csv_url, _ = lb
+    sock = hap.extra["socket"]
+    s = scrape("haproxy", {"socket": sock})
+    assert s.value("perfadvisor_haproxy_backend_info", {"target": sock, "proxy": "be", "algorithm": "roundrobin"}) == 1
+    # one series per backend, none for frontends or servers
+    assert sorted(x.labels["proxy"] for x in s.samples("perfadvisor_haproxy_backend_info")) == ["be"]
+    # the stats page leaves the algorithm empty without `stats show-legends`: no series rather than algorithm=""
+    assert not scrape("haproxy", {"url": csv_url}).samples("perfadvisor_haproxy_backend_info")
+
+
+def test_backend_algorithm_from_csv_rows():
+    header = "# pxname,svname,type,status,weight,algo\n"
+    text = header + "skewed,BACKEND,1,UP,4,first\nskewed,s1,2,UP,1,\nweb,FRONTEND,0,OPEN,,\nh,BACKEND,1,UP,1,source\n"
+    f = families_from_rows(parse_csv(text), {"target": "t"})
+    got = sorted((x.labels["proxy"], x.labels["algorithm"], x.value) for fam in f.metrics()
+                 for x in fam.samples if x.name == "perfadvisor_haproxy_backend_info")
+    assert got == [("h", "source", 1.0), ("skewed", "first", 1.0)]
 
 
 def test_down_haproxy(tmp_path, hung_port):
