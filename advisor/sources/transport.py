@@ -38,14 +38,14 @@ class _Watchdog:
     """Shuts the request's socket down at the deadline; a blocked recv then returns and the request fails."""
 
     def __init__(self, seconds: float):
-        self.conn = None
+        self.sock = None   # the request's socket (http.client drops conn.sock once a closing answer arrives)
         self.fired = False
         self._timer = threading.Timer(max(seconds, 0.0), self._fire)
         self._timer.daemon = True
 
     def _fire(self) -> None:
         self.fired = True
-        sock = getattr(self.conn, "sock", None)
+        sock = self.sock
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
@@ -63,11 +63,22 @@ class _Watchdog:
 
 
 def _watched(pool_cls):
+    class WatchedConnection(pool_cls.ConnectionCls):
+        def _new_conn(self):   # the raw socket of a new connection, before any TLS handshake on it
+            sock = super()._new_conn()
+            dog = getattr(_inflight, "watchdog", None)
+            if dog is not None:
+                dog.sock = sock
+            return sock
+
     class Watched(pool_cls):
+        ConnectionCls = WatchedConnection
+
         def _make_request(self, conn, *args, **kwargs):
             dog = getattr(_inflight, "watchdog", None)
             if dog is not None:
-                dog.conn = conn
+                if conn.sock is not None:   # a kept-alive connection
+                    dog.sock = conn.sock
                 if dog.fired:   # the deadline passed while the pool handed out the connection
                     raise Deadline()
             return super()._make_request(conn, *args, **kwargs)
