@@ -32,7 +32,8 @@ def mask_url(url: str) -> str:
         rest = f"{user}{':***' if colon else ''}@{rest[at + 1:]}"
     cut = min((i for i in (rest.find("?", at + 1 if at >= 0 else 0), rest.find("#", at + 1 if at >= 0 else 0))
                if i >= 0), default=len(rest))
-    return f"{scheme}{sep}{rest[:cut]}"
+    shown = f"{scheme}{sep}{rest[:cut]}"
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown)   # one line, whatever it holds
 
 
 def check_url(url: object, origin: str) -> str:
@@ -82,10 +83,10 @@ def check_header(name: str, value: str, origin: str) -> tuple[str, str]:
     """(name, value) stripped, if they can go into an HTTP request as they are; ConfigError naming `origin`
     and the header, never the value, otherwise."""
     name, value = str(name).strip(), str(value).strip(" \t")
-    if not _TOKEN.match(name):
+    if not _TOKEN.fullmatch(name):
         shown = name if name.isprintable() and len(name) < 80 else "…"
         raise ConfigError(f"{origin}: invalid header name {shown!r} (letters, digits and !#$%&'*+-.^_`|~ only)")
-    if not _FIELD_VALUE.match(value):
+    if not _FIELD_VALUE.fullmatch(value):
         raise ConfigError(f"{origin}: header {name}: the value contains a line break or control character "
                           "(value not shown)")
     return name, value
@@ -101,6 +102,6 @@ def check_secret(value: str | None, origin: str, what: str = "token") -> str | N
         value = value[:-1]
         if value.endswith("\r"):
             value = value[:-1]
-    if not _FIELD_VALUE.match(value) or "\t" in value:
+    if not _FIELD_VALUE.fullmatch(value) or "\t" in value:
         raise ConfigError(f"{origin}: the {what} contains a line break, tab or control character (not shown)")
     return value
