@@ -23,7 +23,7 @@ def mask_url(url: str) -> str:
     before the host) becomes ``***``; query string and fragment are dropped unless the URL is unparseable."""
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return "<not a URL>"
+        scheme, rest = "", url
     at = rest.rfind("@")
     if at >= 0:
         user, colon, _ = rest[:at].partition(":")
