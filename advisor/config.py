@@ -9,8 +9,9 @@ Config file (YAML, ``--config`` or ``PERFADVISOR_CONFIG``)::
       bearer_token_file: /run/secrets/prom-token     # or basic_auth: {username, password_file}
       tls: {ca_file: /etc/ssl/ca.pem, cert_file: c.pem, key_file: k.pem, insecure_skip_verify: false}
       headers: {X-Scope-OrgID: tenant-1}
-      timeout: 30s
+      timeout: 30s                 # each request as a whole; all retries within timeout × (retries + 1)
       retries: 2
+      max_answer_bytes: 67108864   # 64 MiB; env PERFADVISOR_PROMETHEUS_MAX_ANSWER_BYTES
     concurrency: 4
     packs: {paths: [/etc/perfadvisor/packs], disable: [scaling]}
     parameters: {cpu_high: 0.85, host: {lookback: 2h}}   # or "host.lookback": 2h
@@ -18,7 +19,6 @@ Config file (YAML, ``--config`` or ``PERFADVISOR_CONFIG``)::
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -29,7 +29,8 @@ from .errors import ConfigError, ParamError
 from .packs import Pack
 from .durations import parse_duration
 from .packs import params as P
-from .sources.prometheus import PrometheusConfig, redact_url
+from .sources import inputs
+from .sources.prometheus import MAX_ANSWER_BYTES, PrometheusConfig
 
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 
@@ -52,9 +53,25 @@ class Config:
 
 def _read_secret(path: str, what: str) -> str:
     try:
-        return Path(path).read_text().strip()
-    except OSError as e:
-        raise ConfigError(f"cannot read {what} file {path}: {e.strerror or e}") from None
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read {what} file {path}: {getattr(e, 'strerror', None) or 'not UTF-8 text'}") \
+            from None
+    return inputs.check_secret(text, f"{what} file {path}", what)
+
+
+def _key_line(path: str | None, *keys: str) -> str:
+    """``PATH:LINE: a.b`` for the key `keys` in the YAML config file (``PATH: a.b`` if it cannot be found)."""
+    dotted = ".".join(keys)
+    if not path:
+        return f"{dotted} in the config file"
+    try:
+        node = yaml.compose(Path(path).read_text())
+        for key in keys:
+            node = next(v for k, v in node.value if k.value == key)
+        return f"{path}:{node.start_mark.line + 1}: {dotted}"
+    except Exception:  # noqa: BLE001 - only the message's precision depends on it
+        return f"{path}: {dotted}"
 
 
 def load_file(path: str | None) -> dict:
@@ -80,44 +97,74 @@ def load_file(path: str | None) -> dict:
 
 def prometheus_config(url: str | None, file_cfg: dict, env: Mapping[str, str], *, timeout: str | None = None,
                       headers: tuple[str, ...] = (), insecure: bool = False, ca_file: str | None = None,
-                      retries: int | None = None) -> PrometheusConfig | None:
-    """Prometheus settings from flags, environment and the config file's ``prometheus`` section."""
+                      retries: int | None = None, path: str | None = None) -> PrometheusConfig | None:
+    """Prometheus settings from flags, environment and the config file's ``prometheus`` section (`path`: the
+    config file, to name FILE:LINE in errors). URL, headers and secrets are checked here: a bad one is a
+    ConfigError naming where it came from, never showing the secret."""
     pc = dict(file_cfg.get("prometheus") or {})
     origin = ("--prometheus" if url else "PERFADVISOR_PROMETHEUS_URL" if env.get("PERFADVISOR_PROMETHEUS_URL")
-              else "prometheus.url in the config file")
+              else _key_line(path, "prometheus", "url"))
     url = url or env.get("PERFADVISOR_PROMETHEUS_URL") or pc.get("url")
     if not url:
         return None
     # A malformed URL is a usage error (exit 2), not an unreachable server (exit 3).
-    if not isinstance(url, str) or not re.match(r"^https?://[^/?#\s]+", url):
-        shown = redact_url(url) if isinstance(url, str) else repr(url)
-        raise ConfigError(f"{origin}: expected an http:// or https:// URL, got {shown}")
-    token = env.get("PERFADVISOR_PROMETHEUS_TOKEN") or pc.get("bearer_token")
+    url = inputs.check_url(url, origin)
+    if env.get("PERFADVISOR_PROMETHEUS_TOKEN"):
+        token = inputs.check_secret(env["PERFADVISOR_PROMETHEUS_TOKEN"], "PERFADVISOR_PROMETHEUS_TOKEN")
+    else:
+        token = inputs.check_secret(pc.get("bearer_token"), _key_line(path, "prometheus", "bearer_token"))
     token_file = env.get("PERFADVISOR_PROMETHEUS_TOKEN_FILE") or pc.get("bearer_token_file")
     if not token and token_file:
         token = _read_secret(token_file, "bearer token")
     basic = pc.get("basic_auth") or {}
     username = env.get("PERFADVISOR_PROMETHEUS_USERNAME") or basic.get("username")
-    password = env.get("PERFADVISOR_PROMETHEUS_PASSWORD") or basic.get("password")
+    if env.get("PERFADVISOR_PROMETHEUS_PASSWORD"):
+        password = inputs.check_secret(env["PERFADVISOR_PROMETHEUS_PASSWORD"], "PERFADVISOR_PROMETHEUS_PASSWORD",
+                                       "password")
+    else:
+        password = basic.get("password")
     if not password and basic.get("password_file"):
         password = _read_secret(basic["password_file"], "password")
     tls = pc.get("tls") or {}
-    hdrs = dict((pc.get("headers") or {}).items())
+    hdrs = {}
+    for name, value in (pc.get("headers") or {}).items():
+        n, v = inputs.check_header(name, value, _key_line(path, "prometheus", "headers", str(name)))
+        hdrs[n] = v
     for h in headers:
         name, sep, value = h.partition(":")
         if not sep or not name.strip():
-            raise ConfigError(f"--header must look like 'Name: value', got {name.strip()!r}")
-        hdrs[name.strip()] = value.strip()
+            raise ConfigError("--header must look like 'Name: value' (no ':' found; value not shown)")
+        n, v = inputs.check_header(name, value, "--header")
+        hdrs[n] = v
     try:
         t = parse_duration(str(timeout or pc.get("timeout") or "30s"))
     except ValueError as e:
         raise ConfigError(f"prometheus timeout: {e}") from None
+    if not 0 < t <= 86400:
+        raise ConfigError(f"prometheus timeout: must be above 0 and at most 24h, got {t:g}s")
     return PrometheusConfig(
         url=str(url), bearer_token=token, username=username, password=password,
         verify=not (insecure or tls.get("insecure_skip_verify", False)),
         ca_file=ca_file or tls.get("ca_file"), cert_file=tls.get("cert_file"), key_file=tls.get("key_file"),
         headers=tuple(hdrs.items()), timeout=t,
-        retries=int(retries if retries is not None else pc.get("retries", 2)))
+        retries=int(retries if retries is not None else pc.get("retries", 2)),
+        max_answer_bytes=_max_answer_bytes(env, pc, path))
+
+
+def _max_answer_bytes(env: Mapping[str, str], pc: dict, path: str | None) -> int:
+    if env.get("PERFADVISOR_PROMETHEUS_MAX_ANSWER_BYTES"):
+        raw, where = env["PERFADVISOR_PROMETHEUS_MAX_ANSWER_BYTES"], "PERFADVISOR_PROMETHEUS_MAX_ANSWER_BYTES"
+    elif "max_answer_bytes" in pc:
+        raw, where = pc["max_answer_bytes"], _key_line(path, "prometheus", "max_answer_bytes")
+    else:
+        return MAX_ANSWER_BYTES
+    try:
+        n = int(str(raw).strip())
+    except ValueError:
+        n = 0
+    if n < 1024:
+        raise ConfigError(f"{where}: expected a number of bytes of at least 1024, got {str(raw)[:40]!r}")
+    return n
 
 
 def parse_sets(items: tuple[str, ...], where: str = "--set") -> tuple[tuple[str | None, str, Any, str], ...]:
@@ -179,7 +226,7 @@ def build(*, prometheus_url: str | None = None, config_path: str | None = None, 
         raise ConfigError(f"concurrency must be a positive integer, got {conc!r}")
     return Config(
         prometheus=prometheus_config(prometheus_url, fc, env, timeout=timeout, headers=headers,
-                                     insecure=insecure, ca_file=ca_file),
+                                     insecure=insecure, ca_file=ca_file, path=config_path),
         concurrency=conc, pack_paths=tuple(pk.get("paths") or ()) + tuple(packs),
         disabled_packs=tuple(pk.get("disable") or ()), builtin=not no_builtin,
         overrides=file_overrides(fc, config_path) + parse_sets(sets),

@@ -6,8 +6,10 @@ failing server is a SourceError (exit 3).
 """
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
+from typing import Mapping
 
 from .durations import parse_duration
 from .errors import AdvisorError
@@ -62,10 +64,12 @@ def embedded_source(files: tuple[str, ...], default_ts: float, lookback: float) 
     return EmbeddedSource(storage, lookback)
 
 
-def prometheus_source(url: str) -> Source:
-    """A Prometheus-compatible server at `url`; a failed request is retried once."""
-    from .sources.prometheus import PrometheusConfig, PrometheusSource
-    return PrometheusSource(PrometheusConfig(url=url, retries=1))
+def prometheus_source(url: str, env: Mapping[str, str] | None = None) -> Source:
+    """A Prometheus-compatible server at `url` (checked: a bad URL is a ConfigError, exit 2), with the
+    credentials and limits of ``PERFADVISOR_PROMETHEUS_*``; a failed request is retried once."""
+    from .config import prometheus_config
+    from .sources.prometheus import PrometheusSource
+    return PrometheusSource(prometheus_config(url, {}, os.environ if env is None else env, retries=1))
 
 
 def run_query(source: Source, expr: str, *, at: float, start: float | None = None, end: float | None = None,

@@ -1,13 +1,14 @@
 """A Prometheus-compatible HTTP API as a data source (Prometheus, Thanos, Mimir, VictoriaMetrics, …).
 
-Queries go out as form POSTs to ``/api/v1/query`` and ``/api/v1/query_range``. Connection errors, timeouts
-and 5xx answers are retried with exponential backoff, then raised as ``SourceError``; a query the server
-rejects (4xx, ``status: error``) is a ``QueryError``. URLs in messages never carry credentials.
+Queries go out as form POSTs to ``/api/v1/query`` and ``/api/v1/query_range``. Each request is bounded as a
+whole by ``timeout`` and its answer by ``max_answer_bytes`` (transport.py); connection errors, timeouts and 5xx
+answers are retried with exponential backoff within a total budget of ``timeout × (retries + 1)``, then raised
+as ``SourceError``; a query the server rejects (4xx, ``status: error``) is a ``QueryError``. URLs in messages
+never carry credentials.
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,7 +16,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from . import transport
 from .base import QueryError, QueryResult, Series, SourceError
+
+try:  # decodes straight from bytes, ~4x faster than json on range answers; json stays a fallback
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover
+    from json import loads as _loads
+
+MAX_ANSWER_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -31,9 +40,10 @@ class PrometheusConfig:
     cert_file: str | None = None
     key_file: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
-    timeout: float = 30.0
-    retries: int = 2
+    timeout: float = 30.0          # each request as a whole: connect, headers and body
+    retries: int = 2               # all attempts and backoff together stay within timeout × (retries + 1)
     backoff: float = 0.5
+    max_answer_bytes: int = MAX_ANSWER_BYTES
     # gzip saves bandwidth to a remote server but costs CPU on both ends; loopback/LAN servers are faster without.
     compression: bool | None = None   # None: off for loopback hosts, on otherwise
 
@@ -63,7 +73,12 @@ def parse_data(query: str, data: dict, warnings: tuple[str, ...] = ()) -> QueryR
                 pts = item.get("values", [])
             # Native histograms ("histogram"/"histograms") carry no float value; the packs do not use them.
             # JSON timestamps are already numbers; values are strings ("1.5", "NaN", "+Inf") that float() reads.
-            series.append(Series(item.get("metric") or {}, tuple([(t, float(v)) for t, v in pts])))
+            # zip/map over the columns allocates less per point than a comprehension unpacking each pair.
+            if pts:
+                ts, vs = zip(*pts)
+                series.append(Series(item.get("metric") or {}, tuple(zip(ts, map(float, vs)))))
+            else:
+                series.append(Series(item.get("metric") or {}, ()))
         return QueryResult(kind, tuple(series), warnings)
     except (KeyError, TypeError, ValueError) as e:
         raise QueryError(query, f"unexpected result shape: {type(e).__name__}: {e}") from None
@@ -75,8 +90,8 @@ class PrometheusSource:
     name = "prometheus"
 
     def __init__(self, config: PrometheusConfig):
-        if not config.url.startswith(("http://", "https://")):
-            raise SourceError(f"Prometheus URL must start with http:// or https://: {redact_url(config.url)}")
+        from .inputs import check_url
+        check_url(config.url, "Prometheus URL")
         self.config = config
         parts = urlsplit(config.url)
         self._user = config.username or (parts.username and requests.utils.unquote(parts.username))
@@ -98,7 +113,7 @@ class PrometheusSource:
         s = getattr(self._local, "session", None)
         if s is None:
             c = self.config
-            s = requests.Session()
+            s = transport.session()
             s.headers.update({"User-Agent": "perfadvisor-advisor", "Accept": "application/json"})
             if c.compression is False:
                 s.headers["Accept-Encoding"] = "identity"
@@ -137,49 +152,68 @@ class PrometheusSource:
 
     def _post(self, path: str, query: str, form: dict, method: str = "POST") -> dict:
         url = self.base + path
+        c = self.config
+        budget = time.monotonic() + c.timeout * (c.retries + 1)
         attempt = 0
         while True:
             if self._failed is not None:
                 raise self._failed
             try:
                 # verify per request: a Session's verify loses to REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE in requests.
-                resp = self._session().request(method, url, timeout=self.config.timeout, verify=self._verify,
-                                               **({"params": form} if method == "GET" else {"data": form}))
-            except requests.exceptions.Timeout:
-                problem = f"no answer within {self.config.timeout:g}s"
+                answer = transport.post(self._session(), url, form, verify=self._verify,
+                                        deadline=min(time.monotonic() + c.timeout, budget),
+                                        max_bytes=c.max_answer_bytes, method=method)
+            except transport.Deadline:
+                problem = f"timed out after {c.timeout:g}s"
+            except transport.TooLarge as e:
+                self._failed = SourceError(
+                    f"Prometheus at {url} failed: the answer is larger than the {_bytes(c.max_answer_bytes)} "
+                    f"limit{' (Content-Length)' if e.declared else ''}; narrow the query or raise "
+                    "PERFADVISOR_PROMETHEUS_MAX_ANSWER_BYTES / prometheus.max_answer_bytes")
+                raise self._failed from None
             except requests.exceptions.SSLError as e:
                 raise SourceError(f"TLS error talking to {url}: {_reason(e)}") from None
             except requests.exceptions.ConnectionError as e:
                 problem = f"cannot connect ({_reason(e)})"
+            except requests.exceptions.RequestException as e:
+                problem = f"broken answer ({type(e).__name__})"
             else:
-                if resp.status_code < 500:
-                    return self._parse(resp, url, query)
-                problem = f"HTTP {resp.status_code}{_server_error(resp)}"
-            if attempt >= self.config.retries:
+                if answer.status < 500:
+                    return self._parse(answer, url, query)
+                problem = f"HTTP {answer.status}{_server_error(answer.body)}"
+            pause = c.backoff * (2 ** attempt)
+            if attempt >= c.retries or time.monotonic() + pause >= budget:
                 self._failed = SourceError(f"Prometheus at {url} failed: {problem}"
                                            + (f" (after {attempt + 1} attempts)" if attempt else ""))
                 raise self._failed
-            time.sleep(self.config.backoff * (2 ** attempt))
+            time.sleep(pause)
             attempt += 1
 
     @staticmethod
-    def _parse(resp: requests.Response, url: str, query: str) -> dict:
-        if resp.status_code in (401, 403):
-            raise SourceError(f"Prometheus at {url} refused the credentials: HTTP {resp.status_code}")
-        if resp.status_code == 404:
+    def _parse(answer: transport.Answer, url: str, query: str) -> dict:
+        if answer.status in (401, 403):
+            raise SourceError(f"Prometheus at {url} refused the credentials: HTTP {answer.status}")
+        if answer.status == 404:
             raise SourceError(f"{url} answered 404: not a Prometheus API (check the URL's path prefix)")
         try:
-            body = json.loads(resp.content)
+            body = _loads(answer.body)
         except ValueError:
-            raise SourceError(f"invalid response from {url}: HTTP {resp.status_code}, body is not JSON") from None
+            raise SourceError(f"invalid response from {url}: HTTP {answer.status}, body is not JSON") from None
         if not isinstance(body, dict) or "status" not in body:
             raise SourceError(f"invalid response from {url}: not a Prometheus API answer")
         if body["status"] != "success":
             msg = f"{body.get('errorType', 'error')}: {body.get('error', '')}".strip()
-            if resp.status_code in (400, 422) or body.get("errorType") in ("bad_data", "execution"):
+            if answer.status in (400, 422) or body.get("errorType") in ("bad_data", "execution"):
                 raise QueryError(query, msg)
-            raise SourceError(f"Prometheus at {url} failed: HTTP {resp.status_code}: {msg}")
+            raise SourceError(f"Prometheus at {url} failed: HTTP {answer.status}: {msg}")
         return body
+
+
+def _bytes(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} bytes"
 
 
 def _reason(e: Exception) -> str:
@@ -191,9 +225,9 @@ def _reason(e: Exception) -> str:
     return type(e).__name__
 
 
-def _server_error(resp: requests.Response) -> str:
+def _server_error(body: bytes) -> str:
     try:
-        body = resp.json()
-        return f": {body.get('error', '')}" if isinstance(body, dict) and body.get("error") else ""
+        data = _loads(body)
+        return f": {data.get('error', '')}" if isinstance(data, dict) and data.get("error") else ""
     except ValueError:
         return ""

@@ -138,8 +138,9 @@ parameters: {cpu_high: 0.85, host: {lookback: 2h}}    # same meaning as --set; "
 | `prometheus.basic_auth.{username,password,password_file}` | | Basic auth; `user:pass@` in the URL works too. |
 | `prometheus.tls.{ca_file,cert_file,key_file,insecure_skip_verify}` | `--ca-file`, `--insecure` | TLS to the server. |
 | `prometheus.headers` | `--header 'Name: value'` (repeatable) | Extra request headers, e.g. multi-tenancy `X-Scope-OrgID`. |
-| `prometheus.timeout` | `--timeout` | Per request (default `30s`). |
-| `prometheus.retries` | | Retries with exponential backoff on connection errors, timeouts and 5xx (default 2). |
+| `prometheus.timeout` | `--timeout` | Each request as a whole: connect, headers and body (default `30s`). |
+| `prometheus.retries` | | Retries with exponential backoff on connection errors, timeouts and 5xx (default 2), all attempts within `timeout × (retries + 1)`. |
+| `prometheus.max_answer_bytes` | | Largest answer read, in bytes (default 67108864 = 64 MiB; env `PERFADVISOR_PROMETHEUS_MAX_ANSWER_BYTES`); a larger one ends the run with exit 3. |
 | `concurrency` | `--concurrency` | Queries in flight (default 4). |
 | `packs.paths` | `--pack PATH` (repeatable) | Extra pack files or directories; a pack with a built-in's name replaces it. |
 | `packs.disable` | | Pack names not to load. |
@@ -160,6 +161,8 @@ ADVISOR_ENV = {
     "PERFADVISOR_PROMETHEUS_TOKEN_FILE": "File holding the bearer token.",
     "PERFADVISOR_PROMETHEUS_USERNAME": "Basic-auth user.",
     "PERFADVISOR_PROMETHEUS_PASSWORD": "Basic-auth password.",
+    "PERFADVISOR_PROMETHEUS_MAX_ANSWER_BYTES": "Largest answer read from Prometheus, in bytes (as "
+                                               "`prometheus.max_answer_bytes`; default 64 MiB).",
     "PERFADVISOR_STORE": "Local mode: SQLite file that keeps samples between runs (as `--store`).",
 }
 _ENV_RE = re.compile(r"['\"](PERFADVISOR_[A-Z0-9_]+)['\"]")

@@ -26,7 +26,7 @@ def test_connection_refused():
 def test_slow_server_times_out(fake_api):
     api = fake_api("empty", delay=3)
     r = advisor("run", "--prometheus", api.url, "--timeout", "1s", "--concurrency", "2")
-    _one_line_exit_3(r, api.url, "no answer within 1s", "(after 3 attempts)")
+    _one_line_exit_3(r, api.url, "timed out after 1s", "(after 2 attempts)")
 
 
 def test_http_500(fake_api):

@@ -51,4 +51,4 @@ def test_a_malformed_prometheus_url_in_the_config_file_names_the_field(tmp_path)
     cfg.write_text("prometheus:\n  url: [1, 2]\n")
     r = advisor("run", "--config", str(cfg))
     assert r.exit_code == 2
-    assert "prometheus.url in the config file: expected an http:// or https:// URL" in r.stderr
+    assert f"{cfg}:2: prometheus.url: expected an http:// or https:// URL" in r.stderr
