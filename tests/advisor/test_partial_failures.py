@@ -127,7 +127,7 @@ def test_server_errors_end_the_run_with_one_line(proxy, concurrency):
 def test_server_errors_on_a_terminal_leave_only_the_error_line(proxy):
     """With the progress bar running, rules dropped from the queue after the failure print nothing."""
     # The first rule's query fails; the next rule's answer is slow, so the run stops while the rest are queued.
-    p = proxy(r"^1 - avg by \(instance\) \(rate\(node_cpu_seconds_total", 500, delay=0.5)
+    p = proxy(r"^1 - sum by \(instance\) \(rate\(node_cpu_seconds_total", 500, delay=0.5)
     r = advisor_process("run", "--prometheus", p.url, "--concurrency", "1", *SHORT, tty=True)
     no_noise(r.stderr)
     assert r.returncode == 3, r.stderr

@@ -30,7 +30,7 @@ from .harness import Expect, Quiet, Scenario, advisor_report, judge
 
 # Windows for a run of a few minutes. The network pack keeps its 5-minute rate window: the dropped-connection
 # baseline is "one drop in five minutes".
-SETS = ("process.lookback=60s", "process.step=2s", "process.rate_window=10s",
+SETS = ("process.lookback=60s", "process.leak_lookback=60s", "process.step=2s", "process.rate_window=10s",
         "host.lookback=60s", "host.step=2s", "host.rate_window=10s",
         "cache.rate_window=10s", "cache.lookback=60s",
         "database.rate_window=10s", "database.lookback=60s",
