@@ -10,7 +10,8 @@ from ..durations import parse_duration
 from ..errors import EXIT_FAIL_ON, EXIT_OK, ConfigError
 from ..sources import choose, local_mode
 from .exits import errors_to_exit
-from .options import debug_option, local_options, pack_options
+from .options import connection_options, debug_option, local_options, pack_options
+from .progress import sampling_progress
 
 
 @click.command("doctor")
@@ -22,11 +23,7 @@ from .options import debug_option, local_options, pack_options
 @click.option("--max-history", default="7d", show_default=True, metavar="DURATION",
               help="Look this far back for each metric's oldest sample (older history shows as '≥').")
 @pack_options
-@click.option("--timeout", metavar="DURATION", help="Per-request timeout, e.g. 30s (default 30s).")
-@click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'",
-              help="Extra HTTP header, e.g. 'X-Scope-OrgID: tenant' (repeatable).")
-@click.option("--ca-file", type=click.Path(dir_okay=False, exists=True), help="CA bundle to verify TLS with.")
-@click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
+@connection_options
 @local_options
 @debug_option
 def doctor(prometheus_url, fmt, max_history, config_path, packs, no_builtin, sets, timeout, headers, ca_file,
@@ -65,9 +62,8 @@ def doctor(prometheus_url, fmt, max_history, config_path, packs, no_builtin, set
         if local_mode(cfg):
             from ..doctor.local import diagnose_local
             from ..local.options import LocalOptions
-            from .run import _sampling_progress
             opts = LocalOptions.parse(local_interval, local_duration, exporter_url, store_path)
-            diagnosis = diagnose_local(cfg, opts, progress=_sampling_progress() if sys.stderr.isatty() else None,
+            diagnosis = diagnose_local(cfg, opts, progress=sampling_progress() if sys.stderr.isatty() else None,
                                        max_history=lookback)
         elif exporter_url or store_path:
             raise ConfigError("--exporter and --store are for local mode; they cannot be used with a Prometheus")

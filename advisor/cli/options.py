@@ -35,6 +35,19 @@ def packs_from_options(config_path: str | None, packs: tuple[str, ...], no_built
     return C.packs_and_values(cfg)
 
 
+def connection_options(fn):
+    """--timeout, --header, --ca-file, --insecure: how to talk to a Prometheus (credentials come from env/config)."""
+    return _apply(fn, [
+        click.option("--timeout", metavar="DURATION",
+                     help="Deadline for each request as a whole (connect, wait, read the answer), e.g. 30s "
+                          "(default 30s); retries of one query stay within timeout × (retries + 1)."),
+        click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'",
+                     help="Extra HTTP header, e.g. 'X-Scope-OrgID: tenant' (repeatable)."),
+        click.option("--ca-file", type=click.Path(dir_okay=False, exists=True), help="CA bundle to verify TLS with."),
+        click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate."),
+    ])
+
+
 def local_options(fn):
     """--exporter, --interval, --duration, --store: what local mode samples, how often and for how long."""
     return _apply(fn, [

@@ -12,7 +12,8 @@ from ..reports import FORMATS, render
 from ..run import execute
 from ..sources import local_mode
 from .exits import errors_to_exit
-from .options import debug_option, local_options, pack_options
+from .options import connection_options, debug_option, local_options, pack_options
+from .progress import evaluation_progress, sampling_progress
 
 EXT_FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".md": "markdown", ".txt": "table"}
 
@@ -37,11 +38,7 @@ EXT_FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".md": "markdow
 @click.option("--fail-on", type=click.Choice(["warning", "critical"]),
               help="Exit 1 when a finding of this severity or higher exists.")
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Queries in flight at once (default 4).")
-@click.option("--timeout", metavar="DURATION", help="Per-request timeout, e.g. 30s (default 30s).")
-@click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'",
-              help="Extra HTTP header, e.g. 'X-Scope-OrgID: tenant' (repeatable).")
-@click.option("--ca-file", type=click.Path(dir_okay=False, exists=True), help="CA bundle to verify TLS with.")
-@click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
+@connection_options
 @click.option("--time", "at", metavar="T",
               help="Evaluate as of this instant, RFC 3339 or Unix seconds (default: now; with --load, the newest "
                    "sample). For incident reviews and reproducible reports.")
@@ -87,7 +84,7 @@ def run(prometheus_url, fmt, output, textfile_dir, config_path, packs, no_builti
                       insecure=insecure, ca_file=ca_file, debug=debug)
         when = _time_arg(at)
         tty = sys.stderr.isatty()
-        bar = _progress() if tty else None
+        bar = evaluation_progress() if tty else None
         try:
             if load_files:
                 if cfg.prometheus is not None or exporter_url or store_path:
@@ -101,7 +98,7 @@ def run(prometheus_url, fmt, output, textfile_dir, config_path, packs, no_builti
                 from ..local.options import LocalOptions
                 from ..local.runner import run_local
                 opts = LocalOptions.parse(local_interval, local_duration, exporter_url, store_path)
-                report = run_local(cfg, opts, progress=_sampling_progress() if tty else None, eval_progress=bar)
+                report = run_local(cfg, opts, progress=sampling_progress() if tty else None, eval_progress=bar)
             elif exporter_url or store_path:
                 raise ConfigError("--exporter and --store are for local mode; they cannot be used with a Prometheus")
             else:
@@ -155,49 +152,3 @@ def _loaded(files: tuple[str, ...], when: float | None):
         raise ConfigError(str(e)) from None
     flat = source.storage.flat()
     return source, (float(flat.nts.max()) / 1000.0 if len(flat.nts) else _t.time())
-
-
-def _progress():
-    """A rich progress bar on stderr for evaluation (only used when stderr is a terminal)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    state: dict = {}
-
-    def update(done: int, total: int, result) -> None:
-        if "p" not in state:
-            p = Progress(TextColumn("evaluating rules"), BarColumn(), MofNCompleteColumn(),
-                         TextColumn("{task.description}"), console=Console(stderr=True), transient=True)
-            p.start()
-            state["p"], state["t"] = p, p.add_task("", total=total)
-        p, t = state["p"], state["t"]
-        p.update(t, completed=done, description=result.rule.id if result else "")
-        if done >= total:
-            close()
-
-    def close() -> None:
-        if "p" in state and not state.get("stopped"):
-            state["stopped"] = True
-            state["p"].stop()
-    update.close = close
-    return update
-
-
-def _sampling_progress():
-    """A rich progress bar on stderr for local mode's sampling phase (only used when stderr is a terminal)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    state: dict = {}
-
-    def update(done: float, total: float) -> None:
-        if "p" not in state:
-            p = Progress(TextColumn("sampling this machine"), BarColumn(),
-                         TextColumn("{task.completed:.0f}/{task.total:.0f} s"), TimeRemainingColumn(),
-                         console=Console(stderr=True), transient=True)
-            p.start()
-            state["p"], state["t"] = p, p.add_task("", total=max(total, 1e-9))
-        state["p"].update(state["t"], completed=done)
-        if done >= total:
-            state["p"].stop()
-    return update

@@ -12,7 +12,9 @@ role          used as                                     local value
 lookback      ``evaluate.lookback``                        ``min(value, H)``
 rate          a range selector ``[$p]`` (rate windows)     ``min(value, max(4·i, H/4))``
 step          ``evaluate.step``                            ``min(value, max(i, lookback/60))``
-for           ``condition.for``                            ``min(value, max(i, U/2))``
+for           ``condition.for``                            kept: a condition that holds but not yet for
+                                                           its whole ``for`` is *pending*, as against
+                                                           Prometheus, never fired early
 ============  ==========================================  ======================================
 
 A parameter used in several roles takes the smallest local value (a lookback also used as a range selector,
@@ -20,7 +22,7 @@ as in ``increase(x[$lookback])``, stays a lookback). Horizons and other duration
 Parameters given with ``--set`` or the config file are never changed. Range and trend rules whose declared
 ``history.min`` is longer than ``H`` keep a window of ``history.min``, so they are reported as "not enough
 history: needs ≥ N" instead of being guessed from too little data; instant rules judge the current value
-and need only their (shortened) ``for`` window. As a store accumulates history, every value grows back to the
+and show as pending until they have held for their ``for``. As a store accumulates history, every value grows back to the
 pack's own.
 """
 from __future__ import annotations
@@ -90,7 +92,7 @@ def local_values(pack: Pack, values: dict[str, Any], hist: History) -> dict[str,
     pick = {"lookback": lambda d: min(d, H),
             "rate": lambda d: min(d, max(4 * i, H / 4)),
             "step": lambda d: min(d, max(i, lookback / 60)),
-            "for": lambda d: min(d, max(i, hist.unbroken / 2))}
+            "for": lambda d: d}
     out = {}
     for name, rs in by_role.items():
         if name in values or not rs:

@@ -154,15 +154,15 @@ def test_windows_follow_the_history_and_never_override_explicit_values():
     minute = local_values(host, {}, History(span=60, interval=1))
     assert minute["lookback"] == "1m" and minute["step"] == "1s"
     assert minute["rate_window"] == "15s"            # a quarter of the history, ≥ 4 samples
-    assert minute["for_short"] == minute["for_long"] == "30s"
+    assert "for_short" not in minute and "for_long" not in minute   # `for` is kept: young conditions are pending
     assert "fs_fill_horizon" not in minute           # a projection horizon is not a window
     assert local_values(host, {"rate_window": "1m"}, History(60, 1)).get("rate_window") is None
     week = local_values(host, {}, History(span=7 * 86400, interval=1))
     assert week == {}                                 # enough history: the pack's own values
 
 
-def test_an_old_run_in_the_store_does_not_stretch_the_for_windows(tmp_path):
-    """History with a gap: `for` windows fit the unbroken recent part, so current-state rules still judge."""
+def test_an_old_run_in_the_store_does_not_stretch_the_windows(tmp_path):
+    """History with a gap: the old run counts as history, and current-state rules still judge."""
     import time
     db = tmp_path / "gap.db"
     old = int((time.time() - 4 * 3600) * 1000)
@@ -171,7 +171,7 @@ def test_an_old_run_in_the_store_does_not_stretch_the_for_windows(tmp_path):
     report = local_json(tmp_path, "--duration", "3s", "--store", str(db))
     local = report["source"]["local"]
     assert parse_duration(local["history"]) >= 4 * 3600 and local["recent_history"] == "3s"
-    assert local["adapted_parameters"]["host"]["for_short"] == "1s"
+    assert "for_short" not in local["adapted_parameters"].get("host", {})   # never shortened: pending instead
     by_id = rules(report)
     assert by_id["host-memory-pressure"]["evaluated"], by_id["host-memory-pressure"]["reason"]
     # CPU saturation needs only seconds of history (its window is the hour the store spans, one sample a minute)
@@ -213,18 +213,20 @@ def test_store_thins_samples_older_than_an_hour_to_one_per_minute(tmp_path):
 
 @pytest.mark.parametrize("pack_file", sorted((REPO / "rules").glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_pack_fits_a_one_minute_local_run(pack_file):
-    """For every pack (new ones too): after local adaptation to 60 s of history, `for` windows and range
-    selectors of the rules that can run fit in that minute, so instant rules give verdicts on a first run."""
+    """For every pack (new ones too): after local adaptation to 60 s of history, the range selectors of the rules
+    that can run fit in that minute, so instant rules give verdicts on a first run; `for` windows stay the pack's
+    own (a condition younger than its `for` is reported pending, never fired early)."""
     import re
     from perfadvisor.advisor.local.adapt import adapt_rules
     from perfadvisor.advisor.packs import load_pack
     pack = load_pack(pack_file)
+    own = {rr.rule.id: rr.for_seconds for rr in pack.resolved()}
     rules, _ = adapt_rules([pack], {}, pack.resolved(), History(span=60, interval=1))
     for rr in rules:
         too_long = rr.min_history and rr.rule.evaluate.mode != "instant" and rr.min_history > 60
         if too_long:
             continue   # reported as "needs ≥ …", not run on a minute
-        assert (rr.for_seconds or 0) <= 30, (rr.rule.id, rr.for_seconds)
+        assert rr.for_seconds == own[rr.rule.id], (rr.rule.id, rr.for_seconds)
         assert (rr.lookback or 0) <= 60, (rr.rule.id, rr.lookback)
         for window in re.findall(r"\[((?:\d+(?:ms|[smhdwy]))+)(?::[0-9a-z]*)?\]", rr.query):
             assert parse_duration(window) <= 60, (rr.rule.id, window)
