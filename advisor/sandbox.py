@@ -36,7 +36,7 @@ class Limits:
     loop_iterations: int = 10_000       # all loops of one render together
     text_chars: int = 64 * 1024         # a string or list an operation builds, and all the text one render writes
     int_bits: int = 4096                # integers a template computes (about 1,233 digits)
-    operations: int = 200_000           # look-ups, calls, operators, iterations and writes of one render
+    operations: int = 100_000           # look-ups, calls, operators, iterations and writes of one render
     seconds: float = 1.0                # wall clock of one render
 
 
@@ -360,9 +360,17 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
 
 def check_constants(env: BoundedSandbox, source: str) -> None:
-    """Refuse bombs written with constants even on branches a trial render does not take."""
+    """Refuse bombs and reaches for internals written with constants, also on branches a trial render does
+    not take: dunder attributes, which the sandbox always refuses."""
     tree = jinja2.Environment.parse(env, source)
     ctx = nodes.EvalContext(env)
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        name = (node.attr if isinstance(node, nodes.Getattr) else
+                node.arg.value if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) else
+                node.args[0].value if isinstance(node, nodes.Filter) and node.name == "attr" and node.args
+                and isinstance(node.args[0], nodes.Const) else None)
+        if isinstance(name, str) and name.startswith("__"):   # label names starting with _ are allowed
+            raise SecurityError(f"access to attribute {name!r} is unsafe")
     for node in tree.find_all((nodes.Pow, nodes.Mul, nodes.Mod, nodes.Call)):
         try:
             if isinstance(node, nodes.Call):
