@@ -6,7 +6,6 @@ import textwrap
 import pytest
 
 from perfadvisor.advisor.packs import load_builtin
-from perfadvisor.advisor.render import render_text
 from tests.advisor.conftest import advisor
 from tests.advisor.packs.test_loader import GOOD
 from tests.advisor.packs.test_yaml_limits import one_error_line, run_measured
@@ -112,6 +111,7 @@ def test_a_text_failing_on_one_series_marks_that_finding_and_the_run_goes_on(tmp
 
 
 def test_builtin_text_with_a_missing_label_renders():
+    from perfadvisor.advisor.render import render_text
     db = next(p for p in load_builtin() if p.name == "database")
     rule = db.rule("db-pg-long-transaction")
     ctx = {"labels": {"server": "pg1", "datname": "shop"}, "value": 900.0, "threshold": 300.0,
