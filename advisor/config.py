@@ -28,7 +28,7 @@ import yaml
 from .errors import ConfigError, ParamError
 from .packs import Pack
 from .durations import parse_duration
-from .packs import params as P
+from .packs import params as P, yamlsafe
 from .sources import inputs
 from .sources.prometheus import MAX_ANSWER_BYTES, PrometheusConfig
 
@@ -79,7 +79,7 @@ def load_file(path: str | None) -> dict:
     if not path:
         return {}
     try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
+        data = yamlsafe.load_file(path)[0] or {}   # size, alias, tag and duplicate-key limits; PackError → exit 2
     except OSError as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from None
     except yaml.YAMLError as e:

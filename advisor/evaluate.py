@@ -21,7 +21,7 @@ from .durations import format_duration
 from .findings import Confidence, EvidenceItem, Finding, Projection, RuleResult, SizingRow
 from .packs import ResolvedRule
 from .promql.parse import metric_names
-from .render import render
+from .render import render_text as render  # a template failure marks its finding, never ends the run
 from .scoring import SEVERITY_SCORE, log_normal_score
 from .sources.base import QueryError, QueryResult, Series, Source
 from .sources.cache import MemoSource

@@ -2,8 +2,9 @@
 
 Templates see: ``labels``, ``value``, ``threshold``, ``params``, ``target``, ``stats``, ``unit``,
 ``projection``, ``sizing``, ``replicas``, ``rule``; filters ``bytes``, ``pct``, ``duration``, ``num``, ``unit``.
-The environment is ``ImmutableSandboxedEnvironment``: reaching for Python internals (``__class__``, mutating
-lists, …) is a ``TemplateError`` naming the rule.
+The environment is ``sandbox.BoundedSandbox`` (jinja2's immutable sandbox under ``sandbox.LIMITS``): reaching
+for Python internals (``__class__``, mutating lists, …) or past a limit is a ``TemplateError`` naming the rule
+and field; ``render_text`` turns that into the finding's text, so one odd series never ends a run.
 """
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import math
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
 from .errors import TemplateError
+from .sandbox import BoundedSandbox, LimitError, check_constants
 
 
 def fmt_bytes(v: Any) -> str:
@@ -87,37 +89,24 @@ def fmt_unit(v: Any, unit: str) -> str:
     return fmt_num(v, 2)
 
 
-def _env() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(autoescape=False,
-                                        trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(bytes=fmt_bytes, pct=fmt_pct, duration=fmt_duration, num=fmt_num, unit=fmt_unit)
+class _Missing(jinja2.ChainableUndefined):
+    """A label (or other field) a series lacks: renders empty, is false, iterates as empty, and calling a
+    method on it (``labels.state.startswith(…)``) gives another missing value instead of failing the text."""
+
+    def __str__(self) -> str:
+        return ""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> "_Missing":
+        return self
+
+
+def _env() -> BoundedSandbox:
+    env = BoundedSandbox(autoescape=False, trim_blocks=True, lstrip_blocks=True, undefined=_Missing)
+    env.add_filters(bytes=fmt_bytes, pct=fmt_pct, duration=fmt_duration, num=fmt_num, unit=fmt_unit)
     return env
 
 
-class _Probe(jinja2.ChainableUndefined):
-    """Undefined for trial renders: missing data is fine, but a sandbox refusal still raises when used."""
-
-    def _raise_if_unsafe(self) -> None:
-        if self._undefined_exception is SecurityError:
-            self._fail_with_undefined_error()
-
-    def __str__(self) -> str:
-        self._raise_if_unsafe()
-        return ""
-
-    def __iter__(self):
-        self._raise_if_unsafe()
-        return iter(())
-
-    def __bool__(self) -> bool:
-        self._raise_if_unsafe()
-        return False
-
-
 ENV = _env()
-# A label some series lack renders empty rather than aborting the run; sandbox refusals still raise.
-ENV.undefined = _Probe
-_LENIENT = ENV
 
 
 def reflow(text: str) -> str:
@@ -132,32 +121,52 @@ def _compiled(template: str) -> jinja2.Template:
 
 
 def render(rule_id: str, template: str, context: dict[str, Any], field: str = "recommendation") -> str:
-    """Render one rule text; any template failure is a TemplateError naming the rule."""
+    """Render one rule text; any template failure is a TemplateError naming the rule and field."""
     if not template:
         return ""
     try:
         return reflow(_compiled(template).render(**context))
     except SecurityError as e:
         raise TemplateError(rule_id, f"not allowed in the sandbox: {e}", field) from None
-    except jinja2.TemplateError as e:
+    except LimitError as e:
+        raise TemplateError(rule_id, f"over a template limit: {e}", field) from None
+    except Exception as e:  # noqa: BLE001 - jinja errors, or a filter fed odd data; keep it one line
         raise TemplateError(rule_id, f"{type(e).__name__}: {e}", field) from None
-    except Exception as e:  # noqa: BLE001 - a filter fed odd data; keep it one line
-        raise TemplateError(rule_id, f"{type(e).__name__}: {e}", field) from None
+
+
+def render_text(rule_id: str, template: str, context: dict[str, Any], field: str = "recommendation") -> str:
+    """Render one rule text for a finding; a failure becomes the text itself, so one odd series never ends
+    the run: it names the rule, the field and the reason, then shows the raw values the text would have used."""
+    try:
+        return render(rule_id, template, context, field)
+    except TemplateError as e:
+        labels = context.get("labels") or {}
+        raw = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        return (f"(template failed: rule {rule_id}, {field}: {e.reason}) value {context.get('value')}, "
+                f"threshold {context.get('threshold')}, labels {{{raw}}}")
 
 
 def check_templates(rule, resolved) -> None:
-    """Compile a rule's templates and trial-render them with placeholder data, so packs fail at load time."""
+    """Compile a rule's templates and trial-render them with placeholder data, so packs fail at load time:
+    syntax errors, sandbox refusals and limits (also bombs written with constants on branches not taken)."""
     context = sample_context(resolved)
     for name in ("summary", "description", "recommendation"):
         text = getattr(rule, name)
         if not text:
             continue
         try:
-            _LENIENT.from_string(text).render(**context)
+            check_constants(ENV, text)
+            ENV.from_string(text).render(**context)
         except SecurityError as e:
             raise TemplateError(rule.id, f"not allowed in the sandbox: {e}", name) from None
+        except LimitError as e:
+            raise TemplateError(rule.id, f"over a template limit: {e}", name) from None
         except jinja2.TemplateSyntaxError as e:
             raise TemplateError(rule.id, f"line {e.lineno} of the template: {e.message}", name) from None
+        except jinja2.UndefinedError:
+            pass  # data-dependent: placeholder data lacks what real series have
+        except jinja2.TemplateError as e:   # e.g. a filter that does not exist, on a branch
+            raise TemplateError(rule.id, f"{type(e).__name__}: {e}", name) from None
         except Exception:  # noqa: BLE001 - data-dependent failures only show with real data
             pass
 

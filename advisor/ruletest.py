@@ -31,6 +31,7 @@ from .errors import AdvisorError, PackError
 from .evaluate import Evaluator
 from .findings import Finding, RuleResult
 from .packs import Pack, load_builtin, load_pack, load_text
+from .packs import yamlsafe
 from .packs.loader import field_name, parse_yaml
 
 _SCHEMA = json.loads(resources.files(__package__).joinpath("ruletest.schema.json").read_text())
@@ -145,7 +146,7 @@ def _packs(names: list[str], base: Path, lines, path: str) -> tuple[Pack, ...]:
             if name in builtin:
                 out.append(builtin[name])
             elif shipped.is_file():   # a pack shipped in rules/ that is not enabled by default
-                out.append(load_text(shipped.read_text(), f"rules/{name}.yaml"))
+                out.append(load_text(shipped.read_bytes(), f"rules/{name}.yaml"))
             else:
                 raise TestFileError(path, _line(lines, ("rule_files", i)), f"rule_files[{i}]",
                                     f"unknown pack {name!r} (built-in: {', '.join(builtin)})")
@@ -185,7 +186,7 @@ def _series(raw: list, lines, path: str, base: tuple) -> tuple:
     return tuple(out)
 
 
-def parse_text(text: str, path: str, base: Path | None = None) -> TestFile:
+def parse_text(text: str | bytes, path: str, base: Path | None = None) -> TestFile:
     """Parse and validate a test file's text; `path` is used in messages."""
     try:
         data, lines = parse_yaml(text, path)
@@ -241,10 +242,10 @@ def parse_text(text: str, path: str, base: Path | None = None) -> TestFile:
 
 def parse_file(path: str | Path) -> TestFile:
     try:
-        text = Path(path).read_text()
-    except OSError as e:
-        raise TestFileError(str(path), None, "", f"cannot read: {e.strerror or e}") from None
-    return parse_text(text, str(path))
+        data = yamlsafe.read(path)
+    except PackError as e:
+        raise TestFileError(e.path, e.line, e.field, e.reason) from None
+    return parse_text(data, str(path))
 
 
 # --- running ---------------------------------------------------------------------------------------------

@@ -10,45 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from ..errors import PackError, ParamError, TemplateError
 from . import model as M
 from ..promql.parse import ParseError, check
 from . import params as P
+from . import yamlsafe
+from .yamlsafe import field_name
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present; both keep node marks
 _SCHEMA = json.loads(resources.files(__package__).joinpath("pack.schema.json").read_text())
 _VALIDATOR = jsonschema.Draft202012Validator(_SCHEMA)
-
-
-def _construct(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> Any:
-    """Plain data from a composed YAML node, recording the line (1-based) of every path."""
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out = {}
-        for k, v in node.value:
-            key = k.value if isinstance(k, yaml.ScalarNode) else str(k.start_mark)
-            lines[path + (key,)] = k.start_mark.line + 1
-            out[key] = _construct(v, path + (key,), lines)
-            lines[path + (key,)] = k.start_mark.line + 1
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(v, path + (i,), lines) for i, v in enumerate(node.value)]
-    if node.tag == "tag:yaml.org,2002:str":
-        return node.value
-    return _SCALARS.construct_object(node, deep=True)
-
-
-_SCALARS = yaml.constructor.SafeConstructor()
-
-
-def field_name(path: tuple) -> str:
-    """``rules[3].condition.op`` for ('rules', 3, 'condition', 'op')."""
-    out = ""
-    for p in path:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
 
 
 def _line(lines: dict[tuple, int], path: tuple) -> int | None:
@@ -58,21 +29,16 @@ def _line(lines: dict[tuple, int], path: tuple) -> int | None:
     return lines.get(path)
 
 
-def parse_yaml(text: str, path: str) -> tuple[Any, dict[tuple, int]]:
-    """Data plus {path tuple: line}; YAML syntax errors become PackError with the line."""
-    try:
-        node = yaml.compose(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        raise PackError(path, mark.line + 1 if mark else None, "", f"invalid YAML: {e.problem or e}") from None
-    lines: dict[tuple, int] = {}
-    if node is None:
+def parse_yaml(text: str | bytes, path: str) -> tuple[Any, dict[tuple, int]]:
+    """Data plus {path tuple: line}, read under the limits of ``yamlsafe``; every refusal is a PackError."""
+    data, lines = yamlsafe.load(text, path)
+    if data is None:
         raise PackError(path, 1, "", "empty file")
-    return _construct(node, (), lines), lines
+    return data, lines
 
 
-def load_text(text: str, path: str) -> M.Pack:
-    """Parse, validate and build one pack from YAML text; `path` is used in messages."""
+def load_text(text: str | bytes, path: str) -> M.Pack:
+    """Parse, validate and build one pack from YAML text (or bytes); `path` is used in messages."""
     data, lines = parse_yaml(text, path)
     if not isinstance(data, dict):
         raise PackError(path, 1, "", "a pack is a mapping with apiVersion, metadata, parameters and rules")
@@ -200,12 +166,7 @@ def _check_rule(rule: M.Rule, raw: dict, params: dict, base: tuple, lines: dict,
 
 def load_pack(path: str | Path) -> M.Pack:
     """Load one pack file."""
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as e:
-        raise PackError(str(path), None, "", f"cannot read: {e.strerror or e}") from None
-    return load_text(text, str(path))
+    return load_text(yamlsafe.read(path), str(path))
 
 
 def load_path(path: str | Path) -> list[M.Pack]:
@@ -222,4 +183,4 @@ BUILTIN = ("host", "process", "scaling", "cache", "database", "network", "loadba
 def load_builtin() -> list[M.Pack]:
     """The packs shipped in perfadvisor.rules, in a fixed order."""
     root = resources.files("perfadvisor.rules")
-    return [load_text(root.joinpath(f"{name}.yaml").read_text(), f"rules/{name}.yaml") for name in BUILTIN]
+    return [load_text(root.joinpath(f"{name}.yaml").read_bytes(), f"rules/{name}.yaml") for name in BUILTIN]
