@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from ..config import Config
@@ -77,11 +77,19 @@ def _fill(storage: Storage, batch: Batch) -> None:
         storage.add(labels, batch.ts_ms, value)
 
 
-def run_local(config: Config, opts: LocalOptions, progress: Progress | None = None,
-              eval_progress=None) -> Report:
-    """Sample, (store), evaluate; the report's source says how much history there was."""
-    from ..run import execute, plan
-    planned = plan(config)   # pack and --set errors now, not after a minute of sampling
+@dataclass(frozen=True)
+class Collected:
+    """What local sampling produced: the samples (in the engine's storage), their scrape times and history."""
+
+    storage: Storage
+    times: list[int]
+    history: History
+    sampler: str            # what was sampled, for the report
+    instance: str
+
+
+def collect(opts: LocalOptions, progress: Progress | None = None) -> Collected:
+    """Sample for opts.duration (plus what opts.store kept from earlier runs) into an engine storage."""
     storage = Storage()
     store = SampleStore(opts.store) if opts.store else None
     times: list[int] = []
@@ -105,7 +113,17 @@ def run_local(config: Config, opts: LocalOptions, progress: Progress | None = No
         sampler.close()
         if store:
             store.close()
-    hist = history(times, opts.interval)
+    return Collected(storage, times, history(times, opts.interval),
+                     f"exporter {sampler.url}" if opts.exporter else "in-process collectors", sampler.instance)
+
+
+def run_local(config: Config, opts: LocalOptions, progress: Progress | None = None,
+              eval_progress=None) -> Report:
+    """Sample, (store), evaluate; the report's source says how much history there was."""
+    from ..run import execute, plan
+    planned = plan(config)   # pack and --set errors now, not after a minute of sampling
+    got = collect(opts, progress)
+    storage, times, hist = got.storage, got.times, got.history
     last = times[-1]
     changes: dict = {}
 
@@ -115,8 +133,7 @@ def run_local(config: Config, opts: LocalOptions, progress: Progress | None = No
         return out
     report = execute(config, source=choose(config, storage), progress=eval_progress, now=last / 1000.0,
                      adapt=adapt, planned=planned)
-    local = {"sampler": f"exporter {sampler.url}" if opts.exporter else "in-process collectors",
-             "instance": sampler.instance, "interval": format_duration(opts.interval),
+    local = {"sampler": got.sampler, "instance": got.instance, "interval": format_duration(opts.interval),
              "samples": len(times), "history": format_duration(hist.span),
              "recent_history": format_duration(hist.recent),
              "store": opts.store, "adapted_parameters": changes}
