@@ -35,6 +35,12 @@ def render_prometheus(report: Report, **_) -> str:
     for (cat, dim, sev), n in Counter((f.rule.category, f.rule.dimension, f.severity)
                                       for f in report.findings).items():
         findings.labels(cat, dim, sev).set(n)
+    pending = Gauge("perfadvisor_advisor_pending_findings",
+                    "Pending findings of the last advisor run: the condition holds, not yet for its whole `for`.",
+                    ["category", "dimension", "severity"], registry=reg)
+    for (cat, dim, sev), n in Counter((f.rule.category, f.rule.dimension, f.severity)
+                                      for f in report.pending).items():
+        pending.labels(cat, dim, sev).set(n)
     info = Gauge("perfadvisor_advisor_finding_info", "One series per finding of the last advisor run.",
                  ["pack", "rule", "severity", "category", "dimension", "target", "title"], registry=reg)
     for f in report.findings:

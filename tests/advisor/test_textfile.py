@@ -16,7 +16,7 @@ def _textfile_samples(directory) -> dict[tuple, float]:
 def test_textfile_metrics_match_the_report(tmp_path):
     out = tmp_path / "report.json"
     r = advisor("run", "--duration", "3s", "--interval", "1s", "--set", "host.fs_available_low=0.999",
-                "--textfile", str(tmp_path / "tf"), "-o", str(out))
+                "--set", "host.for_short=1s", "--textfile", str(tmp_path / "tf"), "-o", str(out))
     assert r.exit_code == 0, r.output
     report = json.loads(out.read_text())
     got = _textfile_samples(tmp_path / "tf")
@@ -33,6 +33,21 @@ def test_textfile_metrics_match_the_report(tmp_path):
     assert dict(full[0][1])["severity"] == "critical" and "mountpoint=/" in dict(full[0][1])["target"]
     n = sum(v for (name, labels), v in got.items() if name == "perfadvisor_advisor_findings")
     assert n == len(report["findings"])
+
+
+def test_pending_findings_are_counted_apart(tmp_path):
+    """On a 3 s run the almost-full filesystem (for 5m) is pending: counted as pending, not as a finding."""
+    out = tmp_path / "report.json"
+    r = advisor("run", "--duration", "3s", "--interval", "1s", "--set", "host.fs_available_low=0.999",
+                "--textfile", str(tmp_path / "tf"), "-o", str(out))
+    assert r.exit_code == 0, r.output
+    report = json.loads(out.read_text())
+    got = _textfile_samples(tmp_path / "tf")
+    assert any(f["rule_id"] == "host-filesystem-almost-full" for f in report["pending"]), report["pending"]
+    pending = sum(v for (name, _), v in got.items() if name == "perfadvisor_advisor_pending_findings")
+    assert pending == len(report["pending"]) >= 1
+    assert not [k for k in got if k[0] == "perfadvisor_advisor_finding_info"
+                and ("rule", "host-filesystem-almost-full") in k[1]]
 
 
 def test_textfile_directory_that_cannot_be_written_exits_2(tmp_path):
