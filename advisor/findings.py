@@ -102,6 +102,8 @@ class Finding:
     series: tuple[tuple[float, float], ...] = ()     # (unix ts, value) the verdict rests on, ≤ 240 points
     window: tuple[float, float] | None = None        # (start, end) unix seconds of that data
     cause: str | None = None                         # another finding on the same target that explains this one
+    notes: tuple[str, ...] = ()                      # about the data: "2 non-finite samples left out"
+    detailed: bool = True                            # texts, chart series and evidence (the rule's top N)
     context: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # what the texts were
                                                                                       # rendered from
 
@@ -138,6 +140,7 @@ class RuleResult:
     values: tuple[tuple[dict[str, str], float], ...] = ()
     warnings: tuple[str, ...] = ()
     sizing_rows: tuple[SizingRow, ...] = ()
+    notes: tuple[str, ...] = ()   # about the data: series left out because no sample was finite
 
     @property
     def firing(self) -> tuple[Finding, ...]:

@@ -69,7 +69,7 @@ def execute(config: Config, source: Source | None = None,
             progress(done[0], len(rules), result)
     if progress:
         progress(0, len(rules), None)
-    evaluator = Evaluator(source, now=now, concurrency=config.concurrency, progress=tick)
+    evaluator = Evaluator(source, now=now, concurrency=config.concurrency, progress=tick, top=config.top)
     results = evaluator.run(rules)
     dims, overall = score(results)
     warnings = list(getattr(source, "warnings", []) or [])
