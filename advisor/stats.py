@@ -39,14 +39,18 @@ def mean(values) -> float:
 
 def summary(values) -> dict[str, float]:
     """min, mean, p50, p90, p95, p99, max and last of the non-NaN values ({} when there are none)."""
-    arr = np.asarray(values, dtype=float)
-    arr = arr[~np.isnan(arr)]
-    if not len(arr):
+    vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    vals = [v for v in vals if v == v]
+    if not vals:
         return {}
-    ordered = np.sort(arr).tolist()
-    out = {"min": ordered[0], "mean": mean(arr)}
+    ordered = sorted(vals)
+    try:
+        m = math.fsum(vals) / len(vals)
+    except (OverflowError, ValueError):   # values near the float limit, or +Inf and -Inf together
+        m = mean(vals)
+    out = {"min": ordered[0], "mean": m}
     out.update({k: _quantile(ordered, q) for k, q in QUANTILES.items()})
-    out.update(max=ordered[-1], last=float(arr[-1]))
+    out.update(max=ordered[-1], last=vals[-1])
     return out
 
 

@@ -36,6 +36,10 @@ EXT_FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".md": "markdow
               show_default=True, help="Only rules of at least this severity.")
 @click.option("--fail-on", type=click.Choice(["warning", "critical"]),
               help="Exit 1 when a finding of this severity or higher exists.")
+@click.option("--top", type=click.IntRange(0), default=10, show_default=True, metavar="N",
+              help="Per rule, the N worst targets get texts, a chart and evidence, and the table, Markdown and HTML "
+                   "reports show them plus 'and K more'; the JSON report lists every finding (beyond N without "
+                   "texts, chart series or evidence). 0 = all.")
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Queries in flight at once (default 4).")
 @click.option("--timeout", metavar="DURATION", help="Per-request timeout, e.g. 30s (default 30s).")
 @click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'",
@@ -51,7 +55,7 @@ EXT_FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".md": "markdow
 @local_options
 @debug_option
 def run(prometheus_url, fmt, output, textfile_dir, config_path, packs, no_builtin, sets, categories, rules, min_severity,
-        fail_on, concurrency, timeout, headers, ca_file, insecure, at, load_files, exporter_url, local_interval,
+        fail_on, top, concurrency, timeout, headers, ca_file, insecure, at, load_files, exporter_url, local_interval,
         local_duration, store_path, debug):
     """Evaluate all enabled rule packs and write a report.
 
@@ -84,7 +88,7 @@ def run(prometheus_url, fmt, output, textfile_dir, config_path, packs, no_builti
         cfg = C.build(prometheus_url=prometheus_url, config_path=config_path, sets=sets, packs=packs,
                       no_builtin=no_builtin, concurrency=concurrency, categories=categories, rules=rules,
                       min_severity=min_severity, fail_on=fail_on, timeout=timeout, headers=headers,
-                      insecure=insecure, ca_file=ca_file, debug=debug)
+                      insecure=insecure, ca_file=ca_file, debug=debug, top=top)
         when = _time_arg(at)
         tty = sys.stderr.isatty()
         bar = _progress() if tty else None

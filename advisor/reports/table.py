@@ -11,8 +11,8 @@ from ..findings import Finding, Report
 from ..render import fmt_num
 from . import register
 from .charts import finding_sparkline
-from .wording import (SIZING_COLUMNS, SIZING_TITLE, cause_text, confidence_inputs, evaluated_text, observed_lines,
-                      pending_text, sizing_cells)
+from .wording import (SIZING_COLUMNS, SIZING_TITLE, cause_text, confidence_inputs, evaluated_text, notes_text,
+                      observed_lines, pending_text, shown, sizing_cells)
 
 SEV_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 CATEGORIES = ("alert", "optimization", "scaling")
@@ -35,6 +35,8 @@ def _finding_table(title: str, fs: list[Finding], pending: bool = False) -> Tabl
         if spark:
             obs.append("\n" + spark, style="blue")
         obs.append(f"\nconf. {f.confidence.level} ({f.confidence.score:.2f})")
+        if f.notes:
+            obs.append("\n" + notes_text(f), style="yellow")
         rec = Text()
         cause = cause_text(f)
         if cause:
@@ -78,12 +80,21 @@ def render_table(report: Report, color: bool = False, width: int | None = None, 
     for cat in CATEGORIES:
         fs = [f for f in findings if f.rule.category == cat]
         if fs:
-            con.print(_finding_table(f"{cat} ({len(fs)})", fs))
+            top, more = shown(fs)
+            con.print(_finding_table(f"{cat} ({len(fs)})", top))
+            for line in more:
+                con.print(Text("  " + line, style="dim"))
     if not findings:
         con.print("No findings.")
     if pending:
+        top, more = shown(pending)
         con.print(_finding_table(f"pending ({len(pending)}): the condition holds, not yet for its whole `for` window",
-                                 pending, pending=True))
+                                 top, pending=True))
+        for line in more:
+            con.print(Text("  " + line, style="dim"))
+    for r in report.results:
+        for note in r.notes:
+            con.print(Text(f"{r.rule.id}: {note}", style="yellow"))
     rows = report.sizing_rows
     if rows:
         t = Table(title=SIZING_TITLE, title_justify="left", header_style="bold", box=None, pad_edge=False)

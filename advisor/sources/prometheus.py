@@ -67,8 +67,8 @@ def parse_data(query: str, data: dict, warnings: tuple[str, ...] = (), labelsets
         if kind in ("scalar", "string"):
             t, v = result
             return QueryResult(kind, (Series({}, ((float(t), float(v) if kind == "scalar" else v),)),), warnings)
-        series = []
         labelsets = {} if labelsets is None else labelsets
+        metrics, columns = [], []
         for item in result:
             if kind == "vector":
                 pts = (item["value"],) if "value" in item else ()
@@ -76,15 +76,18 @@ def parse_data(query: str, data: dict, warnings: tuple[str, ...] = (), labelsets
                 pts = item.get("values", [])
             # A fleet answers the same label sets to many queries: one dict per distinct set, not per answer.
             metric = item.get("metric") or {}
-            key = tuple(metric.items())
-            metric = labelsets.setdefault(key, metric)
+            metrics.append(labelsets.setdefault(tuple(metric.items()), metric))
             # Native histograms ("histogram"/"histograms") carry no float value; the packs do not use them.
-            # JSON timestamps are numbers; values are strings ("1.5", "NaN", "+Inf") that numpy parses as a column.
-            if pts:
-                ts, vs = zip(*pts)
-                series.append(Series(metric, Points(ts, np.array(vs, dtype=str).astype(float))))
-            else:
-                series.append(Series(metric, ()))
+            columns.append(tuple(zip(*pts)) if pts else ((), ()))
+        # JSON timestamps are numbers; values are strings ("1.5", "NaN", "+Inf"): numpy parses all of an
+        # answer's values in one call, then each series keeps its slice.
+        counts = [len(c[0]) for c in columns]
+        ts = np.fromiter((t for c in columns for t in c[0]), dtype=float, count=sum(counts))
+        vs = np.array([v for c in columns for v in c[1]], dtype=str).astype(float) if ts.size else np.zeros(0)
+        series, at = [], 0
+        for metric, n in zip(metrics, counts):
+            series.append(Series(metric, Points(ts[at:at + n], vs[at:at + n]) if n else ()))
+            at += n
         return QueryResult(kind, tuple(series), warnings)
     except (KeyError, TypeError, ValueError) as e:
         raise QueryError(query, f"unexpected result shape: {type(e).__name__}: {e}") from None
