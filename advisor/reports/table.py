@@ -81,15 +81,15 @@ def render_table(report: Report, color: bool = False, width: int | None = None, 
         fs = [f for f in findings if f.rule.category == cat]
         if fs:
             top, more = shown(fs)
-            con.print(_finding_table(f"{cat} ({len(fs)})", top))
+            con.print(_finding_table(f"{cat} ({len(fs)})", top) if top else Text(f"{cat} ({len(fs)})", style="bold"))
             for line in more:
                 con.print(Text("  " + line, style="dim"))
     if not findings:
         con.print("No findings.")
     if pending:
         top, more = shown(pending)
-        con.print(_finding_table(f"pending ({len(pending)}): the condition holds, not yet for its whole `for` window",
-                                 top, pending=True))
+        title = f"pending ({len(pending)}): the condition holds, not yet for its whole `for` window"
+        con.print(_finding_table(title, top, pending=True) if top else Text(title, style="bold magenta"))
         for line in more:
             con.print(Text("  " + line, style="dim"))
     for r in report.results:
