@@ -95,6 +95,8 @@ class Evaluator:
 
     def run(self, rules: list[ResolvedRule]) -> list[RuleResult]:
         """Every rule's result, in the order given; the first SourceError is raised."""
+        self.source.expect(self.source.range_key(*self._range_args(rr)) for rr in rules
+                           if rr.rule.evaluate.mode != "instant")
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="advisor")
         try:
             futures = [pool.submit(self.evaluate, r) for r in rules]
@@ -153,7 +155,10 @@ class Evaluator:
         mode = rr.rule.evaluate.mode
         if mode == "instant":
             return self.source.instant(rr.query, self.now)
-        return self.source.range(rr.query, self.now - rr.lookback - _extra(rr), self.now, _step(rr))
+        return self.source.range(*self._range_args(rr))
+
+    def _range_args(self, rr: ResolvedRule) -> tuple:
+        return rr.query, self.now - rr.lookback - _extra(rr), self.now, _step(rr)
 
     def _history(self, rr: ResolvedRule) -> float | None:
         """Seconds since the oldest sample of the rule's metrics within the window it needs, or None.

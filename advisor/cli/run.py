@@ -82,6 +82,7 @@ def run(prometheus_url, fmt, output, textfile_dir, config_path, packs, no_builti
         advisor run --prometheus http://prom:9090 --time 2026-01-02T03:04:05Z   # as of an incident
         advisor run --load samples.prom --time 1700000000
     """
+    _limit_malloc_arenas()
     with errors_to_exit(debug):
         if fmt is None:
             fmt = EXT_FORMATS.get(Path(output).suffix.lower(), "table") if output else "table"
@@ -137,6 +138,17 @@ def run(prometheus_url, fmt, output, textfile_dir, config_path, packs, no_builti
         if any(order[f.severity] >= order[fail_on] for f in report.findings if f.state == "firing"):
             sys.exit(EXIT_FAIL_ON)
     sys.exit(EXIT_OK)
+
+
+def _limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas (MALLOC_ARENA_MAX, set from inside; the exporter does the same): each worker
+    thread otherwise gets an arena that keeps what a fleet's answers freed, ~1 GB more peak RSS at 10,000
+    series. The GIL serialises Python's allocations, so two cost no contention. No effect outside glibc."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).mallopt(-8, arenas)   # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
 
 
 def _time_arg(text: str | None) -> float | None:

@@ -85,8 +85,12 @@ def parse_data(query: str, data: dict, warnings: tuple[str, ...] = (), labelsets
         ts = np.fromiter((t for c in columns for t in c[0]), dtype=float, count=sum(counts))
         vs = np.array([v for c in columns for v in c[1]], dtype=str).astype(float) if ts.size else np.zeros(0)
         series, at = [], 0
+        one = kind == "vector"   # one point a series: a tuple is smaller than two array views
         for metric, n in zip(metrics, counts):
-            series.append(Series(metric, Points(ts[at:at + n], vs[at:at + n]) if n else ()))
+            if one and n == 1:
+                series.append(Series(metric, ((float(ts[at]), float(vs[at])),)))
+            else:
+                series.append(Series(metric, Points(ts[at:at + n], vs[at:at + n]) if n else ()))
             at += n
         return QueryResult(kind, tuple(series), warnings)
     except (KeyError, TypeError, ValueError) as e:
@@ -115,6 +119,7 @@ class PrometheusSource:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self._local = threading.local()
         self._labelsets: dict[tuple, dict] = {}   # label sets seen in this run, shared between answers
+        self._decode = threading.Lock()
         self.warnings: list[str] = []
         self._lock = threading.Lock()
         self._failed: SourceError | None = None   # once the source has failed, other threads stop retrying
@@ -153,14 +158,19 @@ class PrometheusSource:
         return self._post(path, "", params or {}, method="GET")
 
     def _query(self, path: str, query: str, form: dict) -> QueryResult:
-        body = self._post(path, query, form)
+        # One answer is decoded at a time: the decoded JSON tree is ~5x the body (a list, a float and a string per
+        # point) and lives only until its points are columns; decoding is CPU-bound under the GIL anyway, so
+        # serialising it costs no speed and keeps one tree, not `concurrency` trees, in memory at once.
+        return self._post(path, query, form, convert=lambda body: self._result(query, body))
+
+    def _result(self, query: str, body: dict) -> QueryResult:
         warnings = tuple(str(w) for w in (body.get("warnings") or []))
         if warnings:
             with self._lock:
                 self.warnings.extend(w for w in warnings if w not in self.warnings)
         return parse_data(query, body.get("data") or {}, warnings, self._labelsets)
 
-    def _post(self, path: str, query: str, form: dict, method: str = "POST") -> dict:
+    def _post(self, path: str, query: str, form: dict, method: str = "POST", convert=None):
         url = self.base + path
         c = self.config
         budget = time.monotonic() + c.timeout * (c.retries + 1)
@@ -189,7 +199,10 @@ class PrometheusSource:
                 problem = f"broken answer ({type(e).__name__})"
             else:
                 if answer.status < 500:
-                    return self._parse(answer, url, query)
+                    if convert is None:
+                        return self._parse(answer, url, query)
+                    with self._decode:
+                        return convert(self._parse(answer, url, query))
                 problem = f"HTTP {answer.status}{_server_error(answer.body)}"
             pause = c.backoff * (2 ** attempt)
             if attempt >= c.retries or time.monotonic() + pause >= budget:
