@@ -227,7 +227,8 @@ class Evaluator:
                 value = st.get(rule.evaluate.reduce, float("nan"))
             else:
                 value = float(wvs[-1])
-            values.append((target_of(rule, s.labels), value))
+            target = target_of(rule, s.labels)   # one dict for the value and the finding
+            values.append((target, value))
             holds = cond is None or OPS[cond.op](value, rr.threshold)
             if holds and verdict is not None and rr.windows and not verdict.significant:
                 holds = False   # no upward trend the data can tell from noise
@@ -259,8 +260,8 @@ class Evaluator:
             notes = (f"{dropped} non-finite sample{'s' if dropped != 1 else ''} (NaN, ±Inf) left out",) \
                 if dropped else ()
             conf = self._confidence(rr, shown, value, verdict, active_for)
-            held.append(dict(s=s, value=value, st=st, projection=projection, verdict=verdict, sizing_res=sizing_res,
-                             replica_res=replica_res, state=state, active_for=active_for, conf=conf, notes=notes,
+            held.append(dict(s=s, target=target, value=value, st=st, projection=projection, verdict=verdict,
+                             sizing_res=sizing_res, replica_res=replica_res, state=state, active_for=active_for, conf=conf, notes=notes,
                              shown=shown))
         score = min(scores) if scores else None
         if score is None and rule.category != "scaling":
@@ -430,7 +431,7 @@ class Evaluator:
         """A finding beyond the rule's top N: its numbers and confidence, a one-line summary, no rendered texts,
         chart series or evidence (they are what makes 10,000 findings cost gigabytes)."""
         rule = rr.rule
-        target = target_of(rule, f["s"].labels)
+        target = f["target"]
         pts = f["shown"]
         window = (pts[0][0], pts[-1][0]) if (pts and (rule.evaluate.mode != "instant" or rr.for_seconds)) else None
         text = ", ".join(f"{k}={v}" for k, v in target.items()) or "(all)"

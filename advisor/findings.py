@@ -9,7 +9,7 @@ from .scoring import Score
 from .sizing import ReplicaResult, SizingResult
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Confidence:
     """How much to trust a finding, with the inputs the score came from (see ``confidence.py``)."""
 
@@ -56,7 +56,7 @@ class Confidence:
         return f"{self.level} ({self.score:.2f}): " + ", ".join(parts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Projection:
     """Growth fitted over the window the verdict rests on (trend rules), projected to the horizon or the limit."""
 
@@ -73,14 +73,14 @@ class Projection:
     p_value: float | None = None  # Mann-Kendall p-value of an upward trend over that window
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EvidenceItem:
     title: str
     query: str
     series: tuple[tuple[dict[str, str], float], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     rule: Rule
     target: dict[str, str]
@@ -116,7 +116,7 @@ class Finding:
         return ", ".join(f"{k}={v}" for k, v in self.target.items()) or "(all)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SizingRow:
     """A right-sizing result that is not a material change: kept in the sizing table, out of the findings."""
 

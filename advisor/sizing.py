@@ -18,7 +18,7 @@ HOURS_PER_MONTH = 730
 GB = 1e9
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SizingResult:
     resource: str                       # cpu (cores) | memory (bytes)
     usage: float                        # the usage sizing is based on (p95 cores / peak bytes)
@@ -34,7 +34,7 @@ class SizingResult:
         return None if self.current is None else self.recommended - self.current
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReplicaResult:
     current: int
     desired: int

@@ -8,7 +8,7 @@ import click
 
 from .. import config as C
 from ..errors import EXIT_FAIL_ON, EXIT_OK, ConfigError
-from ..reports import FORMATS, render
+from ..reports import FORMATS, write
 from ..run import execute
 from ..sources import local_mode
 from .exits import errors_to_exit
@@ -121,17 +121,17 @@ def run(prometheus_url, fmt, output, textfile_dir, config_path, packs, no_builti
             except OSError as e:
                 raise ConfigError(f"cannot write metrics to {textfile_dir}: {e.strerror or e}") from None
         color = fmt == "table" and not output and sys.stdout.isatty()
-        text = render(report, fmt, color=color)
         if output:
             try:
-                Path(output).write_text(text)
+                with open(output, "w") as out:
+                    write(report, fmt, out, color=color)
             except OSError as e:
                 raise ConfigError(f"cannot write {output}: {e.strerror or e}") from None
             click.echo(f"advisor: wrote {fmt} report to {output} (score "
                        f"{report.overall.value if report.overall.value is not None else '—'}, "
                        f"{len(report.findings)} finding(s))", err=True)
         else:
-            click.echo(text, nl=False)
+            write(report, fmt, sys.stdout, color=color)
     if fail_on:
         order = C.SEVERITY_ORDER
         # Pending findings never fail a run (like Prometheus' pending alerts, which do not notify).
