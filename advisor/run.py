@@ -84,4 +84,4 @@ def execute(config: Config, source: Source | None = None,
                      "parameters": {k: p.params[k].default if k not in values[p.name] else values[p.name][k]
                                     for k in p.params}} for p in packs),
         results=tuple(results), dimensions=dims, overall=overall, warnings=tuple(warnings),
-        filters={"categories": list(config.categories), "min_severity": config.min_severity})
+        filters={"categories": list(config.categories), "min_severity": config.min_severity, "top": config.top})

@@ -5,7 +5,7 @@ from ..findings import Finding, Report
 from ..render import fmt_num
 from . import register
 from .wording import (SIZING_COLUMNS, SIZING_TITLE, cause_text, evaluated_text, key_values_text, observed_lines,
-                      pending_text, shown, sizing_cells)
+                      pending_text, shown, shown_rows, sizing_cells)
 
 CATEGORIES = ("alert", "optimization", "scaling")
 ICON = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
@@ -85,7 +85,7 @@ def render_markdown(report: Report, **_) -> str:
     notes = [f"`{r.rule.id}`: {md_escape(n)}" for r in report.results for n in r.notes]
     if notes:
         lines += ["## Data notes", ""] + [f"- {n}" for n in notes] + [""]
-    rows = report.sizing_rows
+    rows, more_rows = shown_rows(report)
     if rows:
         lines += [f"## {SIZING_TITLE}", "", "| " + " | ".join(SIZING_COLUMNS) + " |",
                   "|---|---|" + "---:|" * (len(SIZING_COLUMNS) - 2)]
@@ -94,6 +94,7 @@ def render_markdown(report: Report, **_) -> str:
             lines.append("| " + " | ".join(f"`{cells[c]}`" if c == "rule" else md_escape(cells[c])
                                            for c in SIZING_COLUMNS) + " |")
         lines.append("")
+        lines += [f"- {md_escape(line)}" for line in more_rows] + ([""] if more_rows else [])
     empty = report.packs_without_data
     ne = report.not_evaluated_in_packs_with_data
     if empty or ne:

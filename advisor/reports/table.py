@@ -12,7 +12,7 @@ from ..render import fmt_num
 from . import register
 from .charts import finding_sparkline
 from .wording import (SIZING_COLUMNS, SIZING_TITLE, cause_text, confidence_inputs, evaluated_text, notes_text,
-                      observed_lines, pending_text, shown, sizing_cells)
+                      observed_lines, pending_text, shown, shown_rows, sizing_cells)
 
 SEV_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 CATEGORIES = ("alert", "optimization", "scaling")
@@ -95,7 +95,7 @@ def render_table(report: Report, color: bool = False, width: int | None = None, 
     for r in report.results:
         for note in r.notes:
             con.print(Text(f"{r.rule.id}: {note}", style="yellow"))
-    rows = report.sizing_rows
+    rows, more_rows = shown_rows(report)
     if rows:
         t = Table(title=SIZING_TITLE, title_justify="left", header_style="bold", box=None, pad_edge=False)
         for c in SIZING_COLUMNS:
@@ -104,6 +104,8 @@ def render_table(report: Report, color: bool = False, width: int | None = None, 
             cells = sizing_cells(row)
             t.add_row(*(cells[c] for c in SIZING_COLUMNS))
         con.print(t)
+        for line in more_rows:
+            con.print(Text("  " + line, style="dim"))
     empty = report.packs_without_data
     if empty:
         con.print(Text("no data for packs: " + ", ".join(f"{p} ({len(rs)} rules)" for p, rs in empty.items())

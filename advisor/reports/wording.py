@@ -178,6 +178,22 @@ def shown(fs: list[Finding]) -> tuple[list[Finding], list[str]]:
                  for rid, n in more.items()]
 
 
+def shown_rows(report: Report) -> tuple[list[SizingRow], list[str]]:
+    """The sizing rows a human format lays out: per rule the --top N largest changes, and a line for the rest."""
+    top = report.filters.get("top", 10)
+    by_rule: dict[str, list[SizingRow]] = {}
+    for row in report.sizing_rows:
+        by_rule.setdefault(row.rule_id, []).append(row)
+    out, more = [], []
+    for rid, rows in by_rule.items():
+        if top and len(rows) > top:
+            rows = sorted(rows, key=lambda r: -abs(r.sizing.change or 0.0))
+            more.append(f"{rid}: and {len(rows) - top:,} more sizing rows (see --format json)")
+            rows = rows[:top]
+        out += rows
+    return out, more
+
+
 def key_values_text(f: Finding) -> str:
     return " · ".join(f"{k} {v}" for k, v in key_values(f))
 
