@@ -28,3 +28,21 @@ def test_ten_thousand_series_per_query(tmp_path):
     text = out.read_text()
     assert "more targets (see --format json)" in text
     assert peak_mib <= 500, peak_mib
+
+
+def test_human_formats_show_the_top_n_per_rule_and_json_lists_every_finding():
+    from .conftest import advisor
+    import json
+    with Fleet(40) as fleet:
+        table = advisor("run", "--prometheus", fleet.url, "--top", "2", "--rule", "host-cpu-saturation")
+        rep = json.loads(advisor("run", "--prometheus", fleet.url, "--top", "2", "--rule", "host-cpu-saturation",
+                                 "--format", "json").stdout)
+    found = rep["findings"] + rep["pending"]
+    assert len(found) > 2
+    detailed = [f for f in found if f["detailed"]]
+    assert len(detailed) == 2 and all(f["series"] and f["description"] for f in detailed)
+    assert all(not f["series"] and not f["description"] for f in found if not f["detailed"])
+    # worst first: the detailed ones are the highest p95s
+    assert min(f["value"] for f in detailed) >= max(f["value"] for f in found if not f["detailed"])
+    assert f"host-cpu-saturation: and {len(found) - 2} more targets (see --format json)" in table.stdout
+    assert table.stdout.count("host-cpu-saturation\n") <= 2 + 1
