@@ -49,6 +49,7 @@ class Config:
     min_severity: str = "info"
     fail_on: str | None = None
     debug: bool = False
+    top: int = 10   # findings per rule with texts, chart series and evidence, worst first (0 = all)
 
 
 def _read_secret(path: str, what: str) -> str:
@@ -215,7 +216,8 @@ def build(*, prometheus_url: str | None = None, config_path: str | None = None, 
           categories: tuple[str, ...] = (), rules: tuple[str, ...] = (), min_severity: str = "info",
           fail_on: str | None = None,
           timeout: str | None = None, headers: tuple[str, ...] = (), insecure: bool = False,
-          ca_file: str | None = None, debug: bool = False, env: Mapping[str, str] | None = None) -> Config:
+          ca_file: str | None = None, debug: bool = False, env: Mapping[str, str] | None = None,
+          top: int | None = None) -> Config:
     """The run's Config from flag values (None = not given)."""
     env = os.environ if env is None else env
     config_path = config_path or env.get("PERFADVISOR_CONFIG")
@@ -231,7 +233,7 @@ def build(*, prometheus_url: str | None = None, config_path: str | None = None, 
         disabled_packs=tuple(pk.get("disable") or ()), builtin=not no_builtin,
         overrides=file_overrides(fc, config_path) + parse_sets(sets),
         categories=tuple(categories), rule_patterns=tuple(rules), min_severity=min_severity, fail_on=fail_on,
-        debug=debug)
+        debug=debug, top=10 if top is None else top)
 
 
 def load_packs(config: Config) -> list[Pack]:

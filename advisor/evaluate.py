@@ -12,6 +12,8 @@ import time as _time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Callable
 
+import numpy as np
+
 from dataclasses import replace
 
 from . import confidence as C
@@ -23,7 +25,7 @@ from .packs import ResolvedRule
 from .promql.parse import metric_names
 from .render import render_text as render  # a template failure marks its finding, never ends the run
 from .scoring import SEVERITY_SCORE, log_normal_score
-from .sources.base import QueryError, QueryResult, Series, Source
+from .sources.base import Points, QueryError, QueryResult, Series, Source
 from .sources.cache import MemoSource
 
 OPS: dict[str, Callable[[float, float], bool]] = {">": operator.gt, "<": operator.lt, ">=": operator.ge,
@@ -83,14 +85,18 @@ class Evaluator:
     """Runs resolved rules against one source at one evaluation time."""
 
     def __init__(self, source: Source, now: float | None = None, concurrency: int = 4,
-                 progress: Callable[[RuleResult], None] | None = None):
+                 progress: Callable[[RuleResult], None] | None = None, top: int = 10):
         self.source = MemoSource(source)
+        self.top = max(0, top)
+        self._histories: dict[tuple, float | None] = {}
         self.now = _time.time() if now is None else now
         self.concurrency = max(1, concurrency)
         self.progress = progress
 
     def run(self, rules: list[ResolvedRule]) -> list[RuleResult]:
         """Every rule's result, in the order given; the first SourceError is raised."""
+        self.source.expect(self.source.range_key(*self._range_args(rr)) for rr in rules
+                           if rr.rule.evaluate.mode != "instant")
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="advisor")
         try:
             futures = [pool.submit(self.evaluate, r) for r in rules]
@@ -140,14 +146,19 @@ class Evaluator:
             except QueryError as e:
                 return RuleResult(rule, rr.query, False, reason=f"query failed: {e.message}")
             for s in fr.series:
-                for_points[_key(s.labels)] = [p for p in s.points if p[1] == p[1]]
+                ts, vs = _arrays(s)
+                keep = np.isfinite(vs)
+                for_points[_key(s.labels)] = _pairs(ts[keep], vs[keep])
         return self._judge(rr, series, for_points, result.warnings)
 
     def _main(self, rr: ResolvedRule) -> QueryResult:
         mode = rr.rule.evaluate.mode
         if mode == "instant":
             return self.source.instant(rr.query, self.now)
-        return self.source.range(rr.query, self.now - rr.lookback - _extra(rr), self.now, _step(rr))
+        return self.source.range(*self._range_args(rr))
+
+    def _range_args(self, rr: ResolvedRule) -> tuple:
+        return rr.query, self.now - rr.lookback - _extra(rr), self.now, _step(rr)
 
     def _history(self, rr: ResolvedRule) -> float | None:
         """Seconds since the oldest sample of the rule's metrics within the window it needs, or None.
@@ -155,6 +166,9 @@ class Evaluator:
         One probe per metric name (escaped by the one quoting helper): the earliest sample timestamp seen by
         a subquery, exact to its resolution — a range query's points are a step apart and a short history
         can show as one point, "0s"."""
+        key = (rr.query, rr.rule.metrics, rr.lookback, rr.for_seconds, rr.min_history, rr.preferred_history)
+        if key in self._histories:   # asked once per finding; the answer is the rule's
+            return self._histories[key]
         names = list(rr.rule.metrics) or metric_names(rr.query)
         window = max(rr.lookback or 0, rr.for_seconds or 0, rr.min_history or 0, rr.preferred_history or 0, 60.0)
         res = max(1.0, window / 600)
@@ -168,7 +182,8 @@ class Evaluator:
                 continue
             if out and math.isfinite(out[0].value):
                 found.append(max(0.0, self.now - out[0].value))
-        return min(found) if found else None
+        self._histories[key] = min(found) if found else None
+        return self._histories[key]
 
     def _missing_metrics(self, rr: ResolvedRule) -> list[str]:
         names = list(rr.rule.metrics) or metric_names(rr.query)
@@ -185,25 +200,35 @@ class Evaluator:
         cond = rule.condition
         mode = rule.evaluate.mode
         aux = self._aux(rr)
-        findings, values, scores, rows = [], [], [], []
+        held, values, scores, rows = [], [], [], []
+        empty = 0
+        since = self.now - rr.lookback - _tol(rr) if (mode == "range" and rr.lookback) else None
         for s in series:
-            pts = [p for p in s.points if p[1] == p[1]]  # NaN samples (e.g. 0/0) carry no information
-            if not pts:
+            ts, vs = _arrays(s)
+            finite = np.isfinite(vs)
+            dropped = len(vs) - int(finite.sum())
+            if dropped:   # NaN (0/0) carries no information; ±Inf cannot be reduced: both are left out, and said so
+                ts, vs = ts[finite], vs[finite]
+            if not len(vs):
+                empty += 1
                 continue
-            window_pts = pts
-            if mode == "range" and rr.lookback:
-                window_pts = [p for p in pts if p[0] >= self.now - rr.lookback - _tol(rr)] or pts[-1:]
-            vals = [p[1] for p in window_pts]
-            st = stats.summary(vals)
+            wts, wvs = ts, vs
+            if since is not None:
+                i = int(np.searchsorted(ts, since))
+                wts, wvs = (ts[i:], vs[i:]) if i < len(ts) else (ts[-1:], vs[-1:])
+            st = stats.summary(wvs)
+            pts = None
             projection = verdict = None
             if mode == "trend":
+                pts = _pairs(ts, vs)
                 projection, verdict = self._project(rr, s.labels, pts, aux.get("limit"))
                 value = projection.slope if cond and cond.of == "slope" else projection.projected
             elif mode == "range":
-                value = stats.reduce(vals, rule.evaluate.reduce)
+                value = st.get(rule.evaluate.reduce, float("nan"))
             else:
-                value = vals[-1]
-            values.append((target_of(rule, s.labels), value))
+                value = float(wvs[-1])
+            target = target_of(rule, s.labels)   # one dict for the value and the finding
+            values.append((target, value))
             holds = cond is None or OPS[cond.op](value, rr.threshold)
             if holds and verdict is not None and rr.windows and not verdict.significant:
                 holds = False   # no upward trend the data can tell from noise
@@ -218,8 +243,13 @@ class Evaluator:
             if holds and sizing_res is not None and not _material(rr, sizing_res):
                 rows.append(SizingRow(rule.id, target_of(rule, s.labels), value, sizing_res))
                 holds = False
-            state, active_for, shown = "firing", None, window_pts
-            if holds and cond is not None and rr.for_seconds:
+            if rule.score:
+                scores.append(log_normal_score(rule.score.good, rule.score.median, value))
+            if not holds:
+                continue
+            pts = pts if pts is not None else _pairs(ts, vs)
+            state, active_for, shown = "firing", None, _pairs(wts, wvs) if since is not None else pts
+            if cond is not None and rr.for_seconds:
                 if mode == "instant":
                     shown = for_points.get(_key(s.labels)) or pts
                     active_for = self._active_instant(rr, shown, value)
@@ -227,19 +257,24 @@ class Evaluator:
                     active_for = self._active_range(rr, pts)
                 if active_for + _tol(rr) < rr.for_seconds:
                     state = "pending"
-            if rule.score:
-                scores.append(log_normal_score(rule.score.good, rule.score.median, value))
-            if holds:
-                findings.append(dict(s=s, value=value, st=st, projection=projection, verdict=verdict,
-                                     sizing_res=sizing_res, replica_res=replica_res, pts=shown, state=state,
-                                     active_for=active_for))
+            notes = (f"{dropped} non-finite sample{'s' if dropped != 1 else ''} (NaN, ±Inf) left out",) \
+                if dropped else ()
+            conf = self._confidence(rr, shown, value, verdict, active_for)
+            held.append(dict(s=s, target=target, value=value, st=st, projection=projection, verdict=verdict,
+                             sizing_res=sizing_res, replica_res=replica_res, state=state, active_for=active_for, conf=conf, notes=notes,
+                             shown=shown))
         score = min(scores) if scores else None
         if score is None and rule.category != "scaling":
-            score = SEVERITY_SCORE[rule.severity] if any(f["state"] == "firing" for f in findings) else 1.0
-        evidence = self._evidence(rr) if findings else []
-        built = tuple(self._finding(rr, f, evidence) for f in findings)
-        return RuleResult(rule, rr.query, True, targets=len(values), findings=built, score=score,
-                          values=tuple(values), warnings=tuple(warnings), sizing_rows=tuple(rows))
+            score = SEVERITY_SCORE[rule.severity] if any(f["state"] == "firing" for f in held) else 1.0
+        # The worst N targets of a rule get texts, a chart series and evidence; the others their numbers.
+        held.sort(key=lambda f: _badness(rr, f))
+        detailed = held if not self.top else held[:self.top]
+        evidence = self._evidence(rr) if detailed else []
+        built = [self._finding(rr, f, evidence) for f in detailed]
+        built += [self._brief(rr, f) for f in held[len(detailed):]]
+        notes = (f"{empty} series without a finite sample (all NaN or ±Inf) left out",) if empty else ()
+        return RuleResult(rule, rr.query, True, targets=len(values), findings=tuple(built), score=score,
+                          values=tuple(values), warnings=tuple(warnings), sizing_rows=tuple(rows), notes=notes)
 
     def _active_range(self, rr: ResolvedRule, pts) -> float:
         """How long a range rule's condition has held: its reduction re-evaluated at every step of the `for`
@@ -363,8 +398,8 @@ class Evaluator:
         rule = rr.rule
         s, value, st, projection, verdict = f["s"], f["value"], f["st"], f["projection"], f["verdict"]
         target = target_of(rule, s.labels)
-        pts = f["pts"]
-        conf = self._confidence(rr, pts, value, verdict, f["active_for"])
+        pts = f["shown"]
+        conf = f["conf"]
         items = []
         for title, query, series in evidence:
             keep = []
@@ -389,8 +424,23 @@ class Evaluator:
                           threshold=rr.threshold, summary="", description="", recommendation="", confidence=conf,
                           evidence=tuple(items), projection=projection, sizing=f["sizing_res"],
                           replicas=f["replica_res"], state=f["state"], active_for=f["active_for"],
-                          for_seconds=rr.for_seconds, series=shown, window=window)
+                          for_seconds=rr.for_seconds, series=shown, window=window, notes=f["notes"])
         return rerender(finding, ctx)
+
+    def _brief(self, rr: ResolvedRule, f: dict) -> Finding:
+        """A finding beyond the rule's top N: its numbers and confidence, a one-line summary, no rendered texts,
+        chart series or evidence (they are what makes 10,000 findings cost gigabytes)."""
+        rule = rr.rule
+        target = f["target"]
+        pts = f["shown"]
+        window = (pts[0][0], pts[-1][0]) if (pts and (rule.evaluate.mode != "instant" or rr.for_seconds)) else None
+        text = ", ".join(f"{k}={v}" for k, v in target.items()) or "(all)"
+        return Finding(rule=rule, target=target, labels=f["s"].labels, value=f["value"], stats=f["st"],
+                       threshold=rr.threshold, summary=f"{rule.title}: {text}", description="",
+                       recommendation="", confidence=f["conf"], projection=f["projection"],
+                       sizing=f["sizing_res"], replicas=f["replica_res"], state=f["state"],
+                       active_for=f["active_for"], for_seconds=rr.for_seconds, window=window, notes=f["notes"],
+                       detailed=False)
 
     def _confidence(self, rr: ResolvedRule, pts, value: float, verdict, active_for) -> Confidence:
         """Confidence from the history the source holds for the rule (vs its preferred history), the
@@ -448,6 +498,7 @@ def link_causes(results: list[RuleResult]) -> list[RuleResult]:
     """Findings whose rule is `explained_by` another rule that found something on the same target get `cause`
     ("thread growth (process-thread-leak)") and their texts re-rendered with it."""
     by_rule = {r.rule.id: r for r in results}
+    targets: dict[str, dict] = {}   # rule id -> target items -> finding: a fleet's findings are matched by lookup
     out = []
     for r in results:
         if not r.rule.explained_by or not r.findings:
@@ -458,18 +509,63 @@ def link_causes(results: list[RuleResult]) -> list[RuleResult]:
             cause = None
             for rid, text in r.rule.explained_by:
                 other = by_rule.get(rid)
-                hit = next((g for g in other.findings if _same_target(f.target, g.target)), None) if other else None
+                hit = _find_target(targets, other, f.target) if other else None
                 if hit is not None:
                     cause = f"{text or other.rule.title} ({rid})"
                     break
-            new.append(rerender(replace(f, cause=cause), f.context) if cause else f)
+            if cause and f.detailed:
+                new.append(rerender(replace(f, cause=cause), f.context))
+            else:
+                new.append(replace(f, cause=cause) if cause else f)
         out.append(replace(r, findings=tuple(new)))
     return out
+
+
+def _find_target(cache: dict, other: RuleResult, target: dict[str, str]):
+    """The first finding of `other` on the same target (same values of the keys both carry)."""
+    table = cache.get(other.rule.id)
+    if table is None:
+        table = cache[other.rule.id] = {}
+        for g in other.findings:
+            table.setdefault(tuple(sorted(g.target.items())), g)
+    hit = table.get(tuple(sorted(target.items())))
+    if hit is not None:
+        return hit
+    if len(table) > 1000 and all(len(k) == len(target) for k in list(table)[:1]):
+        return None   # same keys on both sides and no exact match: a scan cannot find one either
+    return next((g for g in other.findings if _same_target(target, g.target)), None)
 
 
 def _same_target(a: dict[str, str], b: dict[str, str]) -> bool:
     shared = [k for k in a if k in b]
     return bool(shared) and all(a[k] == b[k] for k in shared)
+
+
+def _arrays(s: Series):
+    """A series' timestamps and values as float arrays (the HTTP source keeps them so; others as tuples)."""
+    p = s.points
+    if isinstance(p, Points):
+        return p.ts, p.vs
+    if not p:
+        return np.zeros(0), np.zeros(0)
+    ts, vs = zip(*p)
+    return np.asarray(ts, dtype=float), np.asarray(vs, dtype=float)
+
+
+def _pairs(ts, vs) -> list[tuple[float, float]]:
+    return list(zip(ts.tolist(), vs.tolist()))
+
+
+def _badness(rr: ResolvedRule, f: dict) -> tuple:
+    """Sort key, worst first: firing before pending, then furthest past the threshold in its direction."""
+    v = f["value"]
+    cond = rr.rule.condition
+    if v != v:
+        return (f["state"] != "firing", 1, 0.0)
+    if cond is not None and cond.of == "slope" and f["projection"] is not None:
+        v = f["projection"].slope
+    lower = cond is not None and cond.op in ("<", "<=")
+    return (f["state"] != "firing", 0, v if lower else -v)
 
 
 def _tol(rr: ResolvedRule) -> float:

@@ -9,7 +9,7 @@ from .scoring import Score
 from .sizing import ReplicaResult, SizingResult
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Confidence:
     """How much to trust a finding, with the inputs the score came from (see ``confidence.py``)."""
 
@@ -56,7 +56,7 @@ class Confidence:
         return f"{self.level} ({self.score:.2f}): " + ", ".join(parts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Projection:
     """Growth fitted over the window the verdict rests on (trend rules), projected to the horizon or the limit."""
 
@@ -73,14 +73,14 @@ class Projection:
     p_value: float | None = None  # Mann-Kendall p-value of an upward trend over that window
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EvidenceItem:
     title: str
     query: str
     series: tuple[tuple[dict[str, str], float], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     rule: Rule
     target: dict[str, str]
@@ -102,6 +102,8 @@ class Finding:
     series: tuple[tuple[float, float], ...] = ()     # (unix ts, value) the verdict rests on, ≤ 240 points
     window: tuple[float, float] | None = None        # (start, end) unix seconds of that data
     cause: str | None = None                         # another finding on the same target that explains this one
+    notes: tuple[str, ...] = ()                      # about the data: "2 non-finite samples left out"
+    detailed: bool = True                            # texts, chart series and evidence (the rule's top N)
     context: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # what the texts were
                                                                                       # rendered from
 
@@ -114,7 +116,7 @@ class Finding:
         return ", ".join(f"{k}={v}" for k, v in self.target.items()) or "(all)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SizingRow:
     """A right-sizing result that is not a material change: kept in the sizing table, out of the findings."""
 
@@ -138,6 +140,7 @@ class RuleResult:
     values: tuple[tuple[dict[str, str], float], ...] = ()
     warnings: tuple[str, ...] = ()
     sizing_rows: tuple[SizingRow, ...] = ()
+    notes: tuple[str, ...] = ()   # about the data: series left out because no sample was finite
 
     @property
     def firing(self) -> tuple[Finding, ...]:

@@ -69,7 +69,7 @@ def execute(config: Config, source: Source | None = None,
             progress(done[0], len(rules), result)
     if progress:
         progress(0, len(rules), None)
-    evaluator = Evaluator(source, now=now, concurrency=config.concurrency, progress=tick)
+    evaluator = Evaluator(source, now=now, concurrency=config.concurrency, progress=tick, top=config.top)
     results = evaluator.run(rules)
     dims, overall = score(results)
     warnings = list(getattr(source, "warnings", []) or [])
@@ -84,4 +84,4 @@ def execute(config: Config, source: Source | None = None,
                      "parameters": {k: p.params[k].default if k not in values[p.name] else values[p.name][k]
                                     for k in p.params}} for p in packs),
         results=tuple(results), dimensions=dims, overall=overall, warnings=tuple(warnings),
-        filters={"categories": list(config.categories), "min_severity": config.min_severity})
+        filters={"categories": list(config.categories), "min_severity": config.min_severity, "top": config.top})

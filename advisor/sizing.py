@@ -18,7 +18,7 @@ HOURS_PER_MONTH = 730
 GB = 1e9
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SizingResult:
     resource: str                       # cpu (cores) | memory (bytes)
     usage: float                        # the usage sizing is based on (p95 cores / peak bytes)
@@ -34,7 +34,7 @@ class SizingResult:
         return None if self.current is None else self.recommended - self.current
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReplicaResult:
     current: int
     desired: int
@@ -46,8 +46,8 @@ class ReplicaResult:
 
 def round_up(value: float, step: float) -> float:
     """Value rounded up to a multiple of step (unchanged for step ≤ 0)."""
-    if step <= 0:
-        return value
+    if step <= 0 or not math.isfinite(value / step):
+        return value   # ±Inf, NaN or a value near the float limit: nothing to round
     return math.ceil(value / step - 1e-9) * step
 
 
@@ -97,6 +97,9 @@ def replicas(current: int, observed: float, target: float, *, tolerance: float =
         raise ValueError("target utilization must be positive")
     ratio = observed / target
     within = abs(ratio - 1.0) <= tolerance
-    desired = current if within else math.ceil(current * ratio - 1e-9)
+    if not math.isfinite(ratio):
+        desired = maximum if ratio > 0 else current
+    else:
+        desired = current if within else math.ceil(current * ratio - 1e-9)
     desired = max(minimum, min(maximum, desired))
     return ReplicaResult(current, desired, observed, target, ratio, within)

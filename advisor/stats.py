@@ -3,24 +3,52 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 QUANTILES = {"p99": 0.99, "p95": 0.95, "p90": 0.90, "p50": 0.50}
 
 
-def _quantile(ordered: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default, and quantile_over_time's)."""
+def _quantile(ordered, q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default, and quantile_over_time's).
+
+    Weighted as lo·(1−w) + hi·w, so neighbours near ±1.8e308 do not overflow their difference, and an
+    infinite neighbour gives that infinity (or the other one, by the nearer rank) instead of NaN."""
     pos = (len(ordered) - 1) * q
     lo = int(pos)
     hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    a, b, w = float(ordered[lo]), float(ordered[hi]), pos - lo
+    if w == 0 or a == b:
+        return a
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return a if w < 0.5 else b
+    return a * (1 - w) + b * w
 
 
-def summary(values: list[float]) -> dict[str, float]:
+def mean(values) -> float:
+    """The mean without overflow for values near the float limit (±Inf when infinities are in it, NaN for
+    +Inf and −Inf together): never an exception."""
+    arr = np.asarray(values, dtype=float)
+    if not len(arr):
+        return float("nan")
+    with np.errstate(all="ignore"):
+        m = float(np.mean(arr))
+        if not math.isfinite(m) and np.isfinite(arr).all():   # the sum overflowed, the mean does not
+            m = float(np.mean(arr / len(arr)) * len(arr))
+    return m
+
+
+def summary(values) -> dict[str, float]:
     """min, mean, p50, p90, p95, p99, max and last of the non-NaN values ({} when there are none)."""
-    vals = [v for v in values if v == v]
+    vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    vals = [v for v in vals if v == v]
     if not vals:
         return {}
     ordered = sorted(vals)
-    out = {"min": ordered[0], "mean": math.fsum(vals) / len(vals)}
+    try:
+        m = math.fsum(vals) / len(vals)
+    except (OverflowError, ValueError):   # values near the float limit, or +Inf and -Inf together
+        m = mean(vals)
+    out = {"min": ordered[0], "mean": m}
     out.update({k: _quantile(ordered, q) for k, q in QUANTILES.items()})
     out.update(max=ordered[-1], last=vals[-1])
     return out
@@ -88,6 +116,7 @@ def _pairs(points):
     return np, t, v, i, j
 
 
+@np.errstate(all="ignore")   # differences of values near the float limit overflow to ±Inf, which still rank
 def mann_kendall(points) -> tuple[float, float]:
     """(z, one-sided p-value of an upward trend) of the Mann-Kendall test, with the variance corrected for ties.
 
@@ -106,6 +135,7 @@ def mann_kendall(points) -> tuple[float, float]:
     return z, 0.5 * math.erfc(z / math.sqrt(2))
 
 
+@np.errstate(all="ignore")
 def theil_sen(points) -> tuple[float, float, float, float]:
     """(slope per second, intercept, lower, upper) — Theil-Sen's median of pairwise slopes with Sen's 95 %
     confidence interval. Half the points can be outliers before the slope moves (least squares: one)."""
@@ -135,11 +165,16 @@ def r_squared(points, slope: float, intercept: float) -> float:
     pts = [(t, v) for t, v in points if math.isfinite(v)]
     if len(pts) < 2:
         return 0.0
-    mv = math.fsum(v for _, v in pts) / len(pts)
-    sst = math.fsum((v - mv) ** 2 for _, v in pts)
-    if sst == 0:
-        return 1.0 if slope == 0 else 0.0
-    ssr = math.fsum((v - (intercept + slope * t)) ** 2 for t, v in pts)
+    t = np.array([p[0] for p in pts])
+    v = np.array([p[1] for p in pts])
+    with np.errstate(all="ignore"):   # values near the float limit overflow the squares: no fit, not a crash
+        mv = mean(v)
+        sst = float(((v - mv) ** 2).sum())
+        if sst == 0:
+            return 1.0 if slope == 0 else 0.0
+        ssr = float(((v - (intercept + slope * t)) ** 2).sum())
+    if not (math.isfinite(sst) and math.isfinite(ssr)):
+        return 0.0
     return max(0.0, min(1.0, 1 - ssr / sst))
 
 

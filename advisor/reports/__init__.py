@@ -1,19 +1,30 @@
 """Report formats, registered by name: ``@register("json")`` on a function ``(report, color) -> str``."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import IO, Callable
 
 from ..errors import ConfigError
 from ..findings import Report
 
 FORMATS: dict[str, Callable[..., str]] = {}
+WRITERS: dict[str, Callable[..., None]] = {}   # formats that can stream to a file instead of building one string
 
 
-def register(name: str):
+def register(name: str, writer: Callable[..., None] | None = None):
     def deco(fn: Callable[..., str]) -> Callable[..., str]:
         FORMATS[name] = fn
+        if writer is not None:
+            WRITERS[name] = writer
         return fn
     return deco
+
+
+def write(report: Report, fmt: str, out: IO[str], **options) -> None:
+    """Write the report to `out`: streamed where the format can (a fleet's JSON is hundreds of MB)."""
+    if fmt in WRITERS:
+        WRITERS[fmt](report, out, **options)
+    else:
+        out.write(render(report, fmt, **options))
 
 
 def render(report: Report, fmt: str, **options) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .. import stats
 from ..findings import Finding
 from ..render import fmt_duration, fmt_unit
 from .wording import finite_series, iso
@@ -27,7 +28,7 @@ def sparkline(values: list[float] | tuple[float, ...], width: int = 20) -> str:
     means = []
     for b in buckets:
         good = [v for v in b if math.isfinite(v)]
-        means.append(math.fsum(good) / len(good) if good else math.nan)
+        means.append(stats.mean(good) if good else math.nan)
     finite = [m for m in means if math.isfinite(m)]
     if not finite:
         return " " * len(means)

@@ -11,12 +11,12 @@ from ..render import fmt_bytes, fmt_duration, fmt_num, fmt_pct, fmt_unit
 from . import register
 from .charts import chart
 from .wording import (SIZING_COLUMNS, SIZING_TITLE, cause_text, evaluated_text, key_values, observed_lines,
-                      pending_text, sizing_cells)
+                      pending_text, shown, shown_rows, sizing_cells)
 
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 _ENV.filters.update(unit=fmt_unit, num=fmt_num, pct=fmt_pct, bytes=fmt_bytes, duration=fmt_duration)
 _ENV.globals.update(chart=chart, observed_lines=observed_lines, key_values=key_values, pending_text=pending_text,
-                    cause_text=cause_text, sizing_cells=sizing_cells, sizing_columns=SIZING_COLUMNS,
+                    cause_text=cause_text, shown=shown, shown_rows=shown_rows, sizing_cells=sizing_cells, sizing_columns=SIZING_COLUMNS,
                     sizing_title=SIZING_TITLE)
 _TEMPLATE = _ENV.from_string(resources.files(__package__).joinpath("report.html.j2").read_text())
 

@@ -55,6 +55,7 @@ def finding_dict(f: Finding) -> dict:
         "sizing": dict(dataclasses.asdict(f.sizing), change=f.sizing.change) if f.sizing else None,
         "replicas": dataclasses.asdict(f.replicas) if f.replicas else None,
         "references": list(r.references), "runbook": r.runbook,
+        "notes": list(f.notes), "detailed": f.detailed,
     }
 
 
@@ -73,13 +74,14 @@ def rule_dict(r: RuleResult) -> dict:
             "reason": r.reason, "targets": r.targets, "findings": len(r.firing), "pending": len(r.pending),
             "sizing_rows": len(r.sizing_rows),
             "score": None if r.score is None else round(r.score, 4), "weight": r.rule.weight_value,
-            "query": r.query}
+            "query": r.query, "notes": list(r.notes)}
 
 
-def as_dict(report: Report) -> dict:
-    findings = report.findings
-    counts = {s: sum(1 for f in findings if f.severity == s) for s in ("critical", "warning", "info")}
-    return _clean({
+def as_dict(report: Report, clean: bool = True, findings: bool = True) -> dict:
+    """The report as JSON-ready data; non-finite numbers become null (`clean=False`: left to the encoder)."""
+    all_findings = report.findings
+    counts = {s: sum(1 for f in all_findings if f.severity == s) for s in ("critical", "warning", "info")}
+    out = ({
         "schema_version": SCHEMA_VERSION,
         "generated_at": _iso(report.generated_at),
         "evaluated_at": _iso(report.evaluated_at),
@@ -91,8 +93,8 @@ def as_dict(report: Report) -> dict:
                     "monthly_cost_change": report.monthly_cost_change()},
         "scores": {"overall": _score(report.overall),
                    "dimensions": {d: _score(s) for d, s in report.dimensions.items()}},
-        "findings": [finding_dict(f) for f in findings],
-        "pending": [finding_dict(f) for f in report.pending],
+        "findings": [finding_dict(f) for f in all_findings] if findings else [],
+        "pending": [finding_dict(f) for f in report.pending] if findings else [],
         "sizing_rows": [sizing_row_dict(row) for row in report.sizing_rows],
         "rules": [rule_dict(r) for r in report.results],
         "not_evaluated": [{"rule_id": r.rule.id, "reason": r.reason} for r in report.not_evaluated],
@@ -100,8 +102,37 @@ def as_dict(report: Report) -> dict:
         "filters": report.filters,
         "warnings": list(report.warnings),
     })
+    return _clean(out) if clean else out
 
 
-@register("json")
-def render_json(report: Report, **_) -> str:
-    return json.dumps(as_dict(report), indent=2, sort_keys=False, allow_nan=False) + "\n"
+def write_json(report: Report, out, **_) -> None:
+    """The JSON report, streamed: the document around the findings indented, each finding on one line (a fleet's
+    300,000 findings are never one string). orjson writes NaN and ±Inf as null, as _clean does."""
+    import orjson
+    doc = as_dict(report, clean=False, findings=False)
+    head, sep, tail = orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode().partition('"findings": []')
+    head2, sep2, tail2 = tail.partition('"pending": []')
+    assert sep and sep2
+    out.write(head)
+    _array(out, "findings", report.findings, orjson)
+    out.write(head2)
+    _array(out, "pending", report.pending, orjson)
+    out.write(tail2 + "\n")
+
+
+def _array(out, name: str, findings, orjson) -> None:
+    out.write(f'"{name}": [')
+    for i, f in enumerate(findings):
+        out.write(("\n    " if i == 0 else ",\n    ") + orjson.dumps(finding_dict(f)).decode())
+    out.write("\n  ]" if findings else "]")
+
+
+class _Buffer(list):
+    write = list.append
+
+
+@register("json", writer=write_json)
+def render_json(report: Report, **options) -> str:
+    buf = _Buffer()
+    write_json(report, buf, **options)
+    return "".join(buf)

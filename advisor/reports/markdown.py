@@ -5,7 +5,7 @@ from ..findings import Finding, Report
 from ..render import fmt_num
 from . import register
 from .wording import (SIZING_COLUMNS, SIZING_TITLE, cause_text, evaluated_text, key_values_text, observed_lines,
-                      pending_text, sizing_cells)
+                      pending_text, shown, shown_rows, sizing_cells)
 
 CATEGORIES = ("alert", "optimization", "scaling")
 ICON = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
@@ -69,16 +69,23 @@ def render_markdown(report: Report, **_) -> str:
         if not fs:
             continue
         lines += [f"## {cat.capitalize()} ({len(fs)})", ""]
-        for f in fs:
+        top, more = shown(fs)
+        for f in top:
             lines += _finding(f)
+        lines += [f"- {md_escape(line)}" for line in more] + ([""] if more else [])
     if not findings:
         lines += ["No findings.", ""]
     if pending:
         lines += [f"## Pending ({len(pending)})", "",
                   "The condition holds but not yet for its rule's whole `for` window; not counted as findings.", ""]
-        for f in pending:
+        top, more = shown(pending)
+        for f in top:
             lines += _finding(f, pending=True)
-    rows = report.sizing_rows
+        lines += [f"- {md_escape(line)}" for line in more] + ([""] if more else [])
+    notes = [f"`{r.rule.id}`: {md_escape(n)}" for r in report.results for n in r.notes]
+    if notes:
+        lines += ["## Data notes", ""] + [f"- {n}" for n in notes] + [""]
+    rows, more_rows = shown_rows(report)
     if rows:
         lines += [f"## {SIZING_TITLE}", "", "| " + " | ".join(SIZING_COLUMNS) + " |",
                   "|---|---|" + "---:|" * (len(SIZING_COLUMNS) - 2)]
@@ -87,6 +94,7 @@ def render_markdown(report: Report, **_) -> str:
             lines.append("| " + " | ".join(f"`{cells[c]}`" if c == "rule" else md_escape(cells[c])
                                            for c in SIZING_COLUMNS) + " |")
         lines.append("")
+        lines += [f"- {md_escape(line)}" for line in more_rows] + ([""] if more_rows else [])
     empty = report.packs_without_data
     ne = report.not_evaluated_in_packs_with_data
     if empty or ne:

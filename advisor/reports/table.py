@@ -11,8 +11,8 @@ from ..findings import Finding, Report
 from ..render import fmt_num
 from . import register
 from .charts import finding_sparkline
-from .wording import (SIZING_COLUMNS, SIZING_TITLE, cause_text, confidence_inputs, evaluated_text, observed_lines,
-                      pending_text, sizing_cells)
+from .wording import (SIZING_COLUMNS, SIZING_TITLE, cause_text, confidence_inputs, evaluated_text, notes_text,
+                      observed_lines, pending_text, shown, shown_rows, sizing_cells)
 
 SEV_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 CATEGORIES = ("alert", "optimization", "scaling")
@@ -35,6 +35,8 @@ def _finding_table(title: str, fs: list[Finding], pending: bool = False) -> Tabl
         if spark:
             obs.append("\n" + spark, style="blue")
         obs.append(f"\nconf. {f.confidence.level} ({f.confidence.score:.2f})")
+        if f.notes:
+            obs.append("\n" + notes_text(f), style="yellow")
         rec = Text()
         cause = cause_text(f)
         if cause:
@@ -78,13 +80,22 @@ def render_table(report: Report, color: bool = False, width: int | None = None, 
     for cat in CATEGORIES:
         fs = [f for f in findings if f.rule.category == cat]
         if fs:
-            con.print(_finding_table(f"{cat} ({len(fs)})", fs))
+            top, more = shown(fs)
+            con.print(_finding_table(f"{cat} ({len(fs)})", top) if top else Text(f"{cat} ({len(fs)})", style="bold"))
+            for line in more:
+                con.print(Text("  " + line, style="dim"))
     if not findings:
         con.print("No findings.")
     if pending:
-        con.print(_finding_table(f"pending ({len(pending)}): the condition holds, not yet for its whole `for` window",
-                                 pending, pending=True))
-    rows = report.sizing_rows
+        top, more = shown(pending)
+        title = f"pending ({len(pending)}): the condition holds, not yet for its whole `for` window"
+        con.print(_finding_table(title, top, pending=True) if top else Text(title, style="bold magenta"))
+        for line in more:
+            con.print(Text("  " + line, style="dim"))
+    for r in report.results:
+        for note in r.notes:
+            con.print(Text(f"{r.rule.id}: {note}", style="yellow"))
+    rows, more_rows = shown_rows(report)
     if rows:
         t = Table(title=SIZING_TITLE, title_justify="left", header_style="bold", box=None, pad_edge=False)
         for c in SIZING_COLUMNS:
@@ -93,6 +104,8 @@ def render_table(report: Report, color: bool = False, width: int | None = None, 
             cells = sizing_cells(row)
             t.add_row(*(cells[c] for c in SIZING_COLUMNS))
         con.print(t)
+        for line in more_rows:
+            con.print(Text("  " + line, style="dim"))
     empty = report.packs_without_data
     if empty:
         con.print(Text("no data for packs: " + ", ".join(f"{p} ({len(rs)} rules)" for p, rs in empty.items())

@@ -155,7 +155,43 @@ def key_values(f: Finding) -> list[tuple[str, str]]:
         out.append(("span", fmt_duration(span)))
     if f.rule.evaluate.mode != "instant" or f.confidence.samples > 1:
         out.append(("samples", str(f.confidence.samples)))
+    if f.notes:
+        out.append(("note", notes_text(f)))
     return out
+
+
+def notes_text(f: Finding) -> str:
+    """What was left out of the data the finding rests on ('' when nothing was)."""
+    return "; ".join(f.notes)
+
+
+def shown(fs: list[Finding]) -> tuple[list[Finding], list[str]]:
+    """The findings a human format lays out (each rule's worst N, those with texts), and one line per rule
+    for the rest: 'host-cpu-saturation: and 9,990 more targets (see --format json)'."""
+    out, more = [], {}
+    for f in fs:
+        if f.detailed:
+            out.append(f)
+        else:
+            more[f.rule.id] = more.get(f.rule.id, 0) + 1
+    return out, [f"{rid}: and {n:,} more target{'s' if n != 1 else ''} (see --format json)"
+                 for rid, n in more.items()]
+
+
+def shown_rows(report: Report) -> tuple[list[SizingRow], list[str]]:
+    """The sizing rows a human format lays out: per rule the --top N largest changes, and a line for the rest."""
+    top = report.filters.get("top", 10)
+    by_rule: dict[str, list[SizingRow]] = {}
+    for row in report.sizing_rows:
+        by_rule.setdefault(row.rule_id, []).append(row)
+    out, more = [], []
+    for rid, rows in by_rule.items():
+        if top and len(rows) > top:
+            rows = sorted(rows, key=lambda r: -abs(r.sizing.change or 0.0))
+            more.append(f"{rid}: and {len(rows) - top:,} more sizing rows (see --format json)")
+            rows = rows[:top]
+        out += rows
+    return out, more
 
 
 def key_values_text(f: Finding) -> str:

@@ -20,7 +20,14 @@ class MemoSource:
         self.name = getattr(inner, "name", type(inner).__name__)
         self._lock = threading.Lock()
         self._memo: dict[tuple, Future] = {}
+        self._uses: dict[tuple, int] = {}
         self.sent = 0
+
+    def expect(self, keys) -> None:
+        """Announce range requests and how often the run will make each: an answer is dropped once its last
+        expected use has it (a fleet's range answers are the run's largest objects)."""
+        for k in keys:
+            self._uses[k] = self._uses.get(k, 0) + 1
 
     def __getattr__(self, item):  # base URL, warnings, … of the wrapped source
         return getattr(self.inner, item)
@@ -37,10 +44,22 @@ class MemoSource:
                 fut.set_result(call())
             except BaseException as e:  # noqa: BLE001 - re-raised to every waiter
                 fut.set_exception(e)
+        with self._lock:
+            left = self._uses.get(key)
+            if left is not None:
+                if left <= 1:
+                    del self._uses[key]
+                    self._memo.pop(key, None)
+                else:
+                    self._uses[key] = left - 1
         return fut.result()
 
     def instant(self, query: str, time: float) -> QueryResult:
         return self._get(("i", query, time), lambda: self.inner.instant(query, time))
 
     def range(self, query: str, start: float, end: float, step: float) -> QueryResult:
-        return self._get(("r", query, start, end, step), lambda: self.inner.range(query, start, end, step))
+        return self._get(self.range_key(query, start, end, step), lambda: self.inner.range(query, start, end, step))
+
+    @staticmethod
+    def range_key(query: str, start: float, end: float, step: float) -> tuple:
+        return ("r", query, start, end, step)

@@ -1,6 +1,7 @@
 """What the table, Markdown and HTML reports show: pending findings, projections, charts, confidence, sizing."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from html import escape as html_escape
 
@@ -79,7 +80,7 @@ def test_a_limit_beyond_the_horizon_is_named_after_the_projection():
     p = f.projection
     slow = Projection(p.current, p.slope / 10, p.current + p.slope / 10 * 86400, 86400.0, p.r2, p.limit,
                       (p.limit - p.current) / (p.slope / 10))
-    f = type(f)(**{**f.__dict__, "projection": slow})
+    f = dataclasses.replace(f, projection=slow)
     assert observed_lines(f)[-1] == "projected → 3.5 GiB in 1d (limit 24.0 GiB in 30d 5h)"
 
 
@@ -170,5 +171,5 @@ def test_a_hostile_label_is_escaped_inside_the_svg():
 def test_a_gap_in_the_series_breaks_the_line():
     f = cpu_busy()
     s = tuple(p for p in f.series if not (NOW - 0.5 * HOUR < p[0] < NOW - 0.25 * HOUR))
-    c = chart(type(f)(**{**f.__dict__, "series": s}))
+    c = chart(dataclasses.replace(f, series=s))
     assert c.path.count("M") == 2 and c.points == len(s)

@@ -1,0 +1,48 @@
+"""Scale: a source answering 10,000 series per query (a fleet of 10,000 targets) — the run's peak memory and
+wall time are bounded in the harness (the child's rusage, a subprocess timeout), and the table stays readable:
+each rule's worst --top targets plus 'and K more'."""
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.fleet import Fleet
+
+ADVISOR = str(Path(sys.executable).parent / "advisor")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.xfail(reason="not met yet: 10,000 series take ~130-170 s and 3-4 GB (docs/performance.md, Scale)",
+                   strict=False)
+def test_ten_thousand_series_per_query(tmp_path):
+    out = tmp_path / "report.txt"
+    with Fleet(10_000) as fleet:
+        r = subprocess.run([ADVISOR, "run", "--prometheus", fleet.url, "--format", "table", "-o", str(out)],
+                           capture_output=True, text=True, timeout=120)
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert r.returncode in (0, 1), r.stderr
+    text = out.read_text()
+    assert "more targets (see --format json)" in text
+    assert peak_mib <= 500, peak_mib
+
+
+def test_human_formats_show_the_top_n_per_rule_and_json_lists_every_finding():
+    from .conftest import advisor
+    import json
+    with Fleet(40) as fleet:
+        table = advisor("run", "--prometheus", fleet.url, "--top", "2", "--rule", "host-cpu-saturation")
+        rep = json.loads(advisor("run", "--prometheus", fleet.url, "--top", "2", "--rule", "host-cpu-saturation",
+                                 "--format", "json").stdout)
+    found = rep["findings"] + rep["pending"]
+    assert len(found) > 2
+    detailed = [f for f in found if f["detailed"]]
+    assert len(detailed) == 2 and all(f["series"] and f["description"] for f in detailed)
+    assert all(not f["series"] and not f["description"] for f in found if not f["detailed"])
+    # worst first: the detailed ones are the highest p95s
+    assert min(f["value"] for f in detailed) >= max(f["value"] for f in found if not f["detailed"])
+    assert f"host-cpu-saturation: and {len(found) - 2} more targets (see --format json)" in table.stdout
+    assert table.stdout.count("host-cpu-saturation\n") <= 2 + 1
