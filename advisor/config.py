@@ -79,14 +79,8 @@ def load_file(path: str | None) -> dict:
     """The config file's mapping ({} without one)."""
     if not path:
         return {}
-    try:
-        data = yamlsafe.load_file(path)[0] or {}   # size, alias, tag and duplicate-key limits; PackError → exit 2
-    except OSError as e:
-        raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise ConfigError(f"{path}:{mark.line + 1 if mark else '?'}: invalid YAML: "
-                          f"{getattr(e, 'problem', None) or e}") from None
+    # Size, alias, tag and duplicate-key limits; unreadable or invalid files raise PackError (exit 2, FILE:LINE).
+    data = yamlsafe.load_file(path)[0] or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the config file must be a mapping")
     known = {"prometheus", "concurrency", "packs", "parameters"}
