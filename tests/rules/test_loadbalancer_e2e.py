@@ -15,7 +15,7 @@ import requests
 
 from tests.support.procs import closed_port, free_port
 from tests.support.services import start_haproxy, start_nginx
-from tests.support.services_extra import start_flapping_listener, start_slow_http
+from tests.support.services_extra import HAPROXY_FIRST_AND_ROUNDROBIN, start_flapping_listener, start_slow_http
 
 from .conftest import Workload, exporter_and_prometheus, findings, poll_report
 
@@ -26,25 +26,7 @@ NGINX_BODY = """
         listen 127.0.0.1:{held} deferred;
         location = /stub_status { stub_status; }
 """
-HAPROXY_BODY = """
-frontend fe_first
-    bind 127.0.0.1:{first}
-    default_backend skewed
-
-backend skewed
-    balance first
-    server s1 127.0.0.1:{web} weight 1
-    server s2 127.0.0.1:{web} weight 3
-
-frontend fe_rr
-    bind 127.0.0.1:{rr}
-    default_backend even
-
-backend even
-    balance roundrobin
-    server a 127.0.0.1:{web} weight 1
-    server b 127.0.0.1:{web} weight 3
-
+HAPROXY_BODY = HAPROXY_FIRST_AND_ROUNDROBIN + """
 backend broken
     server alive 127.0.0.1:{web} check inter 500ms
     server dead 127.0.0.1:{dead} check inter 500ms fall 1

@@ -23,6 +23,7 @@ from tests.rules.test_network_e2e import DOC
 from tests.support.leak import leaking_process
 from tests.support.procs import IN_CI, free_port
 from tests.support.services import start_haproxy, start_nginx, start_postgres, start_redis
+from tests.support.services_extra import HAPROXY_FIRST_AND_ROUNDROBIN
 from tests.support.workloads import (Appender, busy_loop, can_mount, drop_one_connection, fd_leaker, fill_to,
                                      group_name, loop_filesystem, steady_process, thread_leaker)
 
@@ -44,27 +45,7 @@ NGINX_BODY = """
         gzip off;
         location /gz/ { gzip on; gzip_min_length 256; gzip_types application/json; }
 """
-# `balance first` sends every new session to the first server with a free slot, whatever the weights; the
-# roundrobin backend with the same weights is the healthy comparison.
-HAPROXY_BODY = """
-frontend fe_first
-    bind 127.0.0.1:{first}
-    default_backend skewed
-
-backend skewed
-    balance first
-    server s1 127.0.0.1:{web} weight 1
-    server s2 127.0.0.1:{web} weight 3
-
-frontend fe_rr
-    bind 127.0.0.1:{rr}
-    default_backend even
-
-backend even
-    balance roundrobin
-    server a 127.0.0.1:{web} weight 1
-    server b 127.0.0.1:{web} weight 3
-"""
+HAPROXY_BODY = HAPROXY_FIRST_AND_ROUNDROBIN
 REDIS_WRITTEN, REDIS_READ = 100, 400   # reads over 400 keys of which 100 exist: 75 % are negative lookups
 
 

@@ -81,3 +81,27 @@ def start_flapping_listener(period: float) -> Iterator[int]:
     finally:
         stop.set()
         thread.join(5)
+
+
+# Two HAProxy backends with the same weights behind their own frontends: `balance first` sends every new session
+# to the first server with a free slot, whatever the weights; the roundrobin one is the healthy comparison.
+# Fill in first, rr (frontend ports) and web (the server's port).
+HAPROXY_FIRST_AND_ROUNDROBIN = """
+frontend fe_first
+    bind 127.0.0.1:{first}
+    default_backend skewed
+
+backend skewed
+    balance first
+    server s1 127.0.0.1:{web} weight 1
+    server s2 127.0.0.1:{web} weight 3
+
+frontend fe_rr
+    bind 127.0.0.1:{rr}
+    default_backend even
+
+backend even
+    balance roundrobin
+    server a 127.0.0.1:{web} weight 1
+    server b 127.0.0.1:{web} weight 3
+"""
