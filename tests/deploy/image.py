@@ -42,6 +42,14 @@ def _locked(path: Path):
         yield
 
 
+def _remove_rootfs(rootfs: Path) -> None:
+    """Delete a debootstrap folder; a run that died may have left /proc or /sys mounted inside it."""
+    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+    for m in sorted((m for m in mounts if m == str(rootfs) or m.startswith(f"{rootfs}/")), reverse=True):
+        subprocess.run(["umount", "-l", m], capture_output=True)
+    shutil.rmtree(rootfs, ignore_errors=True)
+
+
 def base_image() -> str:
     """Debian bookworm minbase + python3 + python3-venv as a podman image, rebuilt once a day.
 
@@ -57,16 +65,16 @@ def base_image() -> str:
         if not tar.exists():
             debootstrap = need_binary("debootstrap", "/usr/sbin/debootstrap")
             rootfs = CACHE / f"rootfs-{day}"
-            shutil.rmtree(rootfs, ignore_errors=True)
+            _remove_rootfs(rootfs)
             _run([debootstrap, "--variant=minbase", "--include=python3,python3-venv", "bookworm", str(rootfs), MIRROR],
                  timeout=900)
             for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
                 for p in (rootfs / junk).glob("*"):
                     if p.is_file():
                         p.unlink()
-            _run(["tar", "-C", str(rootfs), "-cf", f"{tar}.part", "."])
+            _run(["tar", "--one-file-system", "-C", str(rootfs), "-cf", f"{tar}.part", "."])
             os.replace(f"{tar}.part", tar)
-            shutil.rmtree(rootfs, ignore_errors=True)
+            _remove_rootfs(rootfs)
         _run([*pm, "import", "--change", 'CMD ["/bin/bash"]', str(tar), tag])
         for old in CACHE.glob("bookworm-python3-*.tar"):  # yesterday's
             if old != tar:
