@@ -17,7 +17,7 @@ from tests.support.exporter import exporter_binary, start_exporter
 from tests.support.procs import free_port, wait_http
 from tests.support.prometheus import start_prometheus
 
-from .conftest import REPO, objects
+from .conftest import REPO, needs_serve, objects
 from .image import LIMITS, base_image, build_image, podman
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -199,3 +199,41 @@ def test_entrypoint_chooses_the_program(image):
     assert exp.returncode == 0 and "--path.procfs" in exp.stdout
     bad = subprocess.run([*pm, "exporter", "--no-such-flag"], capture_output=True, text=True)
     assert bad.returncode == 2
+
+
+def deployment_run_args() -> tuple[list[str], list[str], dict[str, str]]:
+    """The advisor Deployment's pod spec as podman flags, its container args and environment."""
+    (dep,) = objects("Deployment")
+    spec = dep["spec"]["template"]["spec"]
+    (c,) = spec["containers"]
+    sc, csc = spec["securityContext"], c["securityContext"]
+    flags = ["--user", f"{sc['runAsUser']}:{sc['runAsGroup']}", "--network=host"]
+    empty = {v["name"] for v in spec["volumes"] if "emptyDir" in v}
+    for m in c["volumeMounts"]:  # an emptyDir writable by the pod's fsGroup
+        assert m["name"] in empty
+        flags += ["--tmpfs", f"{m['mountPath']}:rw,mode=1777"]
+    if csc.get("readOnlyRootFilesystem"):
+        flags.append("--read-only")
+    flags += [f"--cap-drop={cap}" for cap in csc["capabilities"]["drop"]]
+    return flags, c["args"], {e["name"]: e["value"] for e in c["env"]}
+
+
+@needs_serve
+def test_advisor_serve_container_as_the_deployment_runs_it(image, exporter_container, tmp_path):
+    _, address = exporter_container
+    flags, args, env = deployment_run_args()
+    port = free_port()
+    args = [a if not a.startswith("--web.listen-address=") else f"--web.listen-address=127.0.0.1:{port}" for a in args]
+    with start_prometheus(tmp_path / "prom", {"perfadvisor": [address]}) as prom:
+        env = {**env, "PERFADVISOR_PROMETHEUS_URL": prom.url}
+        with container(*flags, *(f"--env={k}={v}" for k, v in env.items()), image, *args) as name:
+            wait_http(f"http://127.0.0.1:{port}/health/ready", timeout=120)
+            assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 200
+            assert subprocess.run([*podman(), "healthcheck", "run", name], capture_output=True).returncode == 0
+            ls = subprocess.run([*podman(), "exec", name, "ls", str(Path(env["PERFADVISOR_SERVE_STORAGE_PATH"]).parent)],
+                                capture_output=True, text=True)
+            assert Path(env["PERFADVISOR_SERVE_STORAGE_PATH"]).name in ls.stdout.split()
+            subprocess.run([*podman(), "stop", "-t", "30", name], capture_output=True, check=True)
+            code = subprocess.run([*podman(), "inspect", "--format", "{{.State.ExitCode}}", name],
+                                  capture_output=True, text=True).stdout.strip()
+            assert code == "0"  # SIGTERM stops it cleanly
