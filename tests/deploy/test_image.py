@@ -215,6 +215,8 @@ def deployment_run_args() -> tuple[list[str], list[str], dict[str, str]]:
     if csc.get("readOnlyRootFilesystem"):
         flags.append("--read-only")
     flags += [f"--cap-drop={cap}" for cap in csc["capabilities"]["drop"]]
+    if csc.get("allowPrivilegeEscalation") is False:
+        flags += ["--security-opt", "no-new-privileges"]
     return flags, c["args"], {e["name"]: e["value"] for e in c["env"]}
 
 

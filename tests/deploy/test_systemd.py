@@ -132,7 +132,7 @@ def test_advisor_serve_unit_serves_and_stops_cleanly(tmp_path):
     with start_prometheus(tmp_path / "prom") as prom:
         port = free_port()
         env = _env("perfadvisor-advisor.env", state, PERFADVISOR_PROMETHEUS_URL=prom.url,
-                   PERFADVISOR_SERVE_WEB_LISTEN_ADDRESS=f"127.0.0.1:{port}", ADVISOR_ARGS="--rule host-*")
+                   PERFADVISOR_SERVE_WEB_LISTEN_ADDRESS=f"127.0.0.1:{port}")
         argv = exec_start(unit("perfadvisor-advisor.service"), env)
         assert argv[:2] == [f"{BIN}/advisor", "serve"]
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
