@@ -40,3 +40,4 @@ from . import thermal_zone  # noqa: F401
 from . import mdadm  # noqa: F401
 from . import bonding  # noqa: F401
 from . import edac  # noqa: F401
+from . import hwmon  # noqa: F401
