@@ -41,3 +41,8 @@ from . import mdadm  # noqa: F401
 from . import bonding  # noqa: F401
 from . import edac  # noqa: F401
 from . import hwmon  # noqa: F401
+from . import nvme  # noqa: F401
+from . import rapl  # noqa: F401
+from . import tapestats  # noqa: F401
+from . import infiniband  # noqa: F401
+from . import fibrechannel  # noqa: F401
