@@ -46,3 +46,5 @@ from . import rapl  # noqa: F401
 from . import tapestats  # noqa: F401
 from . import infiniband  # noqa: F401
 from . import fibrechannel  # noqa: F401
+from . import powersupplyclass  # noqa: F401
+from . import bcache  # noqa: F401

@@ -60,7 +60,7 @@ class TapestatsCollector:
             return
         out = {metric: [] for _, metric, _, _, _ in STATS}
         for dev in entries(self.dir):
-            if not _DEVICE.match(dev) or self.ignored.match(dev):
+            if not _DEVICE.match(dev) or self.ignored.search(dev):
                 continue
             for attr, metric, typ, _, scale in STATS:
                 v = integer(os.path.join(self.dir, dev, "stats", attr))
