@@ -48,3 +48,4 @@ from . import infiniband  # noqa: F401
 from . import fibrechannel  # noqa: F401
 from . import powersupplyclass  # noqa: F401
 from . import bcache  # noqa: F401
+from . import xfs  # noqa: F401
