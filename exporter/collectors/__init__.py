@@ -49,3 +49,5 @@ from . import fibrechannel  # noqa: F401
 from . import powersupplyclass  # noqa: F401
 from . import bcache  # noqa: F401
 from . import xfs  # noqa: F401
+from . import nfs  # noqa: F401
+from . import nfsd  # noqa: F401
