@@ -51,3 +51,4 @@ from . import bcache  # noqa: F401
 from . import xfs  # noqa: F401
 from . import nfs  # noqa: F401
 from . import nfsd  # noqa: F401
+from . import ipvs  # noqa: F401
