@@ -52,3 +52,4 @@ from . import xfs  # noqa: F401
 from . import nfs  # noqa: F401
 from . import nfsd  # noqa: F401
 from . import ipvs  # noqa: F401
+from . import zfs  # noqa: F401
