@@ -53,3 +53,4 @@ from . import nfs  # noqa: F401
 from . import nfsd  # noqa: F401
 from . import ipvs  # noqa: F401
 from . import zfs  # noqa: F401
+from . import btrfs  # noqa: F401

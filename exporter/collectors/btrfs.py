@@ -1,0 +1,86 @@
+"""btrfs: Btrfs filesystem allocation and devices from /sys/fs/btrfs (node_btrfs_*)."""
+from __future__ import annotations
+
+import glob
+import os
+
+from ..families import Sample, family
+from ..linux import LINUX
+from ..registry import CollectorContext, Family, register
+from ._sysread import entries, text
+
+SECTOR = 512  # sysfs block sizes are in 512-byte sectors whatever the device's block size
+GROUPS = ("data", "metadata", "system")
+
+
+def _uint(raw: str | None) -> int:
+    """Unreadable or non-numeric values count 0, as upstream reads them."""
+    try:
+        return int(raw) if raw else 0
+    except ValueError:
+        return 0
+
+
+def layout_ratio(mode: str, devices: int) -> float:
+    """How many bytes of disk one byte of data takes in this layout."""
+    if mode in ("single", "raid0"):
+        return 1.0
+    if mode in ("dup", "raid1", "raid10"):
+        return 2.0
+    if mode == "raid5" and devices > 1:
+        return devices / (devices - 1)
+    if mode == "raid6" and devices > 2:
+        return devices / (devices - 2)
+    return 0.0
+
+
+@register("btrfs", default=True, help="Btrfs allocation and device sizes from /sys/fs/btrfs (node_btrfs_*).")
+class BtrfsCollector:
+    families = (
+        Family("node_btrfs_info", "gauge", ("label", "uuid"), "value 1"),
+        Family("node_btrfs_global_rsv_size_bytes", "gauge", ("uuid",)),
+        Family("node_btrfs_device_size_bytes", "gauge", ("device", "uuid")),
+        Family("node_btrfs_reserved_bytes", "gauge", ("block_group_type", "uuid"), "data, metadata, system"),
+        Family("node_btrfs_{size_bytes,used_bytes,allocation_ratio}", "gauge", ("block_group_type", "mode", "uuid"),
+               "mode: single, dup, raid0, raid1, raid10, raid5, raid6"),
+    )
+
+    def __init__(self, ctx: CollectorContext):
+        self.dir = os.path.join(ctx.sysfs, "fs", "btrfs")
+
+    def collect(self):
+        if not LINUX:
+            return
+        out: dict[str, tuple[str, list]] = {}
+
+        def add(metric, doc, labels, value):
+            name = "node_btrfs_" + metric
+            out.setdefault(name, (doc, []))[1].append(Sample(name, labels, float(value), None, None))
+
+        for path in sorted(glob.glob(os.path.join(glob.escape(self.dir), "*-*"))):
+            uuid = text(os.path.join(path, "metadata_uuid")) or os.path.basename(path)
+            devices = entries(os.path.join(path, "devices"))
+            add("info", "Filesystem information", {"label": text(os.path.join(path, "label")) or "", "uuid": uuid}, 1)
+            add("global_rsv_size_bytes", "Size of global reserve.", {"uuid": uuid},
+                _uint(text(os.path.join(path, "allocation", "global_rsv_size"))))
+            for dev in devices:
+                add("device_size_bytes", "Size of a device that is part of the filesystem.",
+                    {"device": dev, "uuid": uuid}, SECTOR * _uint(text(os.path.join(path, "devices", dev, "size"))))
+            for group in GROUPS:
+                gdir = os.path.join(path, "allocation", group)
+                if not os.path.isdir(gdir):
+                    continue
+                add("reserved_bytes", "Amount of space reserved for a data type",
+                    {"block_group_type": group, "uuid": uuid}, _uint(text(os.path.join(gdir, "bytes_reserved"))))
+                for mode in entries(gdir):
+                    if not os.path.isdir(os.path.join(gdir, mode)):
+                        continue
+                    labels = {"block_group_type": group, "mode": mode, "uuid": uuid}
+                    add("used_bytes", "Amount of used space by a layout/data type", labels,
+                        _uint(text(os.path.join(gdir, mode, "used_bytes"))))
+                    add("size_bytes", "Amount of space allocated for a layout/data type", labels,
+                        _uint(text(os.path.join(gdir, mode, "total_bytes"))))
+                    add("allocation_ratio", "Data allocation ratio for a layout/data type", labels,
+                        layout_ratio(mode, len(devices)))
+        for name, (doc, samples) in sorted(out.items()):
+            yield family(name, doc, "gauge", samples)
