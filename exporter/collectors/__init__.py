@@ -54,3 +54,4 @@ from . import nfsd  # noqa: F401
 from . import ipvs  # noqa: F401
 from . import zfs  # noqa: F401
 from . import btrfs  # noqa: F401
+from . import systemd  # noqa: F401
