@@ -64,9 +64,11 @@ class NfsdCollector:
         yield _one("reply_cache_hits", "Total number of NFSd Reply Cache hits (client lost server response).",
                    "counter", hits)
         yield _one("reply_cache_misses",
-                   "Total number of NFSd Reply Cache an operation that requires caching (idempotent).", "counter", misses)
+                   "Total number of NFSd Reply Cache an operation that requires caching (idempotent).", "counter",
+                   misses)
         yield _one("reply_cache_nocache",
-                   "Total number of NFSd Reply Cache non-idempotent operations (rename/delete/…).", "counter", nocache)
+                   "Total number of NFSd Reply Cache non-idempotent operations (rename/delete/…).", "counter",
+                   nocache)
         yield _one("file_handles_stale", "Total number of NFSd stale file handles", "counter", stale)
         yield _one("disk_bytes_read", "Total NFSd bytes read.", "counter", read)
         yield _one("disk_bytes_written", "Total NFSd bytes written.", "counter", written)

@@ -66,7 +66,8 @@ STATS = (
     ("ig", 3, "inode_operation_missed",
      "Number of times the OS looked for an XFS inode in the cache, but did not find it."),
     ("ig", 4, "inode_operation_duplicates",
-     "Number of times the OS tried to add a missing XFS inode to the inode cache, but found it had already been added by another process."),
+     "Number of times the OS tried to add a missing XFS inode to the inode cache, but found it had already been "
+     "added by another process."),
     ("ig", 5, "inode_operation_reclaims",
      "Number of times the OS reclaimed an XFS inode from the inode cache to free memory for another purpose."),
     ("ig", 6, "inode_operation_attribute_changes",

@@ -99,7 +99,8 @@ def test_default_flags_leave_out_the_same_optional_families(bus):
 def test_what_a_user_reads_from_the_fixture(both):
     _, ours = both
     state = ours["node_systemd_unit_state"][2]
-    assert state[("node_systemd_unit_state", (("name", "backup.service"), ("state", "failed"), ("type", "oneshot")))] == 1
+    failed = ("node_systemd_unit_state", (("name", "backup.service"), ("state", "failed"), ("type", "oneshot")))
+    assert state[failed] == 1
     assert not [k for k in state if dict(k[1])["name"].endswith((".mount", ".slice", ".device", ".target"))]
     assert ours["node_systemd_units"][2][("node_systemd_units", (("state", "active"),))] == 6  # all units counted
     assert ours["node_systemd_system_running"][2][("node_systemd_system_running", ())] == 0  # "degraded"
