@@ -4,6 +4,7 @@ cannot drift between two scrapes — and the drop-in check: Node Exporter Full-s
 node_exporter alerts run in a real Prometheus against each, none returning data on node_exporter only."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -12,11 +13,12 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.exporter import exporter_binary, start_exporter
+from tests.support.exporter import exporter_binary
 from tests.support.procs import free_port, need_binary, stop, wait_http
 from tests.support.prometheus import start_prometheus
 
 from .dropin_queries import ALERT_SIGNALS, ALERTS, PANELS
+from .fake_systemd import private_bus
 
 pytestmark = pytest.mark.slow
 
@@ -209,18 +211,49 @@ def test_process_counters_start_at_zero_like_process_exporter(process_scrapes):
 # --- drop-in check: dashboards and alerts ------------------------------------------------------------------------
 
 
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+# The hardware view: the collectors this host has no hardware for, reading the fixture trees and the stand-in
+# systemd, so their panels and alerts are checked too (uname for the alerts' nodename join).
+FIXTURE_ARGS = (f"--path.sysfs={FIXTURES}/sys", f"--path.procfs={FIXTURES}/proc", f"--path.rootfs={FIXTURES}",
+                "--collector.disable-defaults", "--collector.uname", "--collector.systemd",
+                "--collector.systemd.enable-task-metrics", "--collector.systemd.enable-restarts-metrics",
+                "--collector.systemd.enable-start-time-metrics",
+                *[f"--collector.{c}" for c in ("hwmon", "nvme", "rapl", "powersupplyclass", "infiniband",
+                                               "fibrechannel", "tapestats", "bcache", "nfs", "nfsd", "xfs", "btrfs",
+                                               "zfs", "ipvs")])
+
+
+@contextlib.contextmanager
+def _serving(binary: str, env: dict, *args: str):
+    """An exporter on a free port with its own environment; yields its host:port."""
+    address = f"127.0.0.1:{free_port()}"
+    proc = subprocess.Popen([binary, f"--web.listen-address={address}", *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        wait_http(f"http://{address}/metrics", proc=proc)
+        yield address
+    finally:
+        stop(proc)
+
+
 @pytest.fixture(scope="module")
 def dropin(tmp_path_factory):
-    """node_exporter and ours with their default collectors on this host, each scraped every second by its own
-    Prometheus, so the dashboard and alert queries run verbatim on each; yields once both hold 5 scrapes."""
+    """node_exporter and ours, each scraped every second by its own Prometheus, so the dashboard and alert queries
+    run verbatim on each: on this host with the default collectors, and on the fixture trees with the hardware
+    collectors; yields once both Prometheus servers hold 5 scrapes of each."""
     tmp = tmp_path_factory.mktemp("dropin")
-    with start_exporter(tmp / "ne", need_binary("prometheus-node-exporter")) as ne, \
-            start_exporter(tmp / "ours", exporter_binary()) as ours, \
-            start_prometheus(tmp / "prom-ne", {"node": [ne.address]}, metrics_path="/metrics") as prom_ne, \
-            start_prometheus(tmp / "prom-ours", {"node": [ours.address]}, metrics_path="/metrics") as prom_ours:
-        for prom in (prom_ne, prom_ours):
+    with contextlib.ExitStack() as stack:
+        env = stack.enter_context(private_bus(tmp / "bus"))
+        proms = []
+        for name, binary in (("ne", need_binary("prometheus-node-exporter")), ("ours", exporter_binary())):
+            host = stack.enter_context(_serving(binary, env))
+            hardware = stack.enter_context(_serving(binary, env, *FIXTURE_ARGS))
+            proms.append(stack.enter_context(
+                start_prometheus(tmp / f"prom-{name}", {"node": [host, hardware]}, metrics_path="/metrics")))
+        for prom in proms:
             prom.wait_for_series("count_over_time(node_load1[1m]) >= 5", timeout=60)
-        yield prom_ne, prom_ours
+            prom.wait_for_series("count_over_time(node_hwmon_chip_names[1m]) >= 5", timeout=60, min_results=3)
+        yield proms
 
 
 def _returns_data(prom, expr: str) -> bool:

@@ -12,6 +12,7 @@ import sys
 
 import pytest
 import requests
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.procs import free_port, need_binary, stop, wait_http
@@ -34,7 +35,7 @@ def _scrape(url: str) -> dict[str, tuple[str, str, dict]]:
 
 @pytest.fixture(scope="module")
 def both():
-    """One scrape of node_exporter and one of ours, both reading the fixture trees."""
+    """One scrape of node_exporter and one of ours, both reading the fixture trees (and ours in OpenMetrics)."""
     node_exporter = need_binary("prometheus-node-exporter")
     ours = os.path.join(os.path.dirname(sys.executable), "perfadvisor-exporter")
     paths = [f"--path.sysfs={FIXTURES}/sys", f"--path.procfs={FIXTURES}/proc", f"--path.rootfs={FIXTURES}",
@@ -47,7 +48,8 @@ def both():
                                           stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
             urls.append(f"http://127.0.0.1:{port}/metrics")
             wait_http(urls[-1], proc=procs[-1])
-        yield _scrape(urls[0]), _scrape(urls[1])
+        openmetrics = requests.get(urls[1], headers={"Accept": "application/openmetrics-text"}, timeout=30).text
+        yield _scrape(urls[0]), _scrape(urls[1]), openmetrics
     finally:
         for p in procs:
             stop(p)
@@ -55,7 +57,7 @@ def both():
 
 @pytest.mark.parametrize("collector", sorted(COLLECTORS))
 def test_collector_matches_node_exporter_on_fixture(both, collector):
-    ne, ours = both
+    ne, ours, _ = both
     prefix = COLLECTORS[collector]
     theirs = {n: f for n, f in ne.items() if n.startswith(prefix)}
     mine = {n: f for n, f in ours.items() if n.startswith(prefix)}
@@ -66,3 +68,10 @@ def test_collector_matches_node_exporter_on_fixture(both, collector):
         assert mine[name][2] == series, name
     success = ("node_scrape_collector_success", (("collector", collector),))
     assert ours["node_scrape_collector_success"][2][success] == ne["node_scrape_collector_success"][2][success] == 1
+
+
+def test_openmetrics_output_parses(both):
+    """Prometheus negotiates OpenMetrics: zfs's untyped families must be written as unknown there."""
+    families = {f.name: f.type for f in openmetrics_families(both[2])}
+    assert families["node_zfs_arc_hits"] == "unknown"
+    assert families["node_hwmon_temp_celsius"] == "gauge"

@@ -1,8 +1,8 @@
 """systemd collector against node_exporter, both reading the same units over D-Bus.
 
 The test environment has no system bus and no systemd, so a private dbus-daemon runs with a stand-in for
-systemd's D-Bus API (fake_systemd.py, units from fixtures/systemd/units.json); both exporters connect to it
-through DBUS_SYSTEM_BUS_ADDRESS, the way they find the system bus on a host.
+systemd's D-Bus API (tests/exporter/fake_systemd.py, units from fixtures/systemd/units.json); both exporters
+connect to it through DBUS_SYSTEM_BUS_ADDRESS, the way they find the system bus on a host.
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.procs import free_port, need_binary, stop, wait_http
 
-HERE = os.path.dirname(__file__)
-UNITS = os.path.join(os.path.dirname(HERE), "fixtures", "systemd", "units.json")
+from ..fake_systemd import private_bus
+
 OPTIONAL = ("--collector.systemd.enable-task-metrics", "--collector.systemd.enable-restarts-metrics",
             "--collector.systemd.enable-start-time-metrics")
 
@@ -40,21 +40,8 @@ def _exporter(binary: str, env: dict, *flags: str) -> tuple[subprocess.Popen, st
 
 @pytest.fixture(scope="module")
 def bus(tmp_path_factory):
-    """A private dbus-daemon with the stand-in systemd on it; yields the environment that points at it."""
-    daemon = need_binary("dbus-daemon")
-    sock = tmp_path_factory.mktemp("bus") / "bus"
-    procs = [subprocess.Popen([daemon, "--session", "--nofork", "--print-address", f"--address=unix:path={sock}"],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)]
-    try:
-        address = procs[0].stdout.readline().strip()
-        assert address.startswith("unix:"), address
-        procs.append(subprocess.Popen([sys.executable, os.path.join(HERE, "fake_systemd.py"), address, UNITS],
-                                      stdout=subprocess.PIPE, text=True))
-        assert procs[1].stdout.readline().strip() == "ready"
-        yield {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": address}
-    finally:
-        for p in reversed(procs):
-            stop(p)
+    with private_bus(tmp_path_factory.mktemp("bus")) as env:
+        yield env
 
 
 def _both(env: dict, *flags: str) -> list[dict]:

@@ -1,14 +1,20 @@
 """A stand-in for systemd's D-Bus API (org.freedesktop.systemd1), serving the units of a JSON fixture.
 
-Run as ``python fake_systemd.py BUS_ADDRESS FIXTURE.json`` on a private dbus-daemon; it answers the calls a
-monitoring client makes (Manager.ListUnits*, GetUnit, Properties.Get/GetAll) and prints "ready" once it owns the
-name. There is no system bus (and no systemd) in the test environment; this lets node_exporter and our exporter
-read the same units through the real D-Bus protocol.
+``private_bus(tmp)`` starts a private dbus-daemon with this script on it (``python fake_systemd.py BUS_ADDRESS
+FIXTURE.json``), which answers the calls a monitoring client makes (Manager.ListUnits*, GetUnit,
+Properties.Get/GetAll) once it prints "ready". There is no system bus (and no systemd) in the test environment;
+this lets node_exporter and our exporter read the same units through the real D-Bus protocol, pointed at it by
+DBUS_SYSTEM_BUS_ADDRESS as they would find the system bus on a host.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import subprocess
 import sys
+from pathlib import Path
+from typing import Iterator
 
 from jeepney import HeaderFields, MessageType, new_error, new_method_return
 from jeepney.bus_messages import message_bus
@@ -76,6 +82,31 @@ def main(address: str, fixture: str) -> None:
             conn.send(new_method_return(msg))
         else:
             conn.send(new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod", "s", (f"{iface}.{member}",)))
+
+
+UNITS = os.path.join(os.path.dirname(__file__), "fixtures", "systemd", "units.json")
+
+
+@contextlib.contextmanager
+def private_bus(tmp: Path, units: str = UNITS) -> Iterator[dict]:
+    """A private dbus-daemon with the stand-in systemd on it; yields os.environ pointing the system bus at it."""
+    from tests.support.procs import need_binary, stop
+
+    daemon = need_binary("dbus-daemon")
+    tmp.mkdir(parents=True, exist_ok=True)
+    procs = [subprocess.Popen([daemon, "--session", "--nofork", "--print-address", f"--address=unix:path={tmp}/bus"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)]
+    try:
+        address = procs[0].stdout.readline().strip()
+        if not address.startswith("unix:"):
+            raise RuntimeError(f"dbus-daemon did not print its address: {address!r}")
+        procs.append(subprocess.Popen([sys.executable, __file__, address, units], stdout=subprocess.PIPE, text=True))
+        if procs[1].stdout.readline().strip() != "ready":
+            raise RuntimeError("the stand-in systemd did not start")
+        yield {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": address}
+    finally:
+        for p in reversed(procs):
+            stop(p)
 
 
 if __name__ == "__main__":
