@@ -102,8 +102,10 @@ class SystemdCollector:
 
     def __init__(self, ctx: CollectorContext):
         s = ctx.settings
-        self.include = regex("systemd", "unit-include", f"^(?:{s.get('unit-include', '.+')})$")
-        self.exclude = regex("systemd", "unit-exclude", f"^(?:{s.get('unit-exclude', DEFAULT_EXCLUDE)})$")
+        include, exclude = s.get("unit-include", ".+"), s.get("unit-exclude", DEFAULT_EXCLUDE)
+        regex("systemd", "unit-include", include)  # a bad pattern is reported as the user wrote it
+        regex("systemd", "unit-exclude", exclude)
+        self.include, self.exclude = re.compile(f"^(?:{include})$"), re.compile(f"^(?:{exclude})$")
         self.tasks = bool(s.get("enable-task-metrics", False))
         self.restarts = bool(s.get("enable-restarts-metrics", False))
         self.start_time = bool(s.get("enable-start-time-metrics", False))
