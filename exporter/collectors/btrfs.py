@@ -9,6 +9,9 @@ from ..linux import LINUX
 from ..registry import CollectorContext, Family, register
 from ._sysread import entries, text
 
+if LINUX:
+    from . import _btrfs_ioctl
+
 SECTOR = 512  # sysfs block sizes are in 512-byte sectors whatever the device's block size
 GROUPS = ("data", "metadata", "system")
 
@@ -39,7 +42,11 @@ class BtrfsCollector:
     families = (
         Family("node_btrfs_info", "gauge", ("label", "uuid"), "value 1"),
         Family("node_btrfs_global_rsv_size_bytes", "gauge", ("uuid",)),
-        Family("node_btrfs_device_size_bytes", "gauge", ("device", "uuid")),
+        Family("node_btrfs_device_size_bytes", "gauge", ("[btrfs_dev_uuid]", "device", "uuid"),
+               "btrfs_dev_uuid when the filesystem is mounted (read with an ioctl), else from sysfs"),
+        Family("node_btrfs_device_unused_bytes", "gauge", ("btrfs_dev_uuid", "device", "uuid"), "mounted only"),
+        Family("node_btrfs_device_errors_total", "counter", ("btrfs_dev_uuid", "device", "type", "uuid"),
+               "type: write, read, flush, corruption, generation; mounted only"),
         Family("node_btrfs_reserved_bytes", "gauge", ("block_group_type", "uuid"), "data, metadata, system"),
         Family("node_btrfs_{size_bytes,used_bytes,allocation_ratio}", "gauge", ("block_group_type", "mode", "uuid"),
                "mode: single, dup, raid0, raid1, raid10, raid5, raid6"),
@@ -47,25 +54,42 @@ class BtrfsCollector:
 
     def __init__(self, ctx: CollectorContext):
         self.dir = os.path.join(ctx.sysfs, "fs", "btrfs")
+        self.procfs, self.rootfs = ctx.procfs, ctx.rootfs
 
     def collect(self):
         if not LINUX:
             return
-        out: dict[str, tuple[str, list]] = {}
+        paths = sorted(glob.glob(os.path.join(glob.escape(self.dir), "*-*")))
+        if not paths:
+            return
+        out: dict[str, tuple[str, str, list]] = {}
 
-        def add(metric, doc, labels, value):
+        def add(metric, doc, labels, value, typ="gauge"):
             name = "node_btrfs_" + metric
-            out.setdefault(name, (doc, []))[1].append(Sample(name, labels, float(value), None, None))
+            sample = name + "_total" if typ == "counter" else name
+            out.setdefault(name, (doc, typ, []))[2].append(Sample(sample, labels, float(value), None, None))
 
-        for path in sorted(glob.glob(os.path.join(glob.escape(self.dir), "*-*"))):
+        mounted = _btrfs_ioctl.all_filesystems(self.procfs, self.rootfs)
+        for path in paths:
             uuid = text(os.path.join(path, "metadata_uuid")) or os.path.basename(path)
             devices = entries(os.path.join(path, "devices"))
             add("info", "Filesystem information", {"label": text(os.path.join(path, "label")) or "", "uuid": uuid}, 1)
             add("global_rsv_size_bytes", "Size of global reserve.", {"uuid": uuid},
                 _uint(text(os.path.join(path, "allocation", "global_rsv_size"))))
-            for dev in devices:
-                add("device_size_bytes", "Size of a device that is part of the filesystem.",
-                    {"device": dev, "uuid": uuid}, SECTOR * _uint(text(os.path.join(path, "devices", dev, "size"))))
+            if uuid.replace("-", "") in mounted:
+                for dev in mounted[uuid.replace("-", "")]:
+                    labels = {"btrfs_dev_uuid": dev.uuid, "device": dev.name, "uuid": uuid}
+                    add("device_size_bytes", "Size of a device that is part of the filesystem.", labels,
+                        dev.total_bytes)
+                    add("device_unused_bytes", "Unused bytes unused on a device that is part of the filesystem.",
+                        labels, dev.total_bytes - dev.used_bytes)
+                    for kind, n in zip(_btrfs_ioctl.ERROR_TYPES, dev.errors):
+                        add("device_errors", "Errors reported for the device", {**labels, "type": kind}, n, "counter")
+            else:
+                for dev in devices:
+                    add("device_size_bytes", "Size of a device that is part of the filesystem.",
+                        {"device": dev, "uuid": uuid},
+                        SECTOR * _uint(text(os.path.join(path, "devices", dev, "size"))))
             for group in GROUPS:
                 gdir = os.path.join(path, "allocation", group)
                 if not os.path.isdir(gdir):
@@ -82,5 +106,5 @@ class BtrfsCollector:
                         _uint(text(os.path.join(gdir, mode, "total_bytes"))))
                     add("allocation_ratio", "Data allocation ratio for a layout/data type", labels,
                         layout_ratio(mode, len(devices)))
-        for name, (doc, samples) in sorted(out.items()):
-            yield family(name, doc, "gauge", samples)
+        for name, (doc, typ, samples) in sorted(out.items()):
+            yield family(name, doc, typ, samples)
