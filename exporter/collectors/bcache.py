@@ -100,7 +100,7 @@ class BcacheCollector:
         self.dir = os.path.join(ctx.sysfs, "fs", "bcache")
 
     def collect(self):
-        if not LINUX:
+        if not LINUX or not os.path.isdir(self.dir):  # one stat where the filesystem is not in use
             return
         out: dict[str, tuple[str, str, list]] = {}
 

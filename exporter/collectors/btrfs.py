@@ -1,7 +1,6 @@
 """btrfs: Btrfs filesystem allocation and devices from /sys/fs/btrfs (node_btrfs_*)."""
 from __future__ import annotations
 
-import glob
 import os
 
 from ..families import Sample, family
@@ -57,9 +56,9 @@ class BtrfsCollector:
         self.procfs, self.rootfs = ctx.procfs, ctx.rootfs
 
     def collect(self):
-        if not LINUX:
+        if not LINUX or not os.path.isdir(self.dir):  # one stat where the filesystem is not in use
             return
-        paths = sorted(glob.glob(os.path.join(glob.escape(self.dir), "*-*")))
+        paths = [os.path.join(self.dir, d) for d in entries(self.dir) if "-" in d]  # filesystem UUIDs
         if not paths:
             return
         out: dict[str, tuple[str, str, list]] = {}

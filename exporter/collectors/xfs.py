@@ -1,13 +1,12 @@
 """xfs: per-filesystem XFS statistics from /sys/fs/xfs/<device>/stats/stats (node_xfs_*)."""
 from __future__ import annotations
 
-import glob
 import os
 
 from ..families import Sample, family
 from ..linux import LINUX
 from ..registry import CollectorContext, Family, register
-from ._sysread import text
+from ._sysread import entries, text
 
 # (stats line, field index, metric without node_xfs_ and _total, help); a line the kernel does not write counts 0.
 STATS = (
@@ -115,14 +114,13 @@ class XfsCollector:
         self.dir = os.path.join(ctx.sysfs, "fs", "xfs")
 
     def collect(self):
-        if not LINUX:
+        if not LINUX or not os.path.isdir(self.dir):  # one stat where the filesystem is not in use
             return
         out = {metric: [] for _, _, metric, _ in STATS}
-        for path in sorted(glob.glob(os.path.join(glob.escape(self.dir), "*", "stats", "stats"))):
-            raw = text(path)
-            if raw is None:
+        for device in entries(self.dir):
+            raw = text(os.path.join(self.dir, device, "stats", "stats"))
+            if raw is None:  # the module-wide /sys/fs/xfs/stats has no stats/ below it
                 continue
-            device = os.path.basename(os.path.dirname(os.path.dirname(path)))
             stats = parse_stats(raw)
             for line, index, metric, _ in STATS:
                 values = stats.get(line, [])
