@@ -81,7 +81,23 @@ def parse_writeback_debug(raw: str) -> dict[str, int]:
     return out
 
 
-@register("bcache", default=True, help="bcache statistics from /sys/fs/bcache (node_bcache_*).")
+def parse_priority_stats(raw: str) -> tuple[int | None, int | None]:
+    """(unused percent, metadata percent) of a cache device's priority_stats."""
+    values: dict[str, int] = {}
+    for line in raw.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key in ("Unused", "Metadata"):
+            values[key] = int(value.strip().removesuffix("%"))
+    return values.get("Unused"), values.get("Metadata")
+
+
+@register(
+    "bcache", default=True, help="bcache statistics from /sys/fs/bcache (node_bcache_*).",
+    config_schema={"type": "object", "properties": {
+        "priorityStats": {"type": "boolean", "default": False,
+                          "description": "Expose expensive priority stats (the kernel walks every bucket)."},
+    }, "additionalProperties": False},
+)
 class BcacheCollector:
     families = (
         Family("node_bcache_{average_key_size_sectors,btree_cache_size_bytes,cache_available_percent,congested,"
@@ -94,10 +110,13 @@ class BcacheCollector:
                ("backing_device", "uuid")),
         Family("node_bcache_io_errors", "gauge", ("cache_device", "uuid")),
         Family("node_bcache_{metadata_written_bytes,written_bytes}_total", "counter", ("cache_device", "uuid")),
+        Family("node_bcache_priority_stats_{unused,metadata}_percent", "gauge", ("cache_device", "uuid"),
+               "with priorityStats"),
     )
 
     def __init__(self, ctx: CollectorContext):
         self.dir = os.path.join(ctx.sysfs, "fs", "bcache")
+        self.priority = bool(ctx.settings.get("priorityStats", False))
 
     def collect(self):
         if not LINUX or not os.path.isdir(self.dir):  # one stat where the filesystem is not in use
@@ -137,5 +156,15 @@ class BcacheCollector:
                 cl = {"cache_device": os.path.basename(cache), "uuid": uuid}
                 for f, metric, typ, doc in CACHE:
                     add(metric, typ, doc, cl, value(os.path.join(cache, f)))
+                if self.priority:
+                    raw = text(os.path.join(cache, "priority_stats"))
+                    if raw is None:
+                        raise OSError(f"bcache: cannot read {cache}/priority_stats")
+                    unused, metadata = parse_priority_stats(raw)
+                    if unused is not None:
+                        add("priority_stats_unused_percent", "gauge",
+                            "The percentage of the cache that doesn't contain any data.", cl, unused)
+                    if metadata is not None:
+                        add("priority_stats_metadata_percent", "gauge", "Bcache's metadata overhead.", cl, metadata)
         for name, (typ, doc, samples) in sorted(out.items()):
             yield family(name, doc, typ, samples)

@@ -20,13 +20,21 @@ def index_and_name(seen: dict[str, int], name: str) -> tuple[int, str]:
     return seen.get(name, 0), name
 
 
-@register("rapl", default=True, help="RAPL energy counters from /sys/class/powercap (node_rapl_*_joules_total).")
+@register(
+    "rapl", default=True, help="RAPL energy counters from /sys/class/powercap (node_rapl_*_joules_total).",
+    config_schema={"type": "object", "properties": {
+        "enable-zone-label": {"type": "boolean", "default": False,
+                              "description": "One family node_rapl_joules_total with the zone as label rapl_zone."},
+    }, "additionalProperties": False},
+)
 class RaplCollector:
     families = (Family("node_rapl_<zone>_joules_total", "counter", ("index", "path"),
-                       "zone: package, core, uncore, dram, psys; path is the zone's sysfs directory"),)
+                       "zone: package, core, uncore, dram, psys; path is the zone's sysfs directory"),
+                Family("node_rapl_joules_total", "counter", ("index", "path", "rapl_zone"), "with enable-zone-label"))
 
     def __init__(self, ctx: CollectorContext):
         self.dir = os.path.join(ctx.sysfs, "class", "powercap")
+        self.zone_label = bool(ctx.settings.get("enable-zone-label", False))
 
     def collect(self):
         if not LINUX or not os.path.isdir(self.dir):
@@ -45,9 +53,13 @@ class RaplCollector:
             energy = text(os.path.join(path, "energy_uj"))
             if energy is None or not energy.isdigit():
                 raise OSError(f"rapl: cannot read {path}/energy_uj (it is readable by root only on recent kernels)")
-            metric = f"node_rapl_{_INVALID.sub('_', name)}_joules"
-            doc, samples = out.setdefault(metric, (f"Current RAPL {name} value in joules", []))
-            samples.append(Sample(metric + "_total", {"index": str(index), "path": path}, int(energy) / 1000000.0,
-                                  None, None))
+            labels = {"index": str(index), "path": path}
+            if self.zone_label:
+                metric, doc = "node_rapl_joules", "Current RAPL value in joules"
+                labels["rapl_zone"] = name
+            else:
+                metric, doc = f"node_rapl_{_INVALID.sub('_', name)}_joules", f"Current RAPL {name} value in joules"
+            out.setdefault(metric, (doc, []))[1].append(
+                Sample(metric + "_total", labels, int(energy) / 1000000.0, None, None))
         for metric, (doc, samples) in sorted(out.items()):
             yield family(metric, doc, "counter", samples)

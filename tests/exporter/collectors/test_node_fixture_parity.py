@@ -33,6 +33,24 @@ def _scrape(url: str) -> dict[str, tuple[str, str, dict]]:
             for f in text_string_to_metric_families(text)}
 
 
+def _pair(*flags: str) -> list[dict]:
+    """One scrape of node_exporter and one of ours, both reading the fixture trees with these flags."""
+    node_exporter = need_binary("prometheus-node-exporter")
+    ours = os.path.join(os.path.dirname(sys.executable), "perfadvisor-exporter")
+    scrapes = []
+    for binary in (node_exporter, ours):
+        port = free_port()
+        proc = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}", f"--path.sysfs={FIXTURES}/sys",
+                                 f"--path.procfs={FIXTURES}/proc", "--collector.disable-defaults", *flags],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/metrics", proc=proc)
+            scrapes.append(_scrape(f"http://127.0.0.1:{port}/metrics"))
+        finally:
+            stop(proc)
+    return scrapes
+
+
 @pytest.fixture(scope="module")
 def both():
     """One scrape of node_exporter and one of ours, both reading the fixture trees (and ours in OpenMetrics)."""
@@ -75,3 +93,12 @@ def test_openmetrics_output_parses(both):
     families = {f.name: f.type for f in openmetrics_families(both[2])}
     assert families["node_zfs_arc_hits"] == "unknown"
     assert families["node_hwmon_temp_celsius"] == "gauge"
+
+
+def test_optional_rapl_zone_label_and_bcache_priority_stats_match_node_exporter():
+    ne, ours = _pair("--collector.rapl", "--collector.rapl.enable-zone-label", "--collector.bcache",
+                     "--collector.bcache.priorityStats")
+    for prefix in ("node_rapl_", "node_bcache_"):
+        theirs = {n: f for n, f in ne.items() if n.startswith(prefix)}
+        assert {n: f for n, f in ours.items() if n.startswith(prefix)} == theirs
+    assert "node_rapl_joules" in ne and "node_bcache_priority_stats_metadata_percent" in ne
