@@ -163,6 +163,8 @@ def generate_openmetrics(families: Iterable[Metric]) -> bytes:
         samples = fam.samples
         if typ == "counter" and samples and samples[0].name == name:
             typ = "unknown"  # OpenMetrics counters must end in _total; this one cannot be typed as a counter
+        elif typ == "untyped":
+            typ = "unknown"  # OpenMetrics' name for it; Prometheus rejects a scrape that says untyped
         append(f"# HELP {name} {doc}\n# TYPE {name} {typ}\n")
         if fam.unit:
             append(f"# UNIT {name} {fam.unit}\n")

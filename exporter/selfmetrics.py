@@ -60,6 +60,27 @@ class _OwnProcess(ProcessCollector):
         return result
 
 
+class _AddressSpaceLimit:
+    """process_virtual_memory_max_bytes as Go's client writes it for node_exporter: the soft RLIMIT_AS from
+    /proc/self/limits, "unlimited" being the largest 64-bit value. Dashboards set it beside
+    process_virtual_memory_bytes; prometheus_client does not publish it."""
+
+    UNLIMITED = float(2**64 - 1)
+
+    def __init__(self, procfs: str = "/proc"):
+        self._limits = os.path.join(procfs, "self", "limits")
+
+    def collect(self) -> list[Metric]:
+        try:
+            with open(self._limits, "rb") as f:
+                soft = next(line[26:].split()[0] for line in f if line.startswith(b"Max address space"))
+        except (OSError, StopIteration, IndexError):
+            return []
+        value = self.UNLIMITED if soft == b"unlimited" else float(soft)
+        return [single("process_virtual_memory_max_bytes", "Maximum amount of virtual memory available in bytes.",
+                       "gauge", value)]
+
+
 class SelfMetrics:
     def __init__(self, version: str, process: bool = True):
         self.version = version
@@ -70,7 +91,7 @@ class SelfMetrics:
         self.in_flight = 0
         self.codes: Counter[str] = Counter()
         self.collector_errors: Counter[str] = Counter()
-        self._process = [_OwnProcess(), PlatformCollector(registry=None)] if process else []
+        self._process = [_OwnProcess(), _AddressSpaceLimit(), PlatformCollector(registry=None)] if process else []
 
     def scrape_started(self) -> None:
         with self._lock:

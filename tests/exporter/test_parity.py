@@ -1,8 +1,10 @@
 """node_exporter parity: the real node_exporter and ours side by side on this machine, compared as a user would
-see them in Prometheus — family names, TYPE, label names, series sets for the stable collectors, and values that
-cannot drift between two scrapes."""
+see them in Prometheus — family names, TYPE, label names, series sets for the stable collectors, values that
+cannot drift between two scrapes — and the drop-in check: Node Exporter Full-style panel queries and the community
+node_exporter alerts run in a real Prometheus against each, none returning data on node_exporter only."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -11,7 +13,12 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.exporter import exporter_binary
 from tests.support.procs import free_port, need_binary, stop, wait_http
+from tests.support.prometheus import start_prometheus
+
+from .dropin_queries import ALERT_SIGNALS, ALERTS, PANELS
+from .fake_systemd import private_bus
 
 pytestmark = pytest.mark.slow
 
@@ -199,3 +206,80 @@ def test_process_counters_start_at_zero_like_process_exporter(process_scrapes):
         labels = tuple(sorted([("groupname", comm)] + ([extra] if extra else [])))
         sample = name + "_total"
         assert ours[name][1][(sample, labels)] == pe[name][1][(sample, labels)] == 0, name
+
+
+# --- drop-in check: dashboards and alerts ------------------------------------------------------------------------
+
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+# The hardware view: the collectors this host has no hardware for, reading the fixture trees and the stand-in
+# systemd, so their panels and alerts are checked too (uname for the alerts' nodename join).
+FIXTURE_ARGS = (f"--path.sysfs={FIXTURES}/sys", f"--path.procfs={FIXTURES}/proc", f"--path.rootfs={FIXTURES}",
+                "--collector.disable-defaults", "--collector.uname", "--collector.systemd",
+                "--collector.systemd.enable-task-metrics", "--collector.systemd.enable-restarts-metrics",
+                "--collector.systemd.enable-start-time-metrics",
+                *[f"--collector.{c}" for c in ("hwmon", "nvme", "rapl", "powersupplyclass", "infiniband",
+                                               "fibrechannel", "tapestats", "bcache", "nfs", "nfsd", "xfs", "btrfs",
+                                               "zfs", "ipvs")])
+
+
+@contextlib.contextmanager
+def _serving(binary: str, env: dict, *args: str):
+    """An exporter on a free port with its own environment; yields its host:port."""
+    address = f"127.0.0.1:{free_port()}"
+    proc = subprocess.Popen([binary, f"--web.listen-address={address}", *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        wait_http(f"http://{address}/metrics", proc=proc)
+        yield address
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="module")
+def dropin(tmp_path_factory):
+    """node_exporter and ours, each scraped every second by its own Prometheus, so the dashboard and alert queries
+    run verbatim on each: on this host with the default collectors, and on the fixture trees with the hardware
+    collectors; yields once both Prometheus servers hold 5 scrapes of each."""
+    tmp = tmp_path_factory.mktemp("dropin")
+    with contextlib.ExitStack() as stack:
+        env = stack.enter_context(private_bus(tmp / "bus"))
+        proms = []
+        for name, binary in (("ne", need_binary("prometheus-node-exporter")), ("ours", exporter_binary())):
+            host = stack.enter_context(_serving(binary, env))
+            hardware = stack.enter_context(_serving(binary, env, *FIXTURE_ARGS))
+            proms.append(stack.enter_context(
+                start_prometheus(tmp / f"prom-{name}", {"node": [host, hardware]}, metrics_path="/metrics")))
+        for prom in proms:
+            prom.wait_for_series("count_over_time(node_load1[1m]) >= 5", timeout=60)
+            prom.wait_for_series("count_over_time(node_hwmon_chip_names[1m]) >= 5", timeout=60, min_results=3)
+        yield proms
+
+
+def _returns_data(prom, expr: str) -> bool:
+    data = prom.query(expr)
+    return bool(data["result"]) if data["resultType"] in ("vector", "matrix") else True
+
+
+def _empty_on_ours(dropin, queries) -> tuple[list[str], int]:
+    """The queries that return data on node_exporter and none on ours, and how many return data on node_exporter."""
+    prom_ne, prom_ours = dropin
+    with_data = [q for q in queries if _returns_data(prom_ne, q)]
+    return [q for q in with_data if not _returns_data(prom_ours, q)], len(with_data)
+
+
+def test_dashboard_panel_queries_that_show_data_on_node_exporter_show_data_on_ours(dropin):
+    missing, with_data = _empty_on_ours(dropin, PANELS)
+    print(f"\n{with_data} of {len(PANELS)} panel queries return data on node_exporter, {len(missing)} none on ours")
+    assert with_data > 150, f"only {with_data} of {len(PANELS)} panel queries return data on node_exporter"
+    assert not missing, "empty on ours:\n" + "\n".join(missing)
+
+
+def test_node_exporter_alert_expressions_and_their_signals_behave_the_same(dropin):
+    missing, _ = _empty_on_ours(dropin, list(ALERTS.values()))
+    assert not missing, "alerts firing on node_exporter only:\n" + "\n".join(missing)
+    missing, with_data = _empty_on_ours(dropin, list(ALERT_SIGNALS.values()))
+    print(f"\n{with_data} of {len(ALERT_SIGNALS)} alert signals return data on node_exporter")
+    assert with_data >= 20, f"only {with_data} alert signals return data on node_exporter"
+    names = [n for n, q in ALERT_SIGNALS.items() if q in missing]
+    assert not names, f"alerts whose inputs are empty on ours: {names}"
