@@ -27,7 +27,8 @@ def _default(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
-    return f"`{value}`"
+    # GitHub tables end a cell at any unescaped pipe, code spans included.
+    return f"`{value}`".replace("|", "\\|")
 
 
 def _settings(name: str, spec: CollectorSpec, rows: dict[tuple[str, ...], Any]) -> list[str]:
