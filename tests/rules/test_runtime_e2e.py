@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from dataclasses import dataclass
 
 import pytest
 from click.testing import CliRunner
 
 from perfadvisor.advisor.cli import cli
+from tests.grafana.test_queries import check_dashboard
 from tests.support.exporter import start_exporter
 from tests.support.leak import leak_group
 from tests.support.procs import need_binary
@@ -38,8 +40,14 @@ def _job(name: str, address: str) -> dict:
             "static_configs": [{"targets": [address], "labels": {"instance": HOST, "groupname": name}}]}
 
 
+@dataclass(frozen=True)
+class Run:
+    report: dict
+    prometheus_url: str
+
+
 @pytest.fixture(scope="module")
-def report(tmp_path_factory) -> dict:
+def run(tmp_path_factory) -> Run:
     tmp = tmp_path_factory.mktemp("runtime-e2e")
     with contextlib.ExitStack() as stack:
         services = [
@@ -68,7 +76,12 @@ def report(tmp_path_factory) -> dict:
         result = CliRunner().invoke(cli, args, catch_exceptions=False,
                                     env={"PERFADVISOR_PROMETHEUS_URL": None, "PERFADVISOR_CONFIG": None})
         assert result.exit_code in (0, 1), result.output
-        return json.loads(result.stdout)
+        yield Run(json.loads(result.stdout), prom.url)
+
+
+@pytest.fixture(scope="module")
+def report(run) -> dict:
+    return run.report
 
 
 def _findings(report: dict, rule: str) -> list[dict]:
@@ -135,3 +148,10 @@ def test_healthy_twins_stay_quiet(report):
     noisy = [(f["rule_id"], f["target"]["job"]) for f in report["findings"]
              if f["rule_id"].startswith("runtime-") and f["target"].get("job") in healthy]
     assert not noisy, noisy
+
+
+def test_runtime_dashboard_queries_return_data_from_real_runtimes(run):
+    """Every panel of grafana/dashboards/runtime.json parses and shows data for these services (the JVM shares
+    its panels with the other runtimes)."""
+    problems = check_dashboard(run.prometheus_url, "runtime")
+    assert not problems, "\n".join(problems)
