@@ -27,6 +27,8 @@ GOPATH = Path("/usr/share/gocode")   # Debian's Go library sources (golang-*-dev
 
 # Every 100 ms: short-lived garbage (so the collector runs), and a timer whose closure holds ~160 KB of heap.
 # `leak` never clears the timer, so the timers and the heap they keep grow; `healthy` clears it at once.
+# Two more modes hold the event loop: `busy` computes for 190 of every 200 ms (its one thread saturated),
+# `blocking` sleeps synchronously for 150 of every 200 ms (Atomics.wait, as a synchronous call would: no CPU).
 NODE_SERVICE = r"""
 const http = require('http');
 const client = require('prom-client');
@@ -40,6 +42,11 @@ setInterval(() => {
   const timer = setInterval(() => data.length, 3600 * 1000);
   if (mode !== 'leak') clearInterval(timer);
 }, 100);
+if (mode === 'busy') setInterval(() => { const end = Date.now() + 190; while (Date.now() < end); }, 200);
+if (mode === 'blocking') {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  setInterval(() => Atomics.wait(cell, 0, 0, 150), 200);
+}
 http.createServer(async (req, res) => {
   res.setHeader('Content-Type', client.register.contentType);
   res.end(await client.register.metrics());
@@ -162,7 +169,8 @@ def _serve(cmd: list[str], name: str, log: Path, port: int, env: dict | None = N
 
 def node_service(tmp: Path, name: str, mode: str) -> contextlib.AbstractContextManager[Service]:
     """A Node.js service with prom-client's default metrics, named `name` (≤ 15 characters), leaking timers and
-    the heap they hold (`leak`) or not (`healthy`)."""
+    the heap they hold (`leak`) or not (`healthy`), or holding its event loop on the CPU (`busy`) or in a
+    synchronous wait (`blocking`)."""
     node = need_binary("node", hint="apt-get install nodejs (scripts/install-test-deps installs it)")
     env = {**os.environ, "NODE_PATH": str(prom_client_modules())}
     script = tmp / f"{name}.js"
