@@ -24,7 +24,7 @@ EXTERNAL.update(dict.fromkeys(
     "process_resident_memory_bytes python_gc_collections_total python_gc_objects_collected_total "
     "python_gc_objects_uncollectable_total python_info".split(), "runtime client libraries (docs/packs.md#runtime-pack)"))
 EXTERNAL.update({f"{n}_{s}": EXTERNAL[n] for n in ("go_gc_duration_seconds", "jvm_gc_collection_seconds",
-                                                  "nodejs_gc_duration_seconds") for s in ("sum", "count")})
+                                                  "nodejs_gc_duration_seconds") for s in ("sum", "count", "bucket")})
 
 
 def _published() -> list[Family]:
