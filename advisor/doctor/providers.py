@@ -20,6 +20,12 @@ UPSTREAM = (
     ("probe_", "blackbox_exporter"),
     ("haproxy_", "haproxy_exporter (or HAProxy's built-in Prometheus endpoint)"),
     ("nginx_", "nginx-prometheus-exporter"),
+    # application runtimes: their client libraries' default metrics (docs/packs.md#runtime-pack)
+    ("nodejs_", "Node.js prom-client (collectDefaultMetrics())"),
+    ("go_", "Go client_golang (default registry)"),
+    ("python_", "Python prometheus_client (default collectors)"),
+    ("jvm_", "JVM simpleclient_hotspot or the Java client's JVM metrics"),
+    ("process_", "the application's Prometheus client library (process metrics)"),
 )
 
 

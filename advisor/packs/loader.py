@@ -177,7 +177,7 @@ def load_path(path: str | Path) -> list[M.Pack]:
     return [load_pack(p)]
 
 
-BUILTIN = ("host", "process", "scaling", "cache", "database", "network", "loadbalancer")
+BUILTIN = ("host", "process", "scaling", "cache", "database", "network", "loadbalancer", "runtime")
 
 
 def load_builtin() -> list[M.Pack]:

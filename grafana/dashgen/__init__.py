@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import advisor, exporter_health, host, processes, services
+from . import advisor, exporter_health, host, processes, runtime, services
 from .core import Dashboard
 
 # file name (without .json) -> builder; one line per dashboard.
@@ -14,6 +14,7 @@ DASHBOARDS: dict[str, Callable[[], Dashboard]] = {
     "host": host.build,
     "processes": processes.build,
     "services": services.build,
+    "runtime": runtime.build,
     "exporter": exporter_health.build,
     "advisor": advisor.build,
 }

@@ -14,6 +14,17 @@ from perfadvisor.exporter.registry import Family, all_collectors
 EXTERNAL = {
     "cache_requests_total": "application cache convention (README, Service packs)",
 }
+# The runtime pack reads what the runtimes' standard client libraries publish by default (docs/packs.md#runtime-pack).
+EXTERNAL.update(dict.fromkeys(
+    "go_gc_duration_seconds go_gc_gomemlimit_bytes go_goroutines go_memstats_alloc_bytes_total go_memstats_heap_alloc_bytes "
+    "go_memstats_next_gc_bytes go_threads jvm_gc_collection_seconds jvm_memory_bytes_max jvm_memory_bytes_used "
+    "jvm_memory_max_bytes jvm_memory_pool_allocated_bytes_total jvm_memory_used_bytes jvm_threads_current jvm_threads_daemon "
+    "nodejs_active_handles nodejs_active_requests_total nodejs_active_resources nodejs_eventloop_lag_p99_seconds "
+    "nodejs_gc_duration_seconds nodejs_heap_size_total_bytes nodejs_heap_size_used_bytes process_cpu_seconds_total "
+    "process_resident_memory_bytes python_gc_collections_total python_gc_objects_collected_total "
+    "python_gc_objects_uncollectable_total python_info".split(), "runtime client libraries (docs/packs.md#runtime-pack)"))
+EXTERNAL.update({f"{n}_{s}": EXTERNAL[n] for n in ("go_gc_duration_seconds", "jvm_gc_collection_seconds",
+                                                  "nodejs_gc_duration_seconds") for s in ("sum", "count", "bucket")})
 
 
 def _published() -> list[Family]:

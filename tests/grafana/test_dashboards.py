@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 GEN = REPO / "scripts" / "generate"
 DS = {"type": "prometheus", "uid": "${datasource}"}
 DASHBOARDS = load_all()
-EXPECTED = {"host", "processes", "services", "exporter", "advisor"}
+EXPECTED = {"host", "processes", "services", "exporter", "advisor", "runtime"}
 
 
 def test_every_dashboard_is_there():

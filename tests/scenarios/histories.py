@@ -157,4 +157,108 @@ def build(end: float) -> tuple[History, list[Scenario]]:
         "backfill-new-saturated-host", "a host saturated for the 3 minutes of history it has",
         expect=(Expect("host-cpu-saturation", {"instance": inst}, states=("pending",),
                        what="pending, not firing: the condition has held 3 of the 15 minutes of its `for`"),)))
+    runtime_scenarios(h, scenarios)
     return h, scenarios
+
+
+def _sawtooth(h: History, floor: np.ndarray, teeth: np.ndarray, period_min: float = 4.0) -> np.ndarray:
+    """A heap between collections: `floor` (what survives GC) plus garbage that builds up for `period_min`
+    minutes and is collected."""
+    phase = (h.t / 60.0 % period_min) / period_min
+    return floor + teeth * phase
+
+
+def _cumulative(h: History, per_second: np.ndarray) -> np.ndarray:
+    """A counter's values (for client-library names that end in _sum or _count rather than _total)."""
+    return 1e3 + np.cumsum(np.clip(per_second, 0, None) * h.step)
+
+
+def runtime_scenarios(h: History, scenarios: list[Scenario]) -> None:
+    """Services publishing their runtime's client-library metrics (Node.js prom-client, Go client_golang, the
+    JVM's simpleclient_hotspot), each under its own job on a host, judged by the runtime pack's defaults."""
+    t_h = h.t / 3600.0
+    day = daytime(h)
+    hod = hour_of_day(h)
+
+    # Node.js leaking timers: each keeps its closure, so the heap left after GC rises 8 MiB/h under a busy
+    # sawtooth, with 12 more Timeout handles an hour.
+    job, inst = "checkout", "node-timer-leak:3000"
+    labels = {"job": job, "instance": inst}
+    floor = 90 * MiB + 8 * MiB * t_h + h.noise(0.3 * MiB)
+    h.gauge("nodejs_heap_size_used_bytes", labels, _sawtooth(h, floor, 20 * MiB + 20 * MiB * day))
+    h.gauge("nodejs_heap_size_total_bytes", labels, floor + 60 * MiB)
+    h.gauge("nodejs_active_resources", {**labels, "type": "Timeout"}, np.round(20 + 12 * t_h))
+    h.gauge("nodejs_active_resources", {**labels, "type": "TCPSocketWrap"},
+            np.round(40 + 30 * day + h.noise(3)))
+    h.gauge("nodejs_eventloop_lag_p99_seconds", labels, 0.012 + 0.004 * day + np.abs(h.noise(0.001)))
+    h.gauge("nodejs_gc_duration_seconds_sum", {**labels, "kind": "minor"}, _cumulative(h, 0.01 + 0.01 * day))
+    h.gauge("nodejs_gc_duration_seconds_count", {**labels, "kind": "minor"}, _cumulative(h, 2 + 2 * day))
+    h.counter("process_cpu_seconds_total", labels, 0.15 + 0.2 * day + h.noise(0.01))
+    scenarios.append(Scenario(
+        "backfill-node-timer-leak", "a Node.js service whose timers are never cleared: +12 Timeout handles/h, "
+        "the heap left after GC +8 MiB/h under a sawtooth that doubles by day, for three days",
+        expect=(Expect("runtime-handle-leak", {"job": job, "instance": inst, "type": "Timeout"},
+                       what="the timer leak is found"),
+                Expect("runtime-heap-leak", {"job": job, "instance": inst}, text=r"handles that are never closed",
+                       check=_slope_mib_per_hour(5, 11), what="the heap leak is found, its rate right and the timers "
+                                                             "named as its cause"),),
+        quiet=(Quiet("runtime-handle-leak", {"job": job, "type": "TCPSocketWrap"}),
+               Quiet("runtime-eventloop-lag", {"job": job}), Quiet("runtime-gc-pressure", {"job": job}))))
+
+    # A healthy Node.js service whose heap floor rises 60 MiB each business day (a cache warming) and is
+    # released at night; timers come and go with the load.
+    job, inst = "catalog", "node-daily-heap:3000"
+    labels = {"job": job, "instance": inst}
+    warm = np.where((hod >= 8) & (hod < 20), (hod - 8) / 12.0, 0.0)
+    floor = 120 * MiB + 60 * MiB * warm + h.noise(0.3 * MiB)
+    h.gauge("nodejs_heap_size_used_bytes", labels, _sawtooth(h, floor, 25 * MiB + 25 * MiB * day))
+    h.gauge("nodejs_heap_size_total_bytes", labels, floor + 80 * MiB)
+    h.gauge("nodejs_active_resources", {**labels, "type": "Timeout"}, np.round(30 + 20 * day + h.noise(2)))
+    h.gauge("nodejs_eventloop_lag_p99_seconds", labels, 0.011 + 0.005 * day + np.abs(h.noise(0.001)))
+    h.gauge("nodejs_gc_duration_seconds_sum", {**labels, "kind": "minor"}, _cumulative(h, 0.008 + 0.01 * day))
+    h.counter("process_cpu_seconds_total", labels, 0.1 + 0.25 * day + h.noise(0.01))
+    scenarios.append(Scenario(
+        "backfill-node-daily-heap", "a healthy Node.js service whose heap floor rises 60 MiB every business day "
+        "and is released at night; evaluated 6 h into the rise",
+        quiet=(Quiet("runtime-heap-leak", {"job": job}, what="a daily cache is not a leak"),
+               Quiet("runtime-handle-leak", {"job": job}), Quiet("runtime-eventloop-lag", {"job": job}),
+               Quiet("runtime-gc-pressure", {"job": job}))))
+
+    # A Go service whose goroutines wait forever on a channel: +60/h on top of a daily load cycle.
+    job, inst = "payments", "go-goroutine-leak:8080"
+    labels = {"job": job, "instance": inst}
+    h.gauge("go_goroutines", labels, np.round(150 + 60 * t_h + 200 * day + h.noise(5)))
+    h.gauge("go_threads", labels, 14)
+    h.gauge("go_memstats_heap_alloc_bytes", labels, _sawtooth(h, 30 * MiB + h.noise(0.2 * MiB), 30 * MiB))
+    h.gauge("go_memstats_next_gc_bytes", labels, 60 * MiB)
+    h.gauge("go_gc_duration_seconds_sum", labels, _cumulative(h, 0.0004 + 0.0004 * day))
+    h.gauge("go_gc_duration_seconds_count", labels, _cumulative(h, 0.3 + 0.3 * day))
+    h.counter("go_memstats_alloc_bytes_total", labels, (10 + 10 * day) * MiB)
+    scenarios.append(Scenario(
+        "backfill-go-goroutine-leak", "a Go service gaining 60 goroutines/h that never return, on top of 200 "
+        "more by day, for three days",
+        expect=(Expect("runtime-goroutine-leak", {"job": job, "instance": inst}, text=r"goroutine profile",
+                       what="the goroutine leak is found"),),
+        quiet=(Quiet("runtime-heap-leak", {"job": job}), Quiet("runtime-go-gc-frequent", {"job": job}),
+               Quiet("runtime-gc-pressure", {"job": job}))))
+
+    # A JVM (simpleclient_hotspot names) whose heap is 90 % of -Xmx: old-generation collections take 15 % of
+    # its time by day; no leak, steady threads.
+    job, inst = "search", "jvm-small-heap:9404"
+    labels = {"job": job, "instance": inst}
+    heap_max = 1024 * MiB
+    h.gauge("jvm_memory_bytes_used", {**labels, "area": "heap"},
+            _sawtooth(h, 880 * MiB + h.noise(2 * MiB), 40 * MiB, period_min=2))
+    h.gauge("jvm_memory_bytes_max", {**labels, "area": "heap"}, heap_max)
+    h.gauge("jvm_threads_current", labels, np.round(80 + h.noise(1)))
+    h.gauge("jvm_threads_daemon", labels, 60)
+    h.gauge("jvm_gc_collection_seconds_sum", {**labels, "gc": "G1 Old Generation"}, _cumulative(h, 0.08 + 0.1 * day))
+    h.gauge("jvm_gc_collection_seconds_count", {**labels, "gc": "G1 Old Generation"}, _cumulative(h, 0.1 + 0.1 * day))
+    h.gauge("jvm_gc_collection_seconds_sum", {**labels, "gc": "G1 Young Generation"}, _cumulative(h, 0.01))
+    h.gauge("jvm_gc_collection_seconds_count", {**labels, "gc": "G1 Young Generation"}, _cumulative(h, 1.0))
+    scenarios.append(Scenario(
+        "backfill-jvm-small-heap", "a JVM at 90 % of -Xmx spending 15 % of its time in old-generation collections "
+        "by day, without a leak",
+        expect=(Expect("runtime-gc-pressure", {"job": job, "instance": inst}, text=r"raise `-Xmx`",
+                       what="GC pressure fires and advises a larger heap, from the heap's fill"),),
+        quiet=(Quiet("runtime-heap-leak", {"job": job}), Quiet("runtime-jvm-thread-leak", {"job": job}))))

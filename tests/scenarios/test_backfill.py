@@ -9,7 +9,8 @@ pytestmark = pytest.mark.slow
 
 BACKFILL = ("backfill-over-provisioned", "backfill-under-provisioned", "backfill-slow-leak",
             "backfill-daily-memory-cycle", "backfill-right-sized", "backfill-filling-disk", "backfill-multi-worker",
-            "backfill-new-saturated-host")
+            "backfill-new-saturated-host", "backfill-node-timer-leak", "backfill-node-daily-heap",
+            "backfill-go-goroutine-leak", "backfill-jvm-small-heap")
 
 
 def test_every_backfill_scenario_has_a_test(backfilled):

@@ -5,7 +5,7 @@ from tests.advisor.conftest import advisor
 def test_packs_list_and_show():
     r = advisor("packs", "list")
     assert r.exit_code == 0
-    assert [ln.split()[0] for ln in r.stdout.splitlines()] == ["host", "process", "scaling", "cache", "database", "network", "loadbalancer"]
+    assert [ln.split()[0] for ln in r.stdout.splitlines()] == ["host", "process", "scaling", "cache", "database", "network", "loadbalancer", "runtime"]
     r = advisor("packs", "show", "host", "--set", "cpu_high=0.75")
     assert r.exit_code == 0
     assert "cpu_high (number) = 0.75  (overridden)" in r.stdout

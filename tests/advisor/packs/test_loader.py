@@ -28,7 +28,7 @@ rules:
 
 def test_builtin_packs_load_and_carry_what_alert_generators_need():
     packs = {p.name: p for p in load_builtin()}
-    assert set(packs) == {"host", "process", "scaling", "cache", "database", "network", "loadbalancer"}
+    assert set(packs) == {"host", "process", "scaling", "cache", "database", "network", "loadbalancer", "runtime"}
     for p in packs.values():
         for rr in p.resolved():
             r = rr.rule
