@@ -102,7 +102,9 @@ class Worker:
 
     def _error(self, intended: float, target: int, kind: str) -> None:
         if intended >= self.mstart:
-            self._iv(time.monotonic()).errors[kind] += 1
+            iv = self._iv(time.monotonic())
+            iv.errors[kind] += 1
+            iv.sent += 1                               # attempted: a connection refused is a failed request
             self.per_target[target][0] += 1
             self.per_target[target][1] += 1
 
@@ -113,7 +115,7 @@ class Worker:
     def _send(self, conn: Connection, intended: float, target: int) -> None:
         conn.send(self.requests[target], intended, target, self.heads[target])
         self.nsent += 1
-        if intended >= self.mstart and conn.sent_at < self.mend:
+        if intended >= self.mstart:
             self._iv(conn.sent_at).sent += 1
 
     def _flush(self, upto: int) -> None:
