@@ -208,8 +208,11 @@ def load_scenario(path: str) -> Scenario:
     if errors:
         e = max(errors, key=lambda e: len(e.absolute_path))
         msg = e.message
+        where = tuple(e.absolute_path)
         if e.validator == "additionalProperties":
-            msg = msg.replace("Additional properties are not allowed", "unknown field(s)")
+            known = sorted(e.schema.get("properties", {}))
+            extra = sorted(k for k in e.instance if k not in known)
+            fail(where + (extra[0],), f"unknown field (known: {', '.join(known)})")
         elif e.validator == "pattern" and tuple(e.absolute_path)[-1:] == ("url",):
             msg = f"{e.instance!r} is not an http:// or https:// URL"
         fail(tuple(e.absolute_path), msg)
