@@ -184,12 +184,14 @@ def time_charts(r: BenchResult):
 
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 _ENV.filters.update(latency=fmt_latency, num=fmt_num, pct=fmt_pct)
-_TEMPLATE = _ENV.from_string(resources.files(__package__).joinpath("bench.html.j2").read_text())
+_TEMPLATE: list = []     # compiled on first use: most runs never render HTML
 
 
 @register("html")
 def render_html(r: BenchResult) -> str:
-    return _TEMPLATE.render(r=r, rows=rows(r), threshold_value=threshold_value, iso=iso,
+    if not _TEMPLATE:
+        _TEMPLATE.append(_ENV.from_string(resources.files(__package__).joinpath("bench.html.j2").read_text()))
+    return _TEMPLATE[0].render(r=r, rows=rows(r), threshold_value=threshold_value, iso=iso,
                             charts=[c for c in (percentile_chart(r), *time_charts(r)) if c])
 
 

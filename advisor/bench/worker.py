@@ -256,7 +256,9 @@ class Worker:
             now = time.monotonic()
             at = self.t0 + due
             if at > now:
-                await asyncio.sleep(at - now)
+                # The loop's timers tick in milliseconds: a shorter sleep would return at once and spin the CPU.
+                # So a request goes out up to ~1 ms after it was due; its latency counts that (wrk2 does too).
+                await asyncio.sleep(max(at - now, 0.001))
                 continue
             while due is not None and self.t0 + due <= now:
                 self._dispatch(self.t0 + due, picks[(k // step) % npicks])

@@ -11,7 +11,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as _st
 
 MAX_PAIRS = 4_000_000       # pairwise differences held at once (32 MB); larger samples are thinned evenly
 
@@ -26,6 +25,7 @@ class Shift:
 
 def mann_whitney(baseline, current) -> tuple[float, float]:
     """(U of the current sample, two-sided p-value)."""
+    from scipy import stats as _st      # imported when used: scipy costs every `advisor` command ~0.3 s
     res = _st.mannwhitneyu(np.asarray(current, float), np.asarray(baseline, float), alternative="two-sided",
                            method="auto")
     return float(res.statistic), float(res.pvalue)
@@ -53,6 +53,7 @@ def hodges_lehmann(baseline, current, confidence: float = 0.95) -> Shift:
     m, n = len(x), len(y)
     diffs = np.sort((y[:, None] - x[None, :]).ravel())
     mn = m * n
+    from scipy import stats as _st
     z = float(_st.norm.ppf(0.5 + confidence / 2))
     k = int(math.floor(mn / 2 - z * math.sqrt(mn * (m + n + 1) / 12)))
     k = max(k, 0)
