@@ -104,13 +104,23 @@ def build_spec(urls, scenario, rate, stages, duration, warmup, connections, proc
 @click.option("--threshold", "thresholds", multiple=True, metavar="EXPR",
               help="Pass/fail condition, e.g. 'p99<200ms', 'error_rate<0.01', 'rps>=1000' (repeatable); "
                    f"a failed one exits {EXIT_THRESHOLD}.")
+@click.option("--prometheus", "prom_url", metavar="URL",
+              help="After the run, ask this Prometheus what the exporter saw during it: CPU-seconds of the process "
+                   "group and the host per 1,000 requests, peak memory.")
+@click.option("--groupname", default=".+", show_default=True, metavar="REGEX",
+              help="With --prometheus: the target's process group (process-exporter groupname).")
+@click.option("--instance", default=".+", show_default=True, metavar="REGEX",
+              help="With --prometheus: the instance label of the target's host.")
+@click.option("--settle", default="15s", show_default=True, metavar="DURATION",
+              help="With --prometheus: wait this long after the run so the last scrape covers it.")
 @click.option("--format", "fmt", default="table", show_default=True, type=click.Choice(sorted(R.FORMATS)),
               help="Output format on stdout.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also save the result as JSON (what `advisor compare` reads).")
 @debug_option
 def bench(urls, scenario, rate, stages, duration, warmup, connections, processes, timeout, method, headers, body,
-          body_file, ca_file, insecure, thresholds, fmt, output, debug) -> None:
+          body_file, ca_file, insecure, thresholds, prom_url, groupname, instance, settle, fmt, output,
+          debug) -> None:
     """Load-test URL(s) over HTTP/1.1 keep-alive and report latency percentiles, errors and throughput.
 
     With --rate or --stages the load is an open model: requests start on a schedule whatever the server does,
@@ -130,6 +140,11 @@ def bench(urls, scenario, rate, stages, duration, warmup, connections, processes
         spec = build_spec(urls, scenario, rate, stages, duration, warmup, connections, processes, timeout, method,
                           headers, body, body_file, ca_file, insecure, thresholds)
         checks = [T.parse(t) for t in spec.thresholds]
+        source = None
+        if prom_url:
+            from ..query import prometheus_source
+            source = prometheus_source(prom_url)
+            settle_s = _duration(settle, "--settle")
         click.echo(f"advisor bench: {spec.describe()}", err=True)
         tty = sys.stderr.isatty()
         try:
@@ -138,6 +153,15 @@ def bench(urls, scenario, rate, stages, duration, warmup, connections, processes
             if tty:
                 sys.stderr.write("\r\x1b[K")
         result.thresholds = T.evaluate(result, checks)
+        if source is not None:
+            import time as _time
+
+            from ..bench.observe import observe
+            wait = result.ended + settle_s - _time.time()
+            if wait > 0:
+                click.echo(f"advisor bench: waiting {wait:.0f}s for Prometheus to scrape the end of the run", err=True)
+                _time.sleep(wait)
+            result.observed = observe(source, result, instance=instance, groupname=groupname, settle=settle_s)
         if output:
             try:
                 Path(output).write_text(R.render(result, "json"))
