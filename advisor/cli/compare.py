@@ -44,7 +44,8 @@ from .options import connection_options, debug_option
               help="Fewer samples on either side give 'insufficient data' instead of a verdict.")
 @click.option("--fail-on", type=click.Choice(["marginal", "fail"]),
               help=f"Exit {EXIT_FAIL_ON} when a metric's verdict is this or worse.")
-@click.option("--format", "fmt", default="table", show_default=True, type=click.Choice(sorted(R.FORMATS)))
+@click.option("--format", "fmt", default="table", show_default=True, type=click.Choice(sorted(R.FORMATS)),
+              help="Output format on stdout.")
 @connection_options
 @debug_option
 def compare(results, url, baseline, current, step, queries, lower_is_worse, instance, groupname, only, tolerance,
