@@ -65,6 +65,25 @@ class Connection(asyncio.Protocol):
         if not self.busy:
             return                    # bytes nobody asked for: ignored; the next request resets the framing
         buf = self.buf
+        if not buf and self.state == 0:
+            # The common case, a whole head (and often the whole body) in one read: no copy into the buffer.
+            i = data.find(b"\r\n\r\n")
+            if i >= 0:
+                try:
+                    self._head(data[:i])
+                except (ValueError, ProtocolError):
+                    self._fail("protocol")
+                    return
+                rest = len(data) - i - 4
+                if not self.busy or rest == 0:
+                    return
+                if self.state == 1 and rest <= self.remaining:
+                    if rest == self.remaining:
+                        self._finish(None)
+                    else:
+                        self.remaining -= rest
+                    return
+                data = data[i + 4:]
         buf += data
         try:
             while self.busy:

@@ -36,6 +36,9 @@ class Interval:
     dropped: int = 0
 
 
+_CLASS = ("0xx", "1xx", "2xx", "3xx", "4xx", "5xx")
+
+
 def _ssl_context(spec: BenchSpec) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=spec.ca_file)
     if spec.insecure:
@@ -72,13 +75,18 @@ class Worker:
         self.per_target = [[0, 0] for _ in spec.targets]   # requests, errors
         self.closing = False
         self.nsent = 0
+        self.iv_from, self.iv_to, self.iv_cur = 0.0, 0.0, None   # the cached interval of ``_iv``
 
     # -- bookkeeping -------------------------------------------------------------------------------------
     def _iv(self, t: float) -> Interval:
+        if self.iv_from <= t < self.iv_to:           # the common case: the same second as the last call
+            return self.iv_cur
         i = min(max(int(t - self.mstart), 0), self.nintervals - 1)
         iv = self.intervals.get(i)
         if iv is None:
             iv = self.intervals[i] = Interval()
+        if i >= self.flushed and 0 < i < self.nintervals - 1:
+            self.iv_from, self.iv_to, self.iv_cur = self.mstart + i, self.mstart + i + 1, iv
         return iv
 
     def _record(self, conn: Connection, status: int, error: str | None) -> None:
@@ -93,9 +101,10 @@ class Worker:
             iv.errors[error] += 1
             tgt[1] += 1
             return
-        iv.status[f"{status // 100}xx"] += 1
+        cls = _CLASS[status // 100] if status < 600 else "other"
+        iv.status[cls] += 1
         if status >= 400:
-            iv.errors[f"{status // 100}xx"] += 1
+            iv.errors[cls] += 1
             tgt[1] += 1
         iv.lat.append(int((now - intended) * 1e6))
         iv.svc.append(int((now - conn.sent_at) * 1e6))
@@ -121,6 +130,8 @@ class Worker:
     def _flush(self, upto: int) -> None:
         for i in range(self.flushed, min(upto, self.nintervals)):
             iv = self.intervals.pop(i, None) or Interval()
+            if iv is self.iv_cur:
+                self.iv_from = self.iv_to = 0.0
             lat, svc = H.new(), H.new()
             H.add_values(lat, iv.lat)
             H.add_values(svc, iv.svc)
@@ -135,8 +146,8 @@ class Worker:
         if self.closing:
             return
         if not self.spec.open_model:
-            if not conn.close_after and error is None and time.monotonic() < self.mend:
-                now = time.monotonic()
+            now = time.monotonic()
+            if not conn.close_after and error is None and now < self.mend:
                 self._send(conn, now, self.picks[self.nsent % len(self.picks)])
             return
         if conn.close_after or error is not None:
