@@ -47,10 +47,11 @@ def test_closed_model_keeps_every_connection_busy(nginx):
     doc = json.loads(r.stdout)
     s = doc["summary"]
     assert doc["spec"]["model"] == "closed" and s["errors"] == 0 and s["dropped"] == 0
-    # Saturation by Little's law: answers/s × mean latency = requests in flight, which is every connection.
+    # Saturation by Little's law: answers/s × mean latency = requests in flight, which is every connection
+    # (less the moments between an answer and the next send; more when answers straggle in after the window).
     in_flight = s["throughput"] * s["latency"]["mean"]
-    assert 6.5 < in_flight <= 8.2
-    assert s["throughput"] > 1000
+    assert 0.6 * 8 < in_flight <= 1.25 * 8, (s["throughput"], s["latency"])
+    assert s["throughput"] > 500
 
 
 def test_closed_model_throughput_is_bounded_by_connections_over_service_time():
