@@ -33,10 +33,11 @@ def nginx(tmp_path_factory):
 
 
 @contextlib.contextmanager
-def stall_server(stall: float = 0.0, period: float = 1.0, delay: float = 0.0) -> Iterator[str]:
+def stall_server(stall: float = 0.0, period: float = 1.0, delay: float = 0.0, chunked: bool = False) -> Iterator[str]:
     """The stall server on a free port; yields its base URL."""
     proc = subprocess.Popen([sys.executable, str(STALL_SERVER), "--stall", str(stall), "--period", str(period),
-                             "--delay", str(delay)], stdout=subprocess.PIPE, text=True)
+                             "--delay", str(delay)] + (["--chunked"] if chunked else []),
+                            stdout=subprocess.PIPE, text=True)
     try:
         port = int(proc.stdout.readline())
         wait_port(port, timeout=10)

@@ -12,9 +12,12 @@ import time
 
 BODY = b"ok"
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n" + BODY
+# The same answer chunked, written in pieces that split the head, a chunk and the trailer across reads.
+CHUNKED = (b"HTTP/1.1 200 OK\r\nContent-Type: te", b"xt/plain\r\nTransfer-Encoding: chunked\r\n\r\n1\r\no",
+           b"\r\n1;ext=1\r\nk\r\n0\r\n", b"X-Trailer: yes\r\n\r\n")
 
 
-async def main(stall: float, period: float, delay: float) -> None:
+async def main(stall: float, period: float, delay: float, chunked: bool = False) -> None:
     t0 = time.monotonic()
 
     async def wait_out_stall() -> None:
@@ -33,8 +36,14 @@ async def main(stall: float, period: float, delay: float) -> None:
                 if delay:
                     await asyncio.sleep(delay)
                 await wait_out_stall()
-                writer.write(RESPONSE)
-                await writer.drain()
+                if chunked:
+                    for piece in CHUNKED:
+                        writer.write(piece)
+                        await writer.drain()
+                        await asyncio.sleep(0.001)
+                else:
+                    writer.write(RESPONSE)
+                    await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
         finally:
@@ -51,8 +60,9 @@ if __name__ == "__main__":
     p.add_argument("--stall", type=float, default=0.0)
     p.add_argument("--period", type=float, default=1.0)
     p.add_argument("--delay", type=float, default=0.0)
+    p.add_argument("--chunked", action="store_true")
     a = p.parse_args()
     try:
-        asyncio.run(main(a.stall, a.period, a.delay))
+        asyncio.run(main(a.stall, a.period, a.delay, a.chunked))
     except KeyboardInterrupt:
         sys.exit(0)
