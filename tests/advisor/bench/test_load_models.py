@@ -24,20 +24,22 @@ def _per_second(access_log, run: str) -> collections.Counter:
 
 def test_fixed_rate_is_what_nginx_receives_and_percentiles_are_plausible(nginx):
     url = f"http://{nginx.address}/index.html?run=fixed"
-    r = advisor("bench", "--rate", "1000", "--duration", "4s", "--warmup", "1s", "--format", "json", url)
+    r = advisor("bench", "--rate", "1000", "--duration", "5s", "--warmup", "1s", "--format", "json", url)
     assert r.exit_code == 0, r.stderr
     s = json.loads(r.stdout)["summary"]
     assert abs(s["rate"] - 1000) / 1000 < 0.01
-    assert (s["requests"], s["responses"], s["errors"], s["dropped"]) == (4000, 4000, 0, 0)
+    assert (s["requests"], s["responses"], s["errors"], s["dropped"]) == (5000, 5000, 0, 0)
     lat, svc = s["latency"], s["service_time"]
     assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p99.9"] <= lat["max"] < 10
     assert 0 < svc["p50"] <= lat["p50"] and svc["max"] <= lat["max"]   # a request is never served before it is due
-    # nginx's own log: every scheduled request (warmup included) arrived, at 1000/s in each full second
+    # nginx's own log: every scheduled request (warmup included) arrived, at 1000/s in the full seconds. The
+    # median second: a moment of lag on a busy machine moves requests from one second into the next, it does not
+    # change the rate.
     counts = _per_second(nginx.dir / "logs" / "access.log", "fixed")
-    assert sum(counts.values()) == 5000
-    inner = sorted(counts)[1:-1]
-    assert len(inner) >= 3
-    assert abs(sum(counts[t] for t in inner) / len(inner) - 1000) / 1000 < 0.01
+    assert sum(counts.values()) == 6000
+    inner = sorted(counts[t] for t in sorted(counts)[1:-1])
+    assert len(inner) >= 4
+    assert abs(inner[len(inner) // 2] - 1000) / 1000 < 0.01, inner
 
 
 def test_closed_model_keeps_every_connection_busy(nginx):
