@@ -69,7 +69,8 @@ class Worker:
         self.free: list[list[Connection]] = [[] for _ in origins]
         self.alive: set[Connection] = set()
         self.connecting = 0
-        self.queue: collections.deque = collections.deque()
+        # requests waiting for a connection, one queue per origin (a slow origin must not hold up the others)
+        self.queues: list[collections.deque] = [collections.deque() for _ in origins]
         self.intervals: dict[int, Interval] = {}
         self.flushed = 0                               # intervals below this index were sent
         self.per_target = [[0, 0] for _ in spec.targets]   # requests, errors
@@ -153,17 +154,22 @@ class Worker:
         if conn.close_after or error is not None:
             return                                     # connection_lost follows and replaces it if needed
         o = self.origin_of[conn.target]
-        q = self.queue
+        q = self.queues[o]
         while q:
-            intended, target = q[0]
-            if self.origin_of[target] != o:
-                break
-            q.popleft()
+            intended, target = q.popleft()
             if time.monotonic() - intended > self.spec.timeout:
                 self._dropped(intended)
                 continue
             self._send(conn, intended, target)
             return
+        for other in self.queues:
+            if other:                                  # another origin waits and the cap is shared: hand over
+                self.alive.discard(conn)
+                conn.closed = True
+                conn.transport.close()
+                intended, target = other.popleft()
+                self._spawn(target, intended)
+                return
         self.free[o].append(conn)
 
     def _lost(self, conn: Connection) -> None:
@@ -176,8 +182,9 @@ class Worker:
         if self.closing:
             return
         if self.spec.open_model:
-            if self.queue and len(self.alive) + self.connecting < self.max_conns:
-                intended, target = self.queue.popleft()
+            q = self.queues[o]
+            if q and len(self.alive) + self.connecting < self.max_conns:
+                intended, target = q.popleft()
                 self._spawn(target, intended)
         elif time.monotonic() < self.mend:
             self._spawn(self.picks[self.nsent % len(self.picks)], None)
@@ -216,8 +223,9 @@ class Worker:
         if self.closing:
             return
         if self.spec.open_model:
-            if self.queue and not self.alive and self.connecting == 0:
-                intended, target = self.queue.popleft()
+            q = self.queues[self.origin_of[target]]
+            if q and not self.alive and self.connecting == 0:
+                intended, target = q.popleft()
                 self._spawn(target, intended)
         elif now < self.mend:
             await asyncio.sleep(0.05)                  # a refused connection must not become a busy loop
@@ -233,8 +241,8 @@ class Worker:
                 return
         if len(self.alive) + self.connecting < self.max_conns:
             self._spawn(target, intended)
-        elif len(self.queue) < 100_000:
-            self.queue.append((intended, target))
+        elif len(self.queues[self.origin_of[target]]) < 100_000:
+            self.queues[self.origin_of[target]].append((intended, target))
         else:
             self._dropped(intended)
 
@@ -247,9 +255,9 @@ class Worker:
             for conn in list(self.alive):
                 if conn.busy and now - conn.sent_at > self.spec.timeout:
                     conn.abort("timeout")
-            q = self.queue
-            while q and now - q[0][0] > self.spec.timeout:
-                self._dropped(q.popleft()[0])
+            for q in self.queues:
+                while q and now - q[0][0] > self.spec.timeout:
+                    self._dropped(q.popleft()[0])
             # completions land in the second they happen in, the last second also takes the stragglers
             self._flush(min(int(now - self.mstart), self.nintervals - 1))
 
@@ -292,12 +300,13 @@ class Worker:
             await self._closed()
         # Let the last answers come in (up to the timeout), then count what is still queued as dropped.
         deadline = max(time.monotonic(), self.mend) + self.spec.timeout
-        while time.monotonic() < deadline and (self.queue or any(c.busy for c in self.alive) or self.connecting):
+        while time.monotonic() < deadline and (any(self.queues) or any(c.busy for c in self.alive) or self.connecting):
             await asyncio.sleep(0.02)
         self.closing = True
         sweeper.cancel()
-        while self.queue:
-            self._dropped(self.queue.popleft()[0])
+        for q in self.queues:
+            while q:
+                self._dropped(q.popleft()[0])
         for conn in list(self.alive):
             if conn.busy:
                 conn.abort("timeout")

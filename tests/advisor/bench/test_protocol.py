@@ -45,3 +45,19 @@ def test_client_errors_count_as_errors_by_status_class(nginx):
     assert r.exit_code == 4
     s = json.loads(r.stdout)["summary"]
     assert s["errors_by_kind"] == {"4xx": 50} and s["status"] == {"4xx": 50} and s["error_rate"] == 1.0
+
+
+def test_a_slow_origin_does_not_starve_a_fast_one(nginx, tmp_path):
+    # Two origins share 4 connections; the slow one answers after 0.3 s. The fast one's requests still go out
+    # (on connections handed over) and none is dropped.
+    with stall_server(delay=0.3) as slow:
+        path = tmp_path / "two.yaml"
+        path.write_text(f"targets:\n  - {{name: slow, url: '{slow}'}}\n"
+                        f"  - {{name: fast, url: 'http://{nginx.address}/index.html?run=two'}}\n")
+        r = advisor("bench", "--scenario", str(path), "--rate", "40", "--duration", "2s", "--connections", "4",
+                    "--processes", "1", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    counts = {t["label"]: t for t in doc["targets"]}
+    assert counts["fast"]["requests"] > 20 and counts["fast"]["errors"] == 0
+    assert doc["summary"]["dropped"] == 0 and doc["summary"]["requests"] == 80
