@@ -120,3 +120,12 @@ def test_prometheus_windows_with_a_query_and_a_group_that_does_not_exist(history
     assert r.exit_code == 0
     m = _metrics(r.stdout)["process_cpu_cores"]
     assert m["verdict"] == "insufficient data" and m["baseline"]["n"] == 0
+
+
+def test_html_escapes_what_the_user_named(results, tmp_path):
+    hostile = tmp_path / "<b>base.json"
+    hostile.write_bytes(open(results["base"], "rb").read())
+    r = advisor("compare", str(hostile), results["slow"], "--format", "html")
+    assert r.exit_code == 0
+    assert "&lt;b&gt;base.json" in r.stdout and "<b>base" not in r.stdout
+    assert "<h1>Compare: <span" in r.stdout and ">fail</span>" in r.stdout
