@@ -1,0 +1,1 @@
+"""HTTP load generation: open and closed models, HDR histograms, thresholds, results."""
