@@ -48,6 +48,8 @@ def fmt_duration(seconds: Any) -> str:
             return f"{int(whole)}{name}" + (f" {int(rest // (size / (24 if name == 'd' else 60)))}"
                                              f"{ {'y': 'd', 'd': 'h', 'h': 'm', 'm': 's'}[name]}"
                                              if rest >= size / 60 and name != "y" else "")
+    if 0 < s < 1:  # sub-second thresholds and latencies read in milliseconds, never "0s"
+        return f"{s * 1000:.3g}ms"
     return f"{s:.0f}s"
 
 
