@@ -125,7 +125,9 @@ def _per_second(unit: str) -> str:
 def _fallback_summary(rr: ResolvedRule) -> str:
     """Title, where, and the value in the rule's unit; for texts that need the advisor's run-time data."""
     r = rr.rule
-    where = " ".join("{{ $labels.%s }}" % label for label in (r.target or ("instance",)))
+    first, *rest = r.target or ("instance",)
+    # Optional target labels (groupname, type, …) add a word only when the series has them: no double spaces.
+    where = "{{ $labels.%s }}" % first + "".join("{{ with $labels.%s }} {{ . }}{{ end }}" % label for label in rest)
     shown = _value("unit", None, r.unit)
     if r.evaluate.mode == "trend" and r.condition.of == "slope":
         return f"{r.title} on {where}: +{shown}{_per_second(r.unit)}."
