@@ -15,8 +15,8 @@ import socket
 from typing import Any, Iterable, Mapping
 
 
-from ._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, ProbeCollector, redact_url, resolve_secret,
-                     targets_schema)
+from ._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, ProbeCollector, on_deadline, redact_url,
+                     resolve_secret, shutdown_socket, targets_schema)
 from ..registry import Family, register
 
 _KINDS = {"0": "frontend", "1": "backend", "2": "server"}  # 3 = listener: not exposed by the built-in exporter
@@ -185,6 +185,7 @@ def _socket_command(path: str, command: bytes, timeout: float) -> str:
         host, _, port = path.removeprefix("ipv4@").rpartition(":")
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         addr = (host or "127.0.0.1", int(port))
+    on_deadline(lambda: shutdown_socket(s))
     with s:
         s.settimeout(timeout)
         s.connect(addr)
