@@ -22,8 +22,8 @@ def _targets(port: int) -> dict[str, tuple[dict, str]]:
         "postgres": ({"dsn": f"host=127.0.0.1 port={port} user=postgres", "password": "x"}, "pg_up"),
         "redis": ({"address": hung}, "redis_up"),
         "nginx": ({"url": f"http://{hung}/stub_status"}, "nginx_up"),
-        "haproxy": ({"url": f"http://{hung}/stats;csv"}, "haproxy_up"),
-        "haproxy-socket": ({"socket": f"ipv4@{hung}"}, "haproxy_up"),
+        "haproxy": ({"url": f"http://{hung}/stats;csv"}, "perfadvisor_haproxy_up"),
+        "haproxy-socket": ({"socket": f"ipv4@{hung}"}, "perfadvisor_haproxy_up"),
         "http_probe": ({"url": f"http://{hung}/"}, "probe_success"),
     }
 

@@ -57,7 +57,7 @@ def test_postgres_metrics(pg, monkeypatch):
     assert s.value("pg_stat_user_tables_seq_tup_read", table) >= 500_000
     assert s.value("pg_stat_user_tables_n_live_tup", table) >= 100_000
     assert s.value("pg_stat_user_tables_idx_scan", table) >= 1
-    assert s.value("pg_stat_user_tables_total_size_bytes", table) > s.value("pg_stat_user_tables_table_size_bytes", table)
+    assert s.value("perfadvisor_pg_stat_user_tables_total_size_bytes", table) > s.value("pg_stat_user_tables_table_size_bytes", table)
     assert s.value("perfadvisor_pg_table_index_scan_ratio", table) < 0.5  # mostly sequential: a missing index
 
     def index(name):
