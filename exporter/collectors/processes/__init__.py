@@ -16,7 +16,7 @@ from typing import Any
 from prometheus_client.core import Metric
 
 from ...linux import LINUX, pids as P
-from .procscan import N_COUNTERS, PSS, ROW, STATE_NAMES, SWAP_PSS, TICKS, CPU_NOW, ProcScanner
+from .procscan import DEFAULT_MAX_OPEN_FILES, N_COUNTERS, PSS, ROW, STATE_NAMES, SWAP_PSS, TICKS, CPU_NOW, ProcScanner
 from .procmatch import GroupRule, ProcInfo, first_match
 from ...registry import CollectorContext, Family, register
 from ...families import Sample, family
@@ -53,6 +53,9 @@ RULE_SCHEMA = {"type": "object", "properties": {
                   "description": "Read smaps_rollup for memtype proportionalResident/proportionalSwapped (costly)."},
         "children": {"type": "boolean", "default": True,
                      "description": "With groups: a process no rule matches joins its parent's group."},
+        "max_open_files": {"type": "integer", "minimum": 0, "default": DEFAULT_MAX_OPEN_FILES,
+                           "description": "/proc descriptors kept open between scrapes, at most (4 per process; "
+                                          "processes beyond it are re-opened each scrape; 0: none kept)."},
     }, "additionalProperties": False},
 )
 class ProcessesCollector:
@@ -87,7 +90,8 @@ class ProcessesCollector:
         self._labels: dict[str, tuple[dict[str, str], ...]] = {}
         self._lock = threading.Lock()  # scrapes with different collect[] filters may overlap; the state is shared
         scanner = ProcScanner if LINUX else PortableScanner
-        self.scanner = scanner(ctx.procfs, self._name, children=self.children, smaps=self.smaps, rules=bool(self.rules))
+        self.scanner = scanner(ctx.procfs, self._name, children=self.children, smaps=self.smaps, rules=bool(self.rules),
+                               max_open_files=int(s.get("max_open_files", DEFAULT_MAX_OPEN_FILES)))
 
     def _name(self, pid: int, comm: str, base: str) -> str | None:
         if not self.rules:
