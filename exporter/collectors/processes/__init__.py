@@ -19,7 +19,7 @@ from ...linux import LINUX, pids as P
 from .procscan import DEFAULT_MAX_OPEN_FILES, N_COUNTERS, PSS, ROW, STATE_NAMES, SWAP_PSS, TICKS, CPU_NOW, ProcScanner
 from .procmatch import GroupRule, ProcInfo, first_match
 from ...registry import CollectorContext, Family, register
-from ...families import Sample, family
+from ...families import Labels, Sample, family
 from .portable import PortableScanner
 
 
@@ -173,12 +173,12 @@ class ProcessesCollector:
         Samples share them, so nothing downstream may modify a sample's labels (nothing does)."""
         labels = self._labels.get(g)
         if labels is None:
-            m = [{"groupname": g, "memtype": t} for t in
+            m = [Labels(groupname=g, memtype=t) for t in
                  ("resident", "virtual", "swapped", "proportionalResident", "proportionalSwapped")]
             labels = self._labels[g] = (
-                {"groupname": g}, *m, {"groupname": g, "mode": "user"}, {"groupname": g, "mode": "system"},
-                {"groupname": g, "ctxswitchtype": "voluntary"}, {"groupname": g, "ctxswitchtype": "nonvoluntary"},
-                *({"groupname": g, "state": st} for st in STATE_NAMES))
+                Labels(groupname=g), *m, Labels(groupname=g, mode="user"), Labels(groupname=g, mode="system"),
+                Labels(groupname=g, ctxswitchtype="voluntary"), Labels(groupname=g, ctxswitchtype="nonvoluntary"),
+                *(Labels(groupname=g, state=st) for st in STATE_NAMES))
         return labels
 
     def _families(self, groups: list[str], rows: dict[str, list[float]]):
