@@ -83,14 +83,18 @@ class ProcScanner:
             entry = cache.get(pid)
             files = entry[5] if entry is not None else None
             sched = None
+            idle = False
             if entry is not None and gate and entry[6] is not None and entry[8] < REFRESH and entry[10][7] == 1:
-                # A single-threaded task not scheduled in since the last scrape: nothing of it can have changed
-                # except its memory under reclaim (RSS, VmSwap), which the re-read every REFRESH scrapes catches.
+                # A single-threaded task that has not run since the last scrape (schedstat: time on CPU, time
+                # waiting, schedule-ins all unchanged): nothing of it can have changed except its memory under
+                # reclaim (RSS, VmSwap), which the re-read every REFRESH scrapes catches.
                 try:
-                    sched = read_slot(files, 1, base).rsplit(None, 1)[-1]
-                except (OSError, IndexError):
+                    sched = pread(files.fds[1], 256, 0) if files is not None and files.fds[1] >= 0 else \
+                        read_slot(files, 1, base)
+                except OSError:
                     sched = None
             if sched is not None and sched == entry[6]:
+                idle = True  # its counters have not moved: nothing to add below
                 entry[4] = gen
                 entry[8] += 1
                 group, v, start = entry[1], entry[10], entry[0]
@@ -154,8 +158,8 @@ class ProcScanner:
                 sched = known_sched
                 if gate and sched is None:
                     try:
-                        sched = read_slot(files, 1, base).rsplit(None, 1)[-1]
-                    except (OSError, IndexError):
+                        sched = read_slot(files, 1, base)
+                    except OSError:
                         sched = None
                 if sched is not None and sched == entry[6] and entry[8] < REFRESH and (v[7] == 1 or same_stat):
                     vol, nonvol, swapped, rb, wb, fds, pss, swap_pss = entry[7]
@@ -181,9 +185,6 @@ class ProcScanner:
                     entry[6], entry[7], entry[8] = sched, (vol, nonvol, swapped, rb, wb, fds, pss, swap_pss), 0
             if entry[2] is None:
                 entry[2] = P.max_fds(base)
-            cur = (v[3], v[4], v[5], v[6], vol, nonvol, rb, wb)
-            last = entry[3]
-            entry[3] = cur
             row = rows.get(group)
             if row is None:
                 # procs, rss, vsize, swap, fds, worst fd ratio, threads, oldest start, R, S, D, Z, other, +counters
@@ -203,6 +204,11 @@ class ProcScanner:
             row[CPU_NOW] += v[3] + v[4]
             row[PSS] += pss
             row[SWAP_PSS] += swap_pss
+            if idle:
+                continue
+            cur = (v[3], v[4], v[5], v[6], vol, nonvol, rb, wb)
+            last = entry[3]
+            entry[3] = cur
             if last is None:
                 # process-exporter's rule: what processes did before the exporter's first scan is not counted
                 # (counters start at 0); a process that appears later counts from its start.
