@@ -55,8 +55,8 @@ RULE_SCHEMA = {"type": "object", "properties": {
         "children": {"type": "boolean", "default": True,
                      "description": "With groups: a process no rule matches joins its parent's group."},
         "max_open_files": {"type": "integer", "minimum": 0, "default": DEFAULT_MAX_OPEN_FILES,
-                           "description": "/proc descriptors kept open between scrapes, at most (4 per process; "
-                                          "processes beyond it are re-opened each scrape; 0: none kept)."},
+                           "description": "/proc descriptors kept open between scrapes, at most (2 per process; "
+                                          "files of processes beyond it are opened at each read; 0: none kept)."},
     }, "additionalProperties": False},
 )
 class ProcessesCollector:

@@ -345,7 +345,7 @@ while True:
 
 
 def test_descriptors_kept_open_stay_under_the_cap_with_many_processes(tmp_path):
-    """The collector keeps 4 /proc files open per process to re-read them with pread, but never more than
+    """The collector keeps 2 /proc files open per process to re-read them with pread, but never more than
     max_open_files (default 1024) in all: 1,500 processes in the group are all counted, the exporter's own
     process_open_fds stays under the cap."""
     from prometheus_client.parser import text_string_to_metric_families
@@ -376,5 +376,5 @@ def test_descriptors_kept_open_stay_under_the_cap_with_many_processes(tmp_path):
         after = scrape(exp.address)
     assert values[("namedprocess_namegroup_num_procs", (("groupname", "spawned"),))] == n + 1
     kept = values[("process_open_fds", ())] - before
-    assert 1024 - 8 <= kept <= 1024 + 8, kept  # the cap is reached (4 per process) and not passed
+    assert 1024 - 8 <= kept <= 1024 + 8, kept  # the cap is reached (2 per process) and not passed
     assert after[("process_open_fds", ())] <= before + 8  # and released when the processes exit
