@@ -6,6 +6,7 @@ the process was named into, its /proc files kept open (linux/pids.OpenFiles), it
 from __future__ import annotations
 
 import os
+from operator import add
 from typing import Any, Callable
 
 from ...linux import pids as P
@@ -18,6 +19,7 @@ N_COUNTERS = 8  # utime, stime (ticks), minflt, majflt, voluntary, nonvoluntary,
 CPU_NOW = 13 + N_COUNTERS  # row slot: members' current utime+stime ticks (ranks groups on the first scrape)
 PSS, SWAP_PSS = CPU_NOW + 1, CPU_NOW + 2  # row slots filled with `smaps: true`
 ROW = [0, 0, 0, 0, 0, 0.0, 0, float("inf"), 0, 0, 0, 0, 0] + [0] * (N_COUNTERS + 3)  # a group with no processes
+_ZEROS = [0] * len(ROW)
 REFRESH = 10  # scrapes an idle process' status may be reused before it is read again (VmSwap moves while asleep)
 
 
@@ -58,7 +60,7 @@ class ProcScanner:
         self.prefix = procfs.rstrip("/") + "/"
         self.name_fn, self.children, self.smaps, self.rules = name_fn, children, smaps, rules
         # pid -> [start, group, max fds, last counters, generation, OpenFiles, schedstat line, (status/io/fd values),
-        #         scrapes since those were read, last stat bytes, their parse]
+        #         scrapes since those were read, last stat bytes, their parse, share of the group row]
         self._pids: dict[int, list[Any]] = {}
         self._gen = 0
         self.partial_errors = 0
@@ -75,6 +77,7 @@ class ProcScanner:
         read_slot, parse_stat, parse_status, parse_io = P.read_slot, P.parse_stat, P.parse_status, P.parse_io
         pread = os.pread
         rows: dict[str, list[float]] = {}
+        seen = 0
         names = os.listdir(self.procfs)
         if self.rules and self.children:
             # parents before children (so a child can join its parent's group); /proc lists in pid order already
@@ -100,6 +103,7 @@ class ProcScanner:
             if sched is not None and sched == entry[6]:
                 idle = True  # its counters have not moved: nothing to add below
                 entry[4] = gen
+                seen += 1
                 entry[8] += 1
                 group, v, start = entry[1], entry[10], entry[0]
                 vol, nonvol, swapped, rb, wb, fds, pss, swap_pss = entry[7]
@@ -135,7 +139,7 @@ class ProcScanner:
                     if entry is not None:
                         self._drop(pid)
                     # start, group, max fds, last counters, generation, OpenFiles, schedule-ins,
-                    # (ctx, swap, io, fds, pss), scrapes since read, last stat bytes, their parse
+                    # (ctx, swap, io, fds, pss), scrapes since read, last stat bytes, their parse, share of the row
                     if comm is None:
                         comm = parse_stat(st)[0]
                     group = self.name_fn(pid, comm, base)
@@ -143,7 +147,7 @@ class ProcScanner:
                         parent = cache.get(int(parse_stat(st)[1][1]))
                         if parent is not None:
                             group = parent[1]
-                    entry = cache[pid] = [start, group, None, None, gen, None, None, None, 0, None, None]
+                    entry = cache[pid] = [start, group, None, None, gen, None, None, None, 0, None, None, None]
                     if entry[1] is not None and self._open_files < self._fd_budget:
                         try:
                             files = entry[5] = P.OpenFiles(base, KEPT)
@@ -151,6 +155,7 @@ class ProcScanner:
                         except OSError:
                             pass
                 entry[4], entry[9], entry[10] = gen, st, v
+                seen += 1
                 group = entry[1]
                 if group is None:
                     continue
@@ -193,21 +198,24 @@ class ProcScanner:
             if row is None:
                 # procs, rss, vsize, swap, fds, worst fd ratio, threads, oldest start, R, S, D, Z, other, +counters
                 row = rows[group] = ROW.copy()
-            row[0] += 1
-            row[1] += v[9] * PAGE
-            row[2] += v[8]
-            row[3] += swapped
-            if fds >= 0:
-                row[4] += fds
-                if entry[2] and fds / entry[2] > row[5]:
-                    row[5] = fds / entry[2]
-            row[6] += v[7]
+            # The process' share of its group's gauges, kept while it is idle: one element-wise add per scrape.
+            contrib = entry[11] if idle else None
+            if contrib is None:
+                c = _ZEROS.copy()
+                c[0], c[1], c[2], c[3], c[6] = 1, v[9] * PAGE, v[8], swapped, v[7]
+                ratio = -1.0
+                if fds >= 0:
+                    c[4] = fds
+                    if entry[2]:
+                        ratio = fds / entry[2]
+                c[STATES.get(v[1], 12)] = 1
+                c[CPU_NOW], c[PSS], c[SWAP_PSS] = v[3] + v[4], pss, swap_pss
+                contrib = entry[11] = (c, ratio, start)
+            row[:] = map(add, row, contrib[0])
+            if contrib[1] > row[5]:
+                row[5] = contrib[1]
             if start < row[7]:
                 row[7] = start
-            row[STATES.get(v[1], 12)] += 1
-            row[CPU_NOW] += v[3] + v[4]
-            row[PSS] += pss
-            row[SWAP_PSS] += swap_pss
             if idle:
                 continue
             cur = (v[3], v[4], v[5], v[6], vol, nonvol, rb, wb)
@@ -224,8 +232,9 @@ class ProcScanner:
                     d = cur[i] - last[i]
                     if d > 0:
                         row[13 + i] += d
-        for pid in [p for p, e in cache.items() if e[4] != gen]:
-            self._drop(pid)
+        if seen != len(cache):  # some process exited since the last scan
+            for pid in [p for p, e in cache.items() if e[4] != gen]:
+                self._drop(pid)
         return rows
 
     def close(self) -> None:
