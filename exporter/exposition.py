@@ -15,6 +15,8 @@ from prometheus_client.core import Metric
 from prometheus_client.openmetrics import exposition as om_exposition
 from prometheus_client.utils import floatToGoString
 
+from .families import Labels
+
 log = logging.getLogger("perfadvisor.exporter.scrape")
 CONTENT_TYPE_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 CONTENT_TYPE_OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -117,7 +119,9 @@ def generate_text(families: Iterable[Metric]) -> bytes:
             else:
                 v = value(v)
             labels = s.labels
-            if labels:
+            if labels.__class__ is Labels:
+                line = f"{s.name}{labels.text} {v}\n"
+            elif labels:
                 parts = []
                 for k, x in labels.items():
                     if "\\" in x or "\n" in x or '"' in x:
@@ -181,7 +185,9 @@ def generate_openmetrics(families: Iterable[Metric]) -> bytes:
             else:
                 v = value(v)
             labels = s.labels
-            if labels:
+            if labels.__class__ is Labels:
+                line = f"{s.name}{labels.text} {v}"
+            elif labels:
                 parts = []
                 for k, x in labels.items():
                     if "\\" in x or "\n" in x or '"' in x:

@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from prometheus_client.core import Metric
-from prometheus_client.samples import Sample
+from prometheus_client.samples import Sample as SampleType
+
+_tuple_new = tuple.__new__
+
+
+def Sample(name: str, labels: dict, value: float, timestamp=None, exemplar=None, native_histogram=None) -> SampleType:
+    """A prometheus_client ``Sample``, built in half the time of its own constructor (typing.NamedTuple's
+    generated ``__new__`` costs ~0.9 µs; a scrape builds ~900 samples). ``isinstance`` checks use
+    ``SampleType``."""
+    return _tuple_new(SampleType, (name, labels, value, timestamp, exemplar, native_histogram))
 
 TYPES = frozenset(("counter", "gauge", "untyped", "summary", "histogram", "info", "stateset"))
 
@@ -85,10 +94,31 @@ def family(name: str, doc: str, typ: str, samples: list, unit: str = "") -> Metr
 NO_LABELS: dict[str, str] = {}  # shared by every unlabelled sample (samples' labels are never modified)
 
 
+def _escape(value: str) -> str:
+    if "\\" in value or "\n" in value or '"' in value:
+        return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    return value
+
+
+class Labels(dict):
+    """A label set that also carries its exposition text (``{k="v",...}``, escaped), written once.
+
+    For label sets a collector keeps and reuses every scrape (one per process group, one per collector): the
+    writers then copy ``text`` instead of joining and escaping each label again (~0.5 µs per sample). Like
+    every sample's labels, it must never be modified after it is built.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.text = "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in self.items()) + "}"
+
+
 def single(name: str, doc: str, typ: str, value: float) -> Metric:
     """A family with one unlabelled sample; counters get the `_total` sample name."""
     return family(name, doc, typ, [Sample(name + "_total" if typ == "counter" else name, NO_LABELS, value, None,
                                           None)])
 
 
-__all__ = ["Family", "NO_LABELS", "Sample", "family", "single"]
+__all__ = ["Family", "Labels", "NO_LABELS", "Sample", "SampleType", "family", "single"]

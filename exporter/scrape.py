@@ -18,7 +18,7 @@ from prometheus_client.core import Metric
 
 from .config import ExporterConfig
 from .exposition import merge_families
-from .families import Sample, family
+from .families import Labels, Sample, family
 from .registry import Collector, CollectorSpec
 
 log = logging.getLogger("perfadvisor.exporter.scrape")
@@ -312,10 +312,15 @@ class Scraper:
                 log.warning("closing collector failed", extra={"kv": {"collector": name, "err": str(e)}})
 
 
+_COLLECTOR_LABELS: dict[str, Labels] = {}  # one per collector name, built once (collector names are a fixed set)
+
+
 def _scrape_families(outcomes: Iterable[Outcome]) -> list[Metric]:
     duration, success = [], []
     for o in outcomes:
-        labels = {"collector": o.collector}
+        labels = _COLLECTOR_LABELS.get(o.collector)
+        if labels is None:
+            labels = _COLLECTOR_LABELS.setdefault(o.collector, Labels(collector=o.collector))
         duration.append(Sample("node_scrape_collector_duration_seconds", labels, o.duration, None, None))
         success.append(Sample("node_scrape_collector_success", labels, 1.0 if o.success else 0.0, None, None))
     return [family("node_scrape_collector_duration_seconds", "node_exporter: Duration of a collector scrape.",

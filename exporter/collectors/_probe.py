@@ -3,8 +3,9 @@ timeouts, secrets, redaction, a sample collector that merges per-target samples 
 ``ProbeCollector``, the base that probes every target concurrently within a deadline.
 
 A probe collector scrapes many targets in one collection, so one hung or dead target must cost at most its
-own timeout and must never keep the others from reporting. Each target runs in a daemon thread; whatever has
-not answered when the deadline passes is reported as down.
+own timeout (plus ``GRACE``) and must never keep the others from reporting. Each target runs in a daemon
+thread; whatever has not answered when its deadline passes is reported as down, whatever the client library
+does, and the probe's ``on_deadline`` hooks (shut its socket down) free the thread.
 """
 from __future__ import annotations
 
@@ -194,27 +195,98 @@ def unique_targets(targets: Iterable[Mapping[str, Any]] | None, label: Callable[
     return out
 
 
-def run_targets(targets: Sequence[Mapping[str, Any]], probe: Callable[[Mapping[str, Any], float], Families],
-                down: Callable[[Mapping[str, Any], str], Families], *, max_workers: int = 8,
-                grace: float = 1.0, name: str = "probe",
-                describe: Callable[[Mapping[str, Any]], str] = lambda t: "") -> Families:
-    """Probe every target concurrently; a target that raises or misses the deadline gives ``down(target, why)``.
+GRACE = 0.25  # seconds past a target's timeout before the runner answers for it (thread hand-off, parsing)
+MAX_WORKERS = 32
 
-    ``probe(target, timeout)`` must bound its own I/O by ``timeout``; the deadline (largest timeout plus
-    ``grace``) only guards against a probe that ignores it. Threads are daemons so a stuck one never blocks
-    exit.
+_scope = threading.local()
+
+
+def on_deadline(fn: Callable[[], Any]) -> None:
+    """Called from inside a probe: if the probe is still running when its deadline passes, the runner calls ``fn``
+    from its own thread (shut a socket down, so a library call blocked on it returns at once).
+
+    The runner answers for a late target whatever the library does; this only frees the probe's thread early.
+    Outside a runner (a probe called directly) it does nothing.
+    """
+    hooks = getattr(_scope, "hooks", None)
+    if hooks is not None:
+        hooks.append(fn)
+
+
+def shutdown_socket(sock: Any) -> None:
+    """Shut a socket down (not close it): a read or poll blocked on it in another thread returns at once.
+    A socket closed meanwhile has no descriptor any more (CPython sets it to -1 first), so this never touches
+    a descriptor number that was reused."""
+    import socket
+
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def shutdown_fd(fd: int) -> None:
+    """``shutdown_socket`` for a descriptor a client library owns (its own object is not a Python socket).
+    Call it only while the library's connection is open (check right before), never for a closed one."""
+    import socket
+
+    if fd < 0:
+        return
+    s = socket.socket(fileno=os.dup(fd))
+    try:
+        shutdown_socket(s)
+    finally:
+        s.close()
+
+
+class InFlight:
+    """Targets whose previous probe is still running (a library that ignored its timeout and was not freed by
+    its deadline hook). A new probe of such a target waits for it within its own timeout, then is answered down
+    without starting: a permanently hung target holds at most one thread however often it is scraped."""
+
+    def __init__(self) -> None:
+        self._busy: set[str] = set()
+        self._cond = threading.Condition()
+
+    def claim(self, key: str, wait: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: key not in self._busy, wait) and not self._busy.add(key)
+
+    def release(self, key: str) -> None:
+        with self._cond:
+            self._busy.discard(key)
+            self._cond.notify_all()
+
+
+def run_targets(targets: Sequence[Mapping[str, Any]], probe: Callable[[Mapping[str, Any], float], Families],
+                down: Callable[[Mapping[str, Any], str], Families], *, max_workers: int = MAX_WORKERS,
+                grace: float = GRACE, name: str = "probe",
+                describe: Callable[[Mapping[str, Any]], str] = lambda t: "",
+                inflight: InFlight | None = None,
+                key: Callable[[Mapping[str, Any]], str] | None = None) -> Families:
+    """Probe every target concurrently; a target that raises or misses its deadline gives ``down(target, why)``.
+
+    A target's deadline is its own timeout plus ``grace`` from the moment its probe starts, enforced here
+    whatever the client library does: the runner stops waiting, answers ``down`` and calls the probe's
+    ``on_deadline`` hooks; a result that arrives later is discarded. ``probe(target, timeout)`` should still
+    bound its own I/O by ``timeout`` (so its thread ends). Threads are daemons so a stuck one never blocks exit.
+    With more targets than ``max_workers``, later ones start as earlier ones finish (or are given up).
     """
     out = Families()
     if not targets:
         return out
+    n = len(targets)
     timeouts = [parse_duration(t.get("timeout")) for t in targets]
+    keys = [(key or describe)(t) for t in targets]
     results: dict[int, Families] = {}
     errors: dict[int, str] = {}
+    started: dict[int, float] = {}
+    hooks: list[list[Callable[[], Any]]] = [[] for _ in targets]
     work: queue.SimpleQueue = queue.SimpleQueue()
-    for i in range(len(targets)):
+    for i in range(n):
         work.put(i)
-    lock = threading.Lock()
-    done = threading.Event()
+    cond = threading.Condition()
+    given_up: set[int] = set()
 
     def worker() -> None:
         while True:
@@ -222,31 +294,69 @@ def run_targets(targets: Sequence[Mapping[str, Any]], probe: Callable[[Mapping[s
                 i = work.get_nowait()
             except queue.Empty:
                 return
+            with cond:
+                started[i] = time.monotonic()
+            if inflight is not None and not inflight.claim(keys[i], timeouts[i]):
+                with cond:
+                    if i not in given_up:
+                        errors[i] = "the previous probe of this target is still running"
+                    cond.notify()
+                continue
+            _scope.hooks = hooks[i]
             try:
-                fam = probe(targets[i], timeouts[i])
-                with lock:
-                    results[i] = fam
+                fam: Families | None = probe(targets[i], timeouts[i])
+                err = None
             except Exception as e:  # a probe failure is data (up 0), never a failed scrape
-                with lock:
-                    errors[i] = f"{type(e).__name__}: {e}"
-            with lock:
-                if len(results) + len(errors) == len(targets):
-                    done.set()
+                fam, err = None, f"{type(e).__name__}: {e}"
+            finally:
+                _scope.hooks = None
+                if inflight is not None:
+                    inflight.release(keys[i])
+            with cond:
+                if i not in given_up:
+                    if err is None:
+                        results[i] = fam
+                    else:
+                        errors[i] = err
+                cond.notify()
+            if i in given_up:
+                return  # this thread overran; the runner has started another in its place if work is left
 
-    workers = min(max_workers, len(targets))
-    waves = -(-len(targets) // workers)
-    deadline = max(timeouts) * waves + grace
-    for n in range(workers):
-        threading.Thread(target=worker, name=f"{name}-probe-{n}", daemon=True).start()
-    done.wait(deadline)
-    with lock:
-        for i, t in enumerate(targets):
-            if i in results:
-                out.merge(results[i])
-            else:
-                why = scrub(errors.get(i, f"no answer within {deadline:.1f}s"), target_secrets(t))
-                log.warning("probe failed", extra={"kv": {"collector": name, "target": describe(t), "err": why}})
-                out.merge(down(t, why))
+    def start_worker(k: int) -> None:
+        threading.Thread(target=worker, name=f"{name}-probe-{k}", daemon=True).start()
+
+    spawned = min(max_workers, n)
+    for k in range(spawned):
+        start_worker(k)
+    with cond:
+        while True:
+            now = time.monotonic()
+            pending = [i for i in range(n) if i not in results and i not in errors and i not in given_up]
+            if not pending:
+                break
+            late = [i for i in pending if i in started and now >= started[i] + timeouts[i] + grace]
+            for i in late:
+                given_up.add(i)
+                errors[i] = f"no answer within {timeouts[i] + grace:.2f}s"
+                for fn in hooks[i]:
+                    try:
+                        fn()
+                    except Exception:  # a hook is best effort: the answer is already decided
+                        pass
+                if not work.empty():  # work is left: replace the overrunning thread
+                    start_worker(spawned)
+                    spawned += 1
+            if late:
+                continue
+            waits = [started[i] + timeouts[i] + grace - now for i in pending if i in started]
+            cond.wait(min(waits) if waits else 0.05)
+    for i, t in enumerate(targets):
+        if i in results:
+            out.merge(results[i])
+        else:
+            why = scrub(errors[i], target_secrets(t))
+            log.warning("probe failed", extra={"kv": {"collector": name, "target": describe(t), "err": why}})
+            out.merge(down(t, why))
     return out
 
 
@@ -268,6 +378,7 @@ class ProbeCollector:
 
     def __init__(self, ctx: CollectorContext):
         self.targets = unique_targets(ctx.settings.get("targets"), self.label, self.name)
+        self.inflight = InFlight()
 
     def label(self, target: Mapping[str, Any]) -> str:
         raise NotImplementedError
@@ -282,4 +393,5 @@ class ProbeCollector:
         raise NotImplementedError
 
     def collect(self) -> Iterable[Metric]:
-        yield from run_targets(self.targets, self.probe, self.down, name=self.name, describe=self.describe).metrics()
+        yield from run_targets(self.targets, self.probe, self.down, name=self.name, describe=self.describe,
+                               inflight=self.inflight, key=self.label).metrics()

@@ -2,7 +2,7 @@
 of HAProxy's built-in Prometheus exporter (``haproxy_{frontend,backend,server}_*`` with ``proxy``/``server``
 labels, ``*_status{state}`` and ``haproxy_server_check_status{state}`` one-hot, times in seconds).
 
-Beyond the built-in exporter: ``haproxy_up`` (the stats could be read), a ``target`` label on every series,
+Beyond the built-in exporter: ``perfadvisor_haproxy_up`` (the stats could be read), a ``target`` label on every series,
 since one scrape reads several HAProxy instances, and ``perfadvisor_haproxy_backend_info{algorithm}`` (the
 ``balance`` algorithm, which the built-in exporter does not publish). Series whose CSV field is empty are not emitted, as the
 built-in exporter does for fields that do not apply to a proxy type.
@@ -15,8 +15,8 @@ import socket
 from typing import Any, Iterable, Mapping
 
 
-from ._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, ProbeCollector, redact_url, resolve_secret,
-                     targets_schema)
+from ._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, ProbeCollector, on_deadline, redact_url,
+                     resolve_secret, shutdown_socket, targets_schema)
 from ..registry import Family, register
 
 _KINDS = {"0": "frontend", "1": "backend", "2": "server"}  # 3 = listener: not exposed by the built-in exporter
@@ -185,6 +185,7 @@ def _socket_command(path: str, command: bytes, timeout: float) -> str:
         host, _, port = path.removeprefix("ipv4@").rpartition(":")
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         addr = (host or "127.0.0.1", int(port))
+    on_deadline(lambda: shutdown_socket(s))
     with s:
         s.settimeout(timeout)
         s.connect(addr)
@@ -201,7 +202,7 @@ def target_label(target: Mapping[str, Any]) -> str:
 
 def _down(target: Mapping[str, Any], why: str) -> Families:
     f = Families()
-    f.gauge("haproxy_up", "Whether the HAProxy stats could be read (1) or not (0).", {"target": target_label(target)}, 0)
+    f.gauge("perfadvisor_haproxy_up", "Whether the HAProxy stats could be read (1) or not (0).", {"target": target_label(target)}, 0)
     return f
 
 
@@ -225,7 +226,7 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
     rows = parse_csv(text)
     lab = {"target": target_label(target)}
     f = Families()
-    f.gauge("haproxy_up", "Whether the HAProxy stats could be read (1) or not (0).", lab, 1)
+    f.gauge("perfadvisor_haproxy_up", "Whether the HAProxy stats could be read (1) or not (0).", lab, 1)
     if info:
         f.merge(info_families(info, lab))
     f.merge(families_from_rows(rows, lab))
@@ -242,7 +243,7 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
               **SECRET_SCHEMA}, one_of=[["url"], ["socket"]]))
 class HaproxyCollector(ProbeCollector):
     families = (
-        Family("haproxy_up", "gauge", ("target",)),
+        Family("perfadvisor_haproxy_up", "gauge", ("target",)),
         Family("haproxy_{frontend,backend,server}_<stat>", "gauge/counter", ("target", "proxy", "[server]")),
         Family("", "", note="every stats-CSV field under HAProxy's exporter name: current_sessions, sessions_total,"
                             " current_queue, weight, connection_errors_total, response_errors_total,"

@@ -24,8 +24,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Mapping
 from urllib.parse import unquote, urljoin, urlsplit
 
-from ._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, ProbeCollector, redact_url, resolve_secret, scrub,
-                     target_secrets, targets_schema)
+from ._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, ProbeCollector, on_deadline, redact_url,
+                     resolve_secret, scrub, shutdown_socket, target_secrets, targets_schema)
 from ..registry import Family, register
 
 log = logging.getLogger("perfadvisor.exporter.probes")
@@ -81,6 +81,7 @@ class _Probe:
         af, st, proto, _, sa = infos[0]
         self.ip_protocol = 6 if af == socket.AF_INET6 else 4
         sock = socket.socket(af, st, proto)
+        on_deadline(lambda: shutdown_socket(sock))
         try:
             sock.settimeout(self.remaining())
             self.timed("connect", sock.connect, sa)
@@ -91,6 +92,7 @@ class _Probe:
                     ctx.verify_mode = ssl.CERT_NONE
                 sock.settimeout(self.remaining())
                 sock = self.timed("tls", ctx.wrap_socket, sock, server_hostname=self.t.get("server_name") or host)
+                on_deadline(lambda: shutdown_socket(sock))  # the plain socket was detached into this one
                 cert = sock.getpeercert()
                 if cert and cert.get("notAfter"):
                     expiry = ssl.cert_time_to_seconds(cert["notAfter"])

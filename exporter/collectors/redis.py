@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 if TYPE_CHECKING:
     import redis
 
-from ._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, ProbeCollector, resolve_secret, targets_schema)
+from ._probe import (SECRET_SCHEMA, TIMEOUT_SCHEMA, Families, ProbeCollector, on_deadline, resolve_secret,
+                     targets_schema)
 from ..registry import Family, register
 
 # INFO field -> (redis_exporter name, type). Types as redis_exporter declares them.
@@ -122,6 +123,7 @@ def probe(target: Mapping[str, Any], timeout: float) -> Families:
     """One Redis: PING (timed), INFO ALL, SLOWLOG LEN."""
     lab = {"addr": addr_label(target)}
     conn = _connection(target, timeout)
+    on_deadline(conn.connection_pool.disconnect)  # shuts the socket down: a blocked read returns at once
     try:
         conn.ping()  # connects; the timed PING below measures the round trip alone
         start = time.perf_counter()

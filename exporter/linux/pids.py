@@ -95,14 +95,18 @@ class OpenFiles:
 
     The descriptors pin the task, so after exit (or pid reuse) reads fail and the caller drops them. A file that
     cannot be opened (io of another user's process without privileges, schedstat without CONFIG_SCHED_INFO) is
-    remembered as unreadable (-2) and fails at once, without a syscall per scrape.
+    remembered as unreadable (-2) and fails at once, without a syscall per scrape. Only the first ``keep`` files
+    (in FILES order) are kept open; the others are opened for each read.
     """
 
     __slots__ = ("fds",)
 
-    def __init__(self, base: str):
+    def __init__(self, base: str, keep: int = len(FILES)):
         fds = []
         for i, name in enumerate(FILES):
+            if i >= keep:
+                fds.append(-1)
+                continue
             try:
                 fds.append(_open(base + name, _O_RDONLY))
             except OSError:

@@ -9,7 +9,7 @@ RATE = "$__rate_interval"
 P = f'{SEL},target=~"$target"'
 R = f'{SEL},addr=~"$redis"'
 PG = f'{SEL},server=~"$postgres"'
-UPS = "probe_success|haproxy_up|nginx_up"
+UPS = "probe_success|perfadvisor_haproxy_up|nginx_up"
 IN = 'job=~"$job",instance=~"$instance"'
 UP_DOWN = [{"type": "value", "options": {"0": {"text": "DOWN", "color": "red"}, "1": {"text": "UP", "color": "green"}}}]
 RED_GREEN = [(None, "red"), (1, "green")]

@@ -107,7 +107,7 @@ def lb_env(tmp_path_factory):
         collectors = {"haproxy": {"targets": [{"socket": lb.extra["socket"]}]},
                       "nginx": {"targets": [{"url": f"http://127.0.0.1:{web.port}/stub_status"}]}}
         prom = stack.enter_context(exporter_and_prometheus(base / "stack", collectors))
-        prom.wait_for_series("haproxy_up == 1")
+        prom.wait_for_series("perfadvisor_haproxy_up == 1")
         prom.wait_for_series("nginx_up == 1")
 
         def traffic():

@@ -169,7 +169,7 @@ def live_environment(base: Path) -> Iterator[LiveResult]:
                                                        "loadavg", "vmstat")))
         prom.wait_for_series('namedprocess_namegroup_num_procs{groupname=~"%s.*"}' % group_name(""),
                              min_results=len(g))
-        for expr in ("redis_up == 1", "pg_up == 1", "haproxy_up == 1", "node_netstat_TcpExt_ListenOverflows"):
+        for expr in ("redis_up == 1", "pg_up == 1", "perfadvisor_haproxy_up == 1", "node_netstat_TcpExt_ListenOverflows"):
             prom.wait_for_series(expr)
         prom.wait_for_series("probe_success", min_results=len(urls))
 

@@ -142,7 +142,7 @@ def database_metrics(conn: psycopg.Connection, lab: Mapping[str, str], f: Famili
             values = dict(zip(q.USER_TABLE_COLUMNS, row[3:]))
             for col, v in values.items():
                 kind = q.USER_TABLE_KIND[col]
-                name = f"pg_stat_user_tables_{col}"
+                name = q.USER_TABLE_NAMES[col]
                 if kind == "counter":
                     f.untyped(name, f"pg_stat_user_tables.{col} (counter).", tl, _num(v))
                 else:
@@ -244,8 +244,10 @@ class PostgresCollector(ProbeCollector):
                "n_tup_hot_upd,vacuum_count,autovacuum_count,analyze_count,autoanalyze_count}", "untyped",
                ("server", "datname", "schemaname", "relname")),
         Family("pg_stat_user_tables_{n_live_tup,n_dead_tup,n_mod_since_analyze,last_vacuum,last_autovacuum,"
-               "last_analyze,last_autoanalyze,index_size_bytes,table_size_bytes,total_size_bytes}", "gauge",
+               "last_analyze,last_autoanalyze,index_size_bytes,table_size_bytes}", "gauge",
                ("server", "datname", "schemaname", "relname")),
+        Family("perfadvisor_pg_stat_user_tables_total_size_bytes", "gauge", ("server", "datname", "schemaname", "relname"),
+               "table + indexes + TOAST (pg_total_relation_size); postgres_exporter has no such metric"),
         Family("pg_stat_statements_{calls,seconds,rows,block_read_seconds,block_write_seconds}_total", "counter",
                ("server", "user", "datname", "queryid")),
         Family("perfadvisor_pg_stat_statements_mean_seconds", "gauge", ("server", "user", "datname", "queryid")),

@@ -11,8 +11,20 @@ import contextlib
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterator
 
+from .._probe import on_deadline, shutdown_fd
+
 if TYPE_CHECKING:  # imported at run time by the postgres collector, only when it has targets
     import psycopg
+
+
+def _cancel_on_deadline(conn: psycopg.Connection) -> None:
+    """If the probe overruns its deadline, shut the connection's socket down: a query blocked on a backend that
+    stopped answering (statement_timeout cannot fire there) fails at once and the connection is dropped."""
+    def hook() -> None:
+        if not conn.closed:
+            shutdown_fd(conn.pgconn.socket)
+
+    on_deadline(hook)
 
 
 class ConnectionCache:
@@ -26,6 +38,7 @@ class ConnectionCache:
         with self._lock:
             conn = self._idle.pop(key, None)
         if conn is not None:
+            _cancel_on_deadline(conn)
             import psycopg  # loaded by the connect() that made conn
 
             try:
@@ -35,6 +48,7 @@ class ConnectionCache:
                 conn = None
         if conn is None:
             conn = connect()
+            _cancel_on_deadline(conn)
         try:
             yield conn
         except BaseException:

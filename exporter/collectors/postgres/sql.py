@@ -89,6 +89,10 @@ USER_TABLE_KIND = {
     "total_size_bytes": "gauge",
 }
 USER_TABLE_COLUMNS = tuple(USER_TABLE_KIND)
+# Exposed name per column: postgres_exporter's pg_stat_user_tables_<column>, except the total size (table +
+# indexes + TOAST), which postgres_exporter does not publish.
+USER_TABLE_NAMES = {c: f"pg_stat_user_tables_{c}" for c in USER_TABLE_COLUMNS}
+USER_TABLE_NAMES["total_size_bytes"] = "perfadvisor_pg_stat_user_tables_total_size_bytes"
 _EXPR = {c: f"coalesce(extract(epoch FROM {c}), 0)" for c in
          ("last_vacuum", "last_autovacuum", "last_analyze", "last_autoanalyze")}
 _EXPR.update({"idx_scan": "coalesce(idx_scan, 0)", "idx_tup_fetch": "coalesce(idx_tup_fetch, 0)",

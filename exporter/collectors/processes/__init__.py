@@ -11,15 +11,16 @@ The /proc reading is procscan.py (psutil elsewhere: portable.py).
 from __future__ import annotations
 
 import threading
+from operator import add
 from typing import Any
 
 from prometheus_client.core import Metric
 
 from ...linux import LINUX, pids as P
-from .procscan import N_COUNTERS, PSS, ROW, STATE_NAMES, SWAP_PSS, TICKS, CPU_NOW, ProcScanner
+from .procscan import DEFAULT_MAX_OPEN_FILES, N_COUNTERS, PSS, ROW, STATE_NAMES, SWAP_PSS, TICKS, CPU_NOW, ProcScanner
 from .procmatch import GroupRule, ProcInfo, first_match
 from ...registry import CollectorContext, Family, register
-from ...families import Sample, family
+from ...families import Labels, Sample, family
 from .portable import PortableScanner
 
 
@@ -53,6 +54,9 @@ RULE_SCHEMA = {"type": "object", "properties": {
                   "description": "Read smaps_rollup for memtype proportionalResident/proportionalSwapped (costly)."},
         "children": {"type": "boolean", "default": True,
                      "description": "With groups: a process no rule matches joins its parent's group."},
+        "max_open_files": {"type": "integer", "minimum": 0, "default": DEFAULT_MAX_OPEN_FILES,
+                           "description": "/proc descriptors kept open between scrapes, at most (2 per process; "
+                                          "files of processes beyond it are opened at each read; 0: none kept)."},
     }, "additionalProperties": False},
 )
 class ProcessesCollector:
@@ -85,9 +89,11 @@ class ProcessesCollector:
         self._exported: dict[str, int] = {}      # group -> last generation it was exported in
         self._gen = 0
         self._labels: dict[str, tuple[dict[str, str], ...]] = {}
+        self._samples: dict[str, tuple[tuple, tuple]] = {}  # group -> (its row and counters, its samples)
         self._lock = threading.Lock()  # scrapes with different collect[] filters may overlap; the state is shared
         scanner = ProcScanner if LINUX else PortableScanner
-        self.scanner = scanner(ctx.procfs, self._name, children=self.children, smaps=self.smaps, rules=bool(self.rules))
+        self.scanner = scanner(ctx.procfs, self._name, children=self.children, smaps=self.smaps, rules=bool(self.rules),
+                               max_open_files=int(s.get("max_open_files", DEFAULT_MAX_OPEN_FILES)))
 
     def _name(self, pid: int, comm: str, base: str) -> str | None:
         if not self.rules:
@@ -106,12 +112,14 @@ class ProcessesCollector:
 
     def _select(self, rows: dict[str, list[float]]) -> list[str]:
         acc, score = self._acc, self._cpu_score
+        end = 13 + N_COUNTERS
         for g, row in rows.items():
             a = acc.get(g)
             if a is None:
                 a = acc[g] = [0.0] * N_COUNTERS
-            for i in range(N_COUNTERS):
-                a[i] += row[13 + i]
+            inc = row[13:end]
+            if any(inc):  # most groups are idle between two scrapes
+                a[:] = map(add, a, inc)
         if self.rules:
             return sorted(acc)
         for g, row in rows.items():
@@ -132,6 +140,7 @@ class ProcessesCollector:
             self._cpu_score.pop(g, None)
             self._exported.pop(g, None)
             self._labels.pop(g, None)
+            self._samples.pop(g, None)
 
     def close(self) -> None:
         close = getattr(self.scanner, "close", None)
@@ -169,45 +178,57 @@ class ProcessesCollector:
         Samples share them, so nothing downstream may modify a sample's labels (nothing does)."""
         labels = self._labels.get(g)
         if labels is None:
-            m = [{"groupname": g, "memtype": t} for t in
+            m = [Labels(groupname=g, memtype=t) for t in
                  ("resident", "virtual", "swapped", "proportionalResident", "proportionalSwapped")]
             labels = self._labels[g] = (
-                {"groupname": g}, *m, {"groupname": g, "mode": "user"}, {"groupname": g, "mode": "system"},
-                {"groupname": g, "ctxswitchtype": "voluntary"}, {"groupname": g, "ctxswitchtype": "nonvoluntary"},
-                *({"groupname": g, "state": st} for st in STATE_NAMES))
+                Labels(groupname=g), *m, Labels(groupname=g, mode="user"), Labels(groupname=g, mode="system"),
+                Labels(groupname=g, ctxswitchtype="voluntary"), Labels(groupname=g, ctxswitchtype="nonvoluntary"),
+                *(Labels(groupname=g, state=st) for st in STATE_NAMES))
         return labels
+
+    def _group_samples(self, g: str, r: list[float], a: list[float]) -> tuple[tuple, ...]:
+        """One group's samples per family, in FAMILIES order."""
+        lv, res, virt, swp, prop, pswp, user, system, vol, nonvol, *st_labels = self._labels_for(g)
+        mem = [Sample("namedprocess_namegroup_memory_bytes", res, r[1]),
+               Sample("namedprocess_namegroup_memory_bytes", virt, r[2]),
+               Sample("namedprocess_namegroup_memory_bytes", swp, r[3])]
+        if self.smaps:
+            mem += [Sample("namedprocess_namegroup_memory_bytes", prop, r[PSS]),
+                    Sample("namedprocess_namegroup_memory_bytes", pswp, r[SWAP_PSS])]
+        return (
+            (Sample("namedprocess_namegroup_num_procs", lv, r[0]),),
+            (Sample("namedprocess_namegroup_cpu_seconds_total", user, a[0] / TICKS),
+             Sample("namedprocess_namegroup_cpu_seconds_total", system, a[1] / TICKS)),
+            (Sample("namedprocess_namegroup_read_bytes_total", lv, a[6]),),
+            (Sample("namedprocess_namegroup_write_bytes_total", lv, a[7]),),
+            (Sample("namedprocess_namegroup_major_page_faults_total", lv, a[3]),),
+            (Sample("namedprocess_namegroup_minor_page_faults_total", lv, a[2]),),
+            (Sample("namedprocess_namegroup_context_switches_total", vol, a[4]),
+             Sample("namedprocess_namegroup_context_switches_total", nonvol, a[5])),
+            tuple(mem),
+            (Sample("namedprocess_namegroup_open_filedesc", lv, r[4]),),
+            (Sample("namedprocess_namegroup_worst_fd_ratio", lv, r[5]),),
+            (Sample("namedprocess_namegroup_oldest_start_time_seconds", lv,
+                    self.boot + r[7] / TICKS if r[0] else 0),),
+            (Sample("namedprocess_namegroup_num_threads", lv, r[6]),),
+            tuple(Sample("namedprocess_namegroup_states", labels, r[8 + i]) for i, labels in enumerate(st_labels)),
+        )
 
     def _families(self, groups: list[str], rows: dict[str, list[float]]):
         out: dict[str, list] = {name: [] for name, _, _ in FAMILIES}
-        num, cpu, rd, wr, majf, minf, ctx, mem, fds, worst, oldest, thr, states = out.values()
+        lists = tuple(out.values())
         empty = ROW
-        boot, gen = self.boot, self._gen
+        gen, cache = self._gen, self._samples
         for g in groups:
             r, a = rows.get(g, empty), self._acc[g]
             self._exported[g] = gen
-            lv, res, virt, swp, prop, pswp, user, system, vol, nonvol, *st_labels = self._labels_for(g)
-            num.append(Sample("namedprocess_namegroup_num_procs", lv, r[0], None, None))
-            mem.append(Sample("namedprocess_namegroup_memory_bytes", res, r[1], None, None))
-            mem.append(Sample("namedprocess_namegroup_memory_bytes", virt, r[2], None, None))
-            mem.append(Sample("namedprocess_namegroup_memory_bytes", swp, r[3], None, None))
-            if self.smaps:
-                mem.append(Sample("namedprocess_namegroup_memory_bytes", prop, r[PSS], None, None))
-                mem.append(Sample("namedprocess_namegroup_memory_bytes", pswp, r[SWAP_PSS], None, None))
-            oldest.append(Sample("namedprocess_namegroup_oldest_start_time_seconds", lv,
-                                 boot + r[7] / TICKS if r[0] else 0, None, None))
-            fds.append(Sample("namedprocess_namegroup_open_filedesc", lv, r[4], None, None))
-            worst.append(Sample("namedprocess_namegroup_worst_fd_ratio", lv, r[5], None, None))
-            cpu.append(Sample("namedprocess_namegroup_cpu_seconds_total", user, a[0] / TICKS, None, None))
-            cpu.append(Sample("namedprocess_namegroup_cpu_seconds_total", system, a[1] / TICKS, None, None))
-            rd.append(Sample("namedprocess_namegroup_read_bytes_total", lv, a[6], None, None))
-            wr.append(Sample("namedprocess_namegroup_write_bytes_total", lv, a[7], None, None))
-            majf.append(Sample("namedprocess_namegroup_major_page_faults_total", lv, a[3], None, None))
-            minf.append(Sample("namedprocess_namegroup_minor_page_faults_total", lv, a[2], None, None))
-            ctx.append(Sample("namedprocess_namegroup_context_switches_total", vol, a[4], None, None))
-            ctx.append(Sample("namedprocess_namegroup_context_switches_total", nonvol, a[5], None, None))
-            thr.append(Sample("namedprocess_namegroup_num_threads", lv, r[6], None, None))
-            for i, labels in enumerate(st_labels):
-                states.append(Sample("namedprocess_namegroup_states", labels, r[8 + i], None, None))
+            # An idle group (same row, same counters as last scrape) reuses its samples (immutable tuples).
+            key = (*r, *a)
+            hit = cache.get(g)
+            if hit is None or hit[0] != key:
+                hit = cache[g] = (key, self._group_samples(g, r, a))
+            for lst, part in zip(lists, hit[1]):
+                lst.extend(part)
         for name, doc, typ in FAMILIES:
             yield family(name, doc, typ, out[name])
         # process-exporter's scrape error counters carry no _total suffix

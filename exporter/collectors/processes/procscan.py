@@ -6,6 +6,7 @@ the process was named into, its /proc files kept open (linux/pids.OpenFiles), it
 from __future__ import annotations
 
 import os
+from operator import add
 from typing import Any, Callable
 
 from ...linux import pids as P
@@ -18,14 +19,24 @@ N_COUNTERS = 8  # utime, stime (ticks), minflt, majflt, voluntary, nonvoluntary,
 CPU_NOW = 13 + N_COUNTERS  # row slot: members' current utime+stime ticks (ranks groups on the first scrape)
 PSS, SWAP_PSS = CPU_NOW + 1, CPU_NOW + 2  # row slots filled with `smaps: true`
 ROW = [0, 0, 0, 0, 0, 0.0, 0, float("inf"), 0, 0, 0, 0, 0] + [0] * (N_COUNTERS + 3)  # a group with no processes
+_ZEROS = [0] * len(ROW)
 REFRESH = 10  # scrapes an idle process' status may be reused before it is read again (VmSwap moves while asleep)
 
 
-def _fd_budget() -> int:
-    """How many processes may keep their four /proc files open (see linux/pids.OpenFiles).
+DEFAULT_MAX_OPEN_FILES = 1024  # /proc descriptors kept open at most: 2 per process for the first 512 processes
+# Files kept open per process: stat and schedstat, read at every scrape (schedstat for every process, stat for
+# every process that ran). status and io are read only for processes that ran, and opened each time: keeping
+# them too would double the descriptors for ~2 µs per such process and file.
+KEPT = 2
+
+
+def _fd_budget(max_open_files: int = DEFAULT_MAX_OPEN_FILES) -> int:
+    """How many processes may keep their KEPT /proc files open (see linux/pids.OpenFiles): at most
+    ``max_open_files`` descriptors, and never the last 256 of the open-files limit.
 
     Raises the soft open-files limit to the hard one (capped), which the Go runtime does for node_exporter and
-    process-exporter too, and leaves 256 descriptors for everything else.
+    process-exporter too. Processes beyond the budget are read with open/read/close each scrape (~2 µs more
+    per file read), so the descriptors stay bounded whatever the number of processes.
     """
     try:
         import resource
@@ -35,7 +46,7 @@ def _fd_budget() -> int:
         if soft != resource.RLIM_INFINITY and soft < want:
             resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
             soft = want
-        return max(0, (min(soft, 65536) - 256) // 4)
+        return max(0, min(min(soft, 65536) - 256, max_open_files) // KEPT)
     except (ImportError, ValueError, OSError):
         return 0
 
@@ -44,18 +55,18 @@ class ProcScanner:
     """Reads every process once per scan and sums it into its group's row (layout: ROW)."""
 
     def __init__(self, procfs: str, name_fn: Callable[[int, str, str], str | None], *, children: bool = True,
-                 smaps: bool = False, rules: bool = False):
+                 smaps: bool = False, rules: bool = False, max_open_files: int = DEFAULT_MAX_OPEN_FILES):
         self.procfs = procfs
         self.prefix = procfs.rstrip("/") + "/"
         self.name_fn, self.children, self.smaps, self.rules = name_fn, children, smaps, rules
-        # pid -> [start, group, max fds, last counters, generation, OpenFiles, schedule-ins, (status/io/fd values),
-        #         scrapes since those were read, last stat bytes, their parse]
+        # pid -> [start, group, max fds, last counters, generation, OpenFiles, schedstat line, (status/io/fd values),
+        #         scrapes since those were read, last stat bytes, their parse, share of the group row]
         self._pids: dict[int, list[Any]] = {}
         self._gen = 0
         self.partial_errors = 0
         self.read_errors = 0
         self._open_files = 0
-        self._fd_budget = _fd_budget()
+        self._fd_budget = _fd_budget(max_open_files)
         self._fd_in_size = P.fd_count_in_size(procfs)
         self._gate = P.schedstat_works(procfs)
 
@@ -66,6 +77,7 @@ class ProcScanner:
         read_slot, parse_stat, parse_status, parse_io = P.read_slot, P.parse_stat, P.parse_status, P.parse_io
         pread = os.pread
         rows: dict[str, list[float]] = {}
+        seen = 0
         names = os.listdir(self.procfs)
         if self.rules and self.children:
             # parents before children (so a child can join its parent's group); /proc lists in pid order already
@@ -78,15 +90,20 @@ class ProcScanner:
             entry = cache.get(pid)
             files = entry[5] if entry is not None else None
             sched = None
+            idle = False
             if entry is not None and gate and entry[6] is not None and entry[8] < REFRESH and entry[10][7] == 1:
-                # A single-threaded task not scheduled in since the last scrape: nothing of it can have changed
-                # except its memory under reclaim (RSS, VmSwap), which the re-read every REFRESH scrapes catches.
+                # A single-threaded task that has not run since the last scrape (schedstat: time on CPU, time
+                # waiting, schedule-ins all unchanged): nothing of it can have changed except its memory under
+                # reclaim (RSS, VmSwap), which the re-read every REFRESH scrapes catches.
                 try:
-                    sched = read_slot(files, 1, base).rsplit(None, 1)[-1]
-                except (OSError, IndexError):
+                    sched = pread(files.fds[1], 256, 0) if files is not None and files.fds[1] >= 0 else \
+                        read_slot(files, 1, base)
+                except OSError:
                     sched = None
             if sched is not None and sched == entry[6]:
+                idle = True  # its counters have not moved: nothing to add below
                 entry[4] = gen
+                seen += 1
                 entry[8] += 1
                 group, v, start = entry[1], entry[10], entry[0]
                 vol, nonvol, swapped, rb, wb, fds, pss, swap_pss = entry[7]
@@ -122,7 +139,7 @@ class ProcScanner:
                     if entry is not None:
                         self._drop(pid)
                     # start, group, max fds, last counters, generation, OpenFiles, schedule-ins,
-                    # (ctx, swap, io, fds, pss), scrapes since read, last stat bytes, their parse
+                    # (ctx, swap, io, fds, pss), scrapes since read, last stat bytes, their parse, share of the row
                     if comm is None:
                         comm = parse_stat(st)[0]
                     group = self.name_fn(pid, comm, base)
@@ -130,14 +147,15 @@ class ProcScanner:
                         parent = cache.get(int(parse_stat(st)[1][1]))
                         if parent is not None:
                             group = parent[1]
-                    entry = cache[pid] = [start, group, None, None, gen, None, None, None, 0, None, None]
+                    entry = cache[pid] = [start, group, None, None, gen, None, None, None, 0, None, None, None]
                     if entry[1] is not None and self._open_files < self._fd_budget:
                         try:
-                            files = entry[5] = P.OpenFiles(base)
+                            files = entry[5] = P.OpenFiles(base, KEPT)
                             self._open_files += 1
                         except OSError:
                             pass
                 entry[4], entry[9], entry[10] = gen, st, v
+                seen += 1
                 group = entry[1]
                 if group is None:
                     continue
@@ -149,8 +167,8 @@ class ProcScanner:
                 sched = known_sched
                 if gate and sched is None:
                     try:
-                        sched = read_slot(files, 1, base).rsplit(None, 1)[-1]
-                    except (OSError, IndexError):
+                        sched = read_slot(files, 1, base)
+                    except OSError:
                         sched = None
                 if sched is not None and sched == entry[6] and entry[8] < REFRESH and (v[7] == 1 or same_stat):
                     vol, nonvol, swapped, rb, wb, fds, pss, swap_pss = entry[7]
@@ -176,28 +194,33 @@ class ProcScanner:
                     entry[6], entry[7], entry[8] = sched, (vol, nonvol, swapped, rb, wb, fds, pss, swap_pss), 0
             if entry[2] is None:
                 entry[2] = P.max_fds(base)
-            cur = (v[3], v[4], v[5], v[6], vol, nonvol, rb, wb)
-            last = entry[3]
-            entry[3] = cur
             row = rows.get(group)
             if row is None:
                 # procs, rss, vsize, swap, fds, worst fd ratio, threads, oldest start, R, S, D, Z, other, +counters
                 row = rows[group] = ROW.copy()
-            row[0] += 1
-            row[1] += v[9] * PAGE
-            row[2] += v[8]
-            row[3] += swapped
-            if fds >= 0:
-                row[4] += fds
-                if entry[2] and fds / entry[2] > row[5]:
-                    row[5] = fds / entry[2]
-            row[6] += v[7]
+            # The process' share of its group's gauges, kept while it is idle: one element-wise add per scrape.
+            contrib = entry[11] if idle else None
+            if contrib is None:
+                c = _ZEROS.copy()
+                c[0], c[1], c[2], c[3], c[6] = 1, v[9] * PAGE, v[8], swapped, v[7]
+                ratio = -1.0
+                if fds >= 0:
+                    c[4] = fds
+                    if entry[2]:
+                        ratio = fds / entry[2]
+                c[STATES.get(v[1], 12)] = 1
+                c[CPU_NOW], c[PSS], c[SWAP_PSS] = v[3] + v[4], pss, swap_pss
+                contrib = entry[11] = (c, ratio, start)
+            row[:] = map(add, row, contrib[0])
+            if contrib[1] > row[5]:
+                row[5] = contrib[1]
             if start < row[7]:
                 row[7] = start
-            row[STATES.get(v[1], 12)] += 1
-            row[CPU_NOW] += v[3] + v[4]
-            row[PSS] += pss
-            row[SWAP_PSS] += swap_pss
+            if idle:
+                continue
+            cur = (v[3], v[4], v[5], v[6], vol, nonvol, rb, wb)
+            last = entry[3]
+            entry[3] = cur
             if last is None:
                 # process-exporter's rule: what processes did before the exporter's first scan is not counted
                 # (counters start at 0); a process that appears later counts from its start.
@@ -209,8 +232,9 @@ class ProcScanner:
                     d = cur[i] - last[i]
                     if d > 0:
                         row[13 + i] += d
-        for pid in [p for p, e in cache.items() if e[4] != gen]:
-            self._drop(pid)
+        if seen != len(cache):  # some process exited since the last scan
+            for pid in [p for p, e in cache.items() if e[4] != gen]:
+                self._drop(pid)
         return rows
 
     def close(self) -> None:

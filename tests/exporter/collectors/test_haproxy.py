@@ -44,7 +44,7 @@ def test_weights_and_session_skew(lb):
     s = scrape("haproxy", {"url": csv_url})
     base = {"target": csv_url, "proxy": "be"}
     light, heavy = {**base, "server": "light"}, {**base, "server": "heavy"}
-    assert s.value("haproxy_up", {"target": csv_url}) == 1
+    assert s.value("perfadvisor_haproxy_up", {"target": csv_url}) == 1
     assert s.value("haproxy_server_weight", light) == 1
     assert s.value("haproxy_server_weight", heavy) == 5
     assert s.value("haproxy_backend_weight", base) == 6
@@ -76,7 +76,7 @@ def test_names_and_values_match_haproxys_own_exporter(lb):
     for fam in s.families:
         for x in fam.samples:
             # stats_fe counts our own reads; perfadvisor_* is ours alone
-            if x.name.startswith("haproxy_") and x.name != "haproxy_up" and x.labels["proxy"] != "stats_fe":
+            if x.name.startswith("haproxy_") and x.labels["proxy"] != "stats_fe":
                 labels = {k: v for k, v in x.labels.items() if k != "target"}
                 ours[(x.name, tuple(sorted(labels.items())))] = x.value
     assert len(ours) > 150
@@ -86,12 +86,27 @@ def test_names_and_values_match_haproxys_own_exporter(lb):
     assert differ == {}
 
 
+def test_every_upstream_looking_name_is_one_haproxys_exporter_publishes(lb, closed_port):
+    """URL target, socket target (adds haproxy_process_*) and a down target: every family that is not
+    perfadvisor_* is a name in HAProxy's built-in exporter's output for the same instance."""
+    from .test_probe_peer_parity import series
+
+    hap, csv_url, _ = lb
+    theirs = series(requests.get(f"http://127.0.0.1:{hap.port}/metrics", timeout=5).text)
+    ours: set[str] = set()
+    for target in ({"url": csv_url}, {"socket": hap.extra["socket"]},
+                   {"url": f"http://127.0.0.1:{closed_port}/stats;csv", "timeout": "1s"}):
+        ours |= series(scrape("haproxy", target).text).keys()
+    assert sorted(n for n in ours if not n.startswith("perfadvisor_") and n not in theirs) == []
+    assert {"perfadvisor_haproxy_up", "haproxy_process_max_connections", "haproxy_server_weight"} <= ours
+
+
 def test_stats_socket(lb):
     hap, _, _ = lb
     sock = hap.extra["socket"]
     s = scrape("haproxy", {"socket": sock})
     t = {"target": sock}
-    assert s.value("haproxy_up", t) == 1
+    assert s.value("perfadvisor_haproxy_up", t) == 1
     assert s.value("haproxy_server_weight", {**t, "proxy": "be", "server": "heavy"}) == 5
     assert s.value("haproxy_process_max_connections", t) == 256  # maxconn in the global section
     assert s.value("haproxy_process_current_connections", t) >= 0
@@ -134,10 +149,10 @@ def test_backend_algorithm_from_csv_rows():
 def test_down_haproxy(tmp_path, hung_port):
     with start_haproxy(tmp_path, "") as hap:
         url = f"http://127.0.0.1:{hap.port}/stats;csv"
-        assert scrape("haproxy", {"url": url}).value("haproxy_up") == 1
+        assert scrape("haproxy", {"url": url}).value("perfadvisor_haproxy_up") == 1
         stop_server(hap)
         hung = f"http://127.0.0.1:{hung_port}/stats;csv"
         s = scrape("haproxy", {"url": url, "timeout": "1s"}, {"url": hung, "timeout": "1s"},
                    {"socket": hap.extra["socket"], "timeout": "1s"})
-        assert [x.value for x in s.samples("haproxy_up")] == [0, 0, 0]
+        assert [x.value for x in s.samples("perfadvisor_haproxy_up")] == [0, 0, 0]
         assert s.seconds < 5

@@ -50,7 +50,7 @@ def test_promtool_accepts_probe_output(tmp_path, closed_port):
         ]
     text = generate_latest(_All(scrapes))
     names = {f.name for s in scrapes for f in s.families}
-    assert {"redis_up", "pg_up", "nginx_up", "haproxy_up", "probe_success",
+    assert {"redis_up", "pg_up", "nginx_up", "perfadvisor_haproxy_up", "probe_success",
             "perfadvisor_pg_index_duplicate_info", "haproxy_server_weight"} <= names
     r = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True)
     out = (r.stdout + r.stderr).decode()

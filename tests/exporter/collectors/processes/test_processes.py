@@ -325,3 +325,56 @@ def test_closing_the_scraper_releases_the_proc_files_kept_open():
     assert len(os.listdir("/proc/self/fd")) > before + 10
     scraper.close()
     assert len(os.listdir("/proc/self/fd")) <= before + 2
+
+
+SPAWNER = r"""
+import os, sys
+open("/proc/self/comm", "w").write(sys.argv[1])
+for _ in range(int(sys.argv[2])):
+    if os.fork() == 0:
+        os.read(0, 1)  # every child waits on the shared stdin: closing it ends them all
+        os._exit(0)
+print("ready", flush=True)
+sys.stdin.read()
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        break
+"""
+
+
+def test_descriptors_kept_open_stay_under_the_cap_with_many_processes(tmp_path):
+    """The collector keeps 2 /proc files open per process to re-read them with pread, but never more than
+    max_open_files (default 1024) in all: 1,500 processes in the group are all counted, the exporter's own
+    process_open_fds stays under the cap."""
+    from prometheus_client.parser import text_string_to_metric_families
+    import requests
+
+    from tests.support.exporter import exporter_binary, start_exporter
+
+    comm, n = "pa-" + uuid.uuid4().hex[:8], 1500
+    cfg = tmp_path / "exporter.yml"
+    cfg.write_text(f"collectors_config:\n  processes:\n    groups:\n      - name: spawned\n        comm: [{comm}]\n")
+
+    def scrape(address: str) -> dict:
+        for _ in range(2):
+            text = requests.get(f"http://{address}/metrics", timeout=30).text
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for fam in text_string_to_metric_families(text) for s in fam.samples}
+
+    with start_exporter(tmp_path, exporter_binary(), f"--config={cfg}") as exp:
+        before = scrape(exp.address)[("process_open_fds", ())]  # host collectors' kept files, sockets, ...
+        p = subprocess.Popen([sys.executable, "-c", SPAWNER, comm, str(n)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+        try:
+            assert p.stdout.readline().strip() == "ready"
+            values = scrape(exp.address)
+        finally:
+            p.stdin.close()
+            p.wait(60)
+        after = scrape(exp.address)
+    assert values[("namedprocess_namegroup_num_procs", (("groupname", "spawned"),))] == n + 1
+    kept = values[("process_open_fds", ())] - before
+    assert 1024 - 8 <= kept <= 1024 + 8, kept  # the cap is reached (2 per process) and not passed
+    assert after[("process_open_fds", ())] <= before + 8  # and released when the processes exit
