@@ -21,8 +21,8 @@ from .scrape import Collection
 class _OwnProcess(ProcessCollector):
     """process_* exactly as prometheus_client writes them, with open descriptors counted by one stat().
 
-    The processes collector keeps two /proc files open per watched process (up to its max_open_files), so this process holds hundreds of
-    descriptors: listing /proc/self/fd every scrape cost ~0.5 ms at 150 processes and grew with each one.
+    The processes collector keeps two /proc files open per watched process (up to its max_open_files), so this
+    process holds hundreds of descriptors: listing /proc/self/fd every scrape cost ~0.5 ms at 150 processes and grew with each one.
     Since Linux 6.2 the directory's st_size is the count; older kernels keep the listing.
     """
 
