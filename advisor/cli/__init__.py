@@ -11,6 +11,7 @@ import click
 # module would shadow it).
 from . import alerts, explain, packs, query, rule_tests, run
 from . import doctor
+from . import history
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -23,6 +24,7 @@ for _command in (run.run, packs.packs_group, explain.explain, alerts.alerts_grou
                  query.query):
     cli.add_command(_command)
 cli.add_command(doctor.doctor)
+cli.add_command(history.history_group)
 
 
 def main() -> None:
