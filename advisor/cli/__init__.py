@@ -11,7 +11,7 @@ import click
 # module would shadow it).
 from . import alerts, explain, packs, query, rule_tests, run
 from . import doctor
-from . import history
+from . import history, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -25,6 +25,7 @@ for _command in (run.run, packs.packs_group, explain.explain, alerts.alerts_grou
     cli.add_command(_command)
 cli.add_command(doctor.doctor)
 cli.add_command(history.history_group)
+cli.add_command(serve.serve)
 
 
 def main() -> None:
