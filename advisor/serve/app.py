@@ -109,4 +109,9 @@ def serve(config: Config, opts: ServeOptions, web: WebConfig) -> None:
     scheme = "https" if web.ssl_context else "http"
     log.info("advisor serve listening on %s://%s:%d (source: %s, every %gs, store %s)", scheme, opts.host, opts.port,
              service.engine.source_name, opts.interval, opts.storage_path)
+    # uvicorn re-raises the signal that stopped it once it has shut down; with these handlers in place that
+    # ends here, and the command exits 0 as the contract says.
+    import signal
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     server.run(sockets=[sock])
