@@ -69,8 +69,9 @@ def _int(request: Request, name: str, default: int | None, lo: int, hi: int) -> 
 class Api:
     """The routes, bound to one engine."""
 
-    def __init__(self, engine, metrics, version: str, deadline: float = 60.0, page=None):
+    def __init__(self, engine, metrics, version: str, deadline: float = 60.0, page=None, max_body: int = 65536):
         self.engine, self.metrics, self.deadline, self.page = engine, metrics, deadline, page
+        self.max_body = max_body
         self.openapi = orjson.dumps(document(version))
 
     def routes(self) -> list:
@@ -180,7 +181,13 @@ class Api:
         return handler
 
     async def _body(self, request: Request) -> dict:
-        raw = await request.body()
+        chunks, size = [], 0
+        async for chunk in request.stream():   # counted as it arrives: a chunked body has no Content-Length
+            size += len(chunk)
+            if size > self.max_body:
+                raise BadRequest(f"request body larger than {self.max_body} bytes", 413)
+            chunks.append(chunk)
+        raw = b"".join(chunks)
         if not raw.strip():
             return {}
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()

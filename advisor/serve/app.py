@@ -47,7 +47,7 @@ class Service:
             self.close()
             raise
         self.api = Api(self.engine, self.metrics, _version(), deadline=opts.source_timeout,
-                       page=Page(self.engine).__call__)
+                       page=Page(self.engine).__call__, max_body=opts.max_body_bytes)
         self.web = LiveWebConfig(web)
 
         @contextlib.asynccontextmanager

@@ -23,7 +23,8 @@ OPEN_PATHS = {"/health/live", "/health/ready"}
 
 
 class RateLimiter:
-    """A token bucket per client: `rate` per minute, up to `burst` at once."""
+    """A token bucket per client (the user when authenticated, else the address): `rate` per minute, up to
+    `burst` at once."""
 
     MAX_CLIENTS = 10_000
 
@@ -117,7 +118,7 @@ class Guard:
                     (b"access-control-max-age", b"600"), *self._security()]})
                 return await send({"type": "http.response.body", "body": b""})
         if method == "POST":
-            wait = self.limiter.take(client)
+            wait = self.limiter.take(f"user:{user}" if user else f"ip:{client}")
             if wait > 0:
                 if self.metrics:
                     self.metrics.rate_limited.inc()
@@ -133,14 +134,6 @@ class Guard:
         scope.setdefault("state", {})["csp_nonce"] = nonce
         state: dict[str, Any] = {"status": 0}
 
-        async def capped_receive():
-            message = await receive()
-            if message["type"] == "http.request":
-                state["received"] = state.get("received", 0) + len(message.get("body", b""))
-                if state["received"] > self.max_body:
-                    raise BodyTooLarge()
-            return message
-
         async def guarded_send(message):
             if message["type"] == "http.response.start":
                 state["status"] = message["status"]
@@ -149,11 +142,7 @@ class Guard:
                 message = {**message, "headers": hs + self._security(nonce) + cors}
             await send(message)
         try:
-            await self.app(scope, capped_receive, guarded_send)
-        except BodyTooLarge:
-            if not state["status"]:
-                await self._send_json(send, 413, {"error": f"request body larger than {self.max_body} bytes"}, cors)
-                state["status"] = 413
+            await self.app(scope, receive, guarded_send)
         finally:
             if method == "POST":
                 audit.info("audit client=%s user=%s method=POST path=%s status=%s%s", client, _safe(user), _safe(path),
@@ -171,10 +160,6 @@ def _safe(text: str | None, limit: int = 200) -> str:
     if not text:
         return "-"
     return text[:limit].encode("unicode_escape").decode("ascii").replace(" ", "%20")
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 def _user(header: str | None) -> str | None:
