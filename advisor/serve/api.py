@@ -220,8 +220,8 @@ class Api:
             overrides.append((pack or None, name, str(value).lower() if isinstance(value, bool) else value,
                               "body parameters"))
         scope = Scope(area=area, overrides=tuple(overrides), matchers=matchers, trigger=f"api:{area}")
-        try:   # parameters are checked before anything runs or is stored
-            plan(scope.config(self.engine.config, self.engine.loaded_packs))
+        try:   # parameters are checked before anything runs or is stored (off the event loop: it loads packs)
+            await anyio.to_thread.run_sync(plan, scope.config(self.engine.config, self.engine.loaded_packs))
         except AdvisorError as e:
             raise BadRequest(str(e)) from None
         try:

@@ -91,7 +91,10 @@ class Engine:
 
     def _loop(self) -> None:
         if self.feed:
-            self.feed.wait_first(timeout=min(30.0, self.interval))
+            # Two samples before the first evaluation: with one, history is 0 s and windows cannot be fitted.
+            deadline = time.monotonic() + max(30.0, 3 * self.feed.interval)
+            while not self._stop.is_set() and time.monotonic() < deadline and not self.feed.wait_samples(2, 0.2):
+                pass
         while not self._stop.is_set():
             begun = time.monotonic()
             try:

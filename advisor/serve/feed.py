@@ -54,7 +54,6 @@ class LocalFeed:
         self._on_error = on_error
         self.error: str | None = None
         self.taken = 0
-        self._first = threading.Event()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="serve-sampler", daemon=True)
@@ -73,7 +72,6 @@ class LocalFeed:
             except (SourceError, Exception) as e:  # noqa: BLE001 - a failed sample is logged; sampling goes on
                 self.error = str(e)
                 log.warning("local sample failed: %s", e)
-            self._first.set()
             k += 1
             delay = start + k * self.interval - time.monotonic()
             if delay < 0:   # fell behind (a slow sample): skip the missed ticks rather than burst
@@ -81,8 +79,14 @@ class LocalFeed:
                 delay = start + k * self.interval - time.monotonic()
             self._stop.wait(max(0.0, delay))
 
-    def wait_first(self, timeout: float) -> bool:
-        return self._first.wait(timeout)
+    def wait_samples(self, n: int, timeout: float) -> bool:
+        """Wait until `n` samples were taken (or tried) in this process; False on timeout or stop."""
+        deadline = time.monotonic() + timeout
+        while self.taken < n and not self._stop.is_set():
+            if time.monotonic() >= deadline:
+                return False
+            self._stop.wait(min(0.1, self.interval / 4))
+        return self.taken >= n
 
     def load(self) -> Loaded:
         """Everything the store holds, as an engine storage; SourceError while it holds nothing."""
