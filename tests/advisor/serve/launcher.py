@@ -27,14 +27,15 @@ class Served:
     proc: subprocess.Popen
     log: Path
     auth: tuple[str, str] | None = None
+    verify: str | bool = True     # the CA file of a TLS server
 
     def get(self, path: str, **kw) -> requests.Response:
         kw.setdefault("auth", self.auth)
-        return requests.get(self.url + path, timeout=30, **kw)
+        return requests.get(self.url + path, timeout=30, verify=self.verify, **kw)
 
     def post(self, path: str, **kw) -> requests.Response:
         kw.setdefault("auth", self.auth)
-        return requests.post(self.url + path, timeout=60, **kw)
+        return requests.post(self.url + path, timeout=60, verify=self.verify, **kw)
 
     def json(self, path: str) -> dict:
         r = self.get(path)
@@ -64,8 +65,10 @@ class Served:
 
 @contextlib.contextmanager
 def serving(tmp: Path, *args: str, port: int | None = None, auth: tuple[str, str] | None = None,
-            env: dict | None = None, ready_timeout: float = 60.0) -> Iterator[Served]:
-    """Run `advisor serve --web.listen-address 127.0.0.1:PORT *args` until /health/live answers; stop it after."""
+            env: dict | None = None, ready_timeout: float = 60.0, ca: str | None = None) -> Iterator[Served]:
+    """Run `advisor serve --web.listen-address 127.0.0.1:PORT *args` until /health/live answers; stop it after.
+
+    `ca`: the server speaks TLS with a certificate this CA file verifies."""
     tmp.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log = tmp / f"serve-{port}-{time.monotonic_ns()}.log"
@@ -73,10 +76,10 @@ def serving(tmp: Path, *args: str, port: int | None = None, auth: tuple[str, str
     with log.open("wb") as out:
         proc = subprocess.Popen([advisor_binary(), "serve", f"--web.listen-address=127.0.0.1:{port}", *args],
                                 stdout=out, stderr=subprocess.STDOUT, env={**clean, **(env or {})}, cwd=tmp)
-    served = Served(f"http://127.0.0.1:{port}", proc, log, auth)
+    served = Served(f"{'https' if ca else 'http'}://127.0.0.1:{port}", proc, log, auth, ca or True)
     try:
         try:
-            wait_http(f"{served.url}/health/live", proc=proc, timeout=ready_timeout)
+            wait_http(f"{served.url}/health/live", proc=proc, timeout=ready_timeout, verify=served.verify)
         except (RuntimeError, TimeoutError) as e:
             raise RuntimeError(f"advisor serve did not start: {e}\n{served.output()[-3000:]}") from None
         yield served
@@ -130,3 +133,12 @@ class WSReader:
 
 def of_type(events: list[dict], kind: str) -> list[dict]:
     return [e for e in events if e["type"] == kind]
+
+
+def self_signed(tmp: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (openssl), the certificate being its own CA."""
+    cert, key = tmp / "cert.pem", tmp / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key

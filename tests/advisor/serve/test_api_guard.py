@@ -1,5 +1,5 @@
-"""The API's guard on a real `advisor serve` (embedded default, in-process collectors): basic auth from an
-exporter-toolkit web config, bad input refused with 4xx and nothing stored, the POST rate limit, headers."""
+"""The API's guard on a real `advisor serve` (embedded default, in-process collectors): TLS and basic auth from
+an exporter-toolkit web config, bad input refused with 4xx and nothing stored, the POST rate limit, headers."""
 from __future__ import annotations
 
 import json
@@ -7,8 +7,9 @@ import json
 import bcrypt
 import jsonschema
 import pytest
+import requests
 
-from .launcher import serving
+from .launcher import self_signed, serving
 
 USER, PASSWORD = "alice", "s3cret-pw"
 BURSTY = "bob"   # the rate limit is per user: only the 429 test uses this one
@@ -21,9 +22,11 @@ def served(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve-guard")
     web = tmp / "web.yml"
     hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
-    web.write_text(f"basic_auth_users:\n  {USER}: {hashed}\n  {BURSTY}: {hashed}\n")
+    cert, key = self_signed(tmp)
+    web.write_text(f"tls_server_config:\n  cert_file: {cert.name}\n  key_file: {key.name}\n"
+                   f"basic_auth_users:\n  {USER}: {hashed}\n  {BURSTY}: {hashed}\n")
     with serving(tmp, "--web.config.file", str(web), "--storage.path", str(tmp / "a.db"), *ARGS,
-                 auth=(USER, PASSWORD)) as s:
+                 auth=(USER, PASSWORD), ca=str(cert)) as s:
         s.wait(lambda: s.json("/api/performance/runs")["runs"], what="the first run")
         yield s
 
@@ -42,6 +45,9 @@ def test_wrong_or_missing_password_is_401_and_probes_need_none(served):
     assert served.get("/health/live", auth=None).status_code == 200
     assert served.get("/health/ready", auth=None).status_code == 200
     assert served.get("/api/performance/optimize").status_code == 200
+    plain = served.url.replace("https://", "http://")
+    with pytest.raises(requests.ConnectionError):   # TLS only
+        requests.get(plain + "/health/live", timeout=10)
 
 
 def test_security_headers_and_no_cors_unless_allow_listed(served):
@@ -147,14 +153,16 @@ def test_a_post_evaluates_the_area_and_returns_the_run(served):
 
 def test_wrong_credentials_on_the_websocket_are_refused(served):
     import base64
+    import ssl
 
     from websockets.exceptions import InvalidStatus
     from websockets.sync.client import connect
-    url = served.url.replace("http://", "ws://") + "/api/performance/ws"
+    url = served.url.replace("https://", "wss://") + "/api/performance/ws"
+    tls = ssl.create_default_context(cafile=served.verify)
     with pytest.raises(InvalidStatus) as e:
-        with connect(url, open_timeout=5) as ws:
+        with connect(url, open_timeout=5, ssl=tls) as ws:
             ws.recv(timeout=5)
     assert e.value.response.status_code == 403
     good = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-    with connect(url, open_timeout=5, additional_headers={"Authorization": good}) as ws:
+    with connect(url, open_timeout=5, ssl=tls, additional_headers={"Authorization": good}) as ws:
         ws.ping().wait(5)
