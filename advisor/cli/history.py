@@ -66,9 +66,11 @@ def history_group(ctx, storage_path, limit, fmt, debug):
         if not runs:
             click.echo(f"no runs recorded in {storage_path} yet")
             return
-        scores = [r["overall"] if r["overall"] is not None else float("nan") for r in reversed(runs)]
+        # The sparkline follows the scheduled runs over every pack; an area's run scores only that area.
+        full = [r for r in reversed(runs) if r["scope"] == "all"]
+        scores = [r["overall"] if r["overall"] is not None else float("nan") for r in full]
         click.echo(f"score {sparkline(scores, width=min(60, len(scores)))}  "
-                   f"({len(runs)} run(s), oldest left)")
+                   f"({len(full)} full run(s), oldest left)")
         click.echo(f"{'RUN':>6}  {'FINISHED':20}  {'TOOK':>7}  {'SCORE':>5}  {'RULES':>7}  {'FINDINGS':>8}  "
                    f"{'TRIGGER':14}  SOURCE")
         for r in runs:

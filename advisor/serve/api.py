@@ -116,7 +116,7 @@ class Api:
             body = views.optimize(self.engine, categories=_list(req, "category", CATEGORIES),
                                   severities=_list(req, "severity", SEVERITIES), dimensions=_list(req, "dimension"),
                                   packs=_list(req, "pack"), matchers=matchers)
-            return JSON(body)
+            return Response(body, media_type="application/json")
         return await self._guarded(request, go)
 
     async def scaling(self, request: Request) -> Response:

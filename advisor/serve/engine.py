@@ -62,6 +62,7 @@ class Engine:
         self.last: Outcome | None = None            # the last complete run that evaluated
         self.last_attempt: Outcome | None = None    # the last complete run, failed or not
         self.running: Scope | None = None
+        self.view_cache: dict = {}                  # the API's encodings of the last run (serve.views)
         self.started = time.time()
         self._lock = threading.Lock()
         self._guard = threading.Lock()

@@ -15,6 +15,8 @@ from ..history import fingerprint
 from ..reports.charts import chart
 from . import views
 
+SHOWN = 50   # findings per group with their charts; the rest are in the JSON API
+
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 _TEMPLATE = _ENV.from_string(resources.files(__package__).joinpath("dashboard.html.j2").read_text())
 
@@ -66,7 +68,8 @@ def render(engine, nonce: str) -> str:
         coverage=f"coverage {report.overall.evaluated}/{report.overall.total}" if report else "",
         trend=_polyline([s["overall"] for s in scores]),
         dimensions=dims, dim_trends={d: _polyline([s["dimensions"].get(d) for s in scores]) for d, _ in dims},
-        new=new, persisting=persisting, resolved=resolved, scaling=views.scaling(engine)["recommendations"],
+        new=new[:SHOWN], persisting=persisting[:SHOWN], resolved=resolved[:SHOWN],
+        more={"new": len(new) - SHOWN, "persisting": len(persisting) - SHOWN, "resolved": len(resolved) - SHOWN}, scaling=views.scaling(engine)["recommendations"],
         chart=chart, when=_when, score_class=_score_class, target_text=_target_text, money=_money)
 
 

@@ -79,7 +79,7 @@ def test_history_command_lists_runs_with_a_sparkline_and_diffs(tmp_path):
     r = _advisor("history", "--storage.path", str(db))
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
-    assert lines[0].startswith("score ▄▄")
+    assert lines[0].startswith("score ▄▄  (2 full run(s)")
     assert lines[2].split()[:2] == ["2", "1970-01-01"] and "prometheus http://prom:9090" in lines[2]
     r = _advisor("history", "--storage.path", str(db), "diff", "1", "2")
     assert r.exit_code == 0, r.output
