@@ -115,7 +115,8 @@ class Api:
                 raise BadRequest(f"target: {e}") from None
             body = views.optimize(self.engine, categories=_list(req, "category", CATEGORIES),
                                   severities=_list(req, "severity", SEVERITIES), dimensions=_list(req, "dimension"),
-                                  packs=_list(req, "pack"), matchers=matchers)
+                                  packs=_list(req, "pack"), matchers=matchers,
+                                  full=_list(req, "detail", ("summary", "full"))[-1:] == ("full",))
             return Response(body, media_type="application/json")
         return await self._guarded(request, go)
 

@@ -50,7 +50,9 @@ def document(version: str) -> dict:
             "summary": "Current recommendations (the last scheduled run), filtered.",
             "parameters": [_q("category", "optimization, scaling or alert"), _q("severity", "info, warning, critical"),
                            _q("dimension", "e.g. cpu, memory, disk"), _q("pack", "pack name"),
-                           _q("target", 'label matcher, e.g. instance=~"web-.*"')],
+                           _q("target", 'label matcher, e.g. instance=~"web-.*"'),
+                           _q("detail", "summary (default) or full: with each finding's chart series and "
+                                        "evidence", False)],
             "responses": _resp("Findings and pending findings with history", errors=(400, 401))}},
         "/api/performance/metrics/live": {"get": {
             "summary": "Key live figures per target (CPU, memory, load, disk, network, top process groups).",

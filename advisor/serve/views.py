@@ -47,32 +47,41 @@ def envelope(engine) -> dict:
     return out
 
 
-def _encoded(engine) -> tuple[list[tuple[Finding, bytes]], list[tuple[Finding, bytes]]]:
+HEAVY = ("series", "evidence")   # left out of list answers unless asked for (?detail=full)
+
+
+def _encoded(engine, full: bool) -> tuple[list[tuple[Finding, bytes]], list[tuple[Finding, bytes]]]:
     """The last run's findings and pending findings, each encoded once per run (every GET reuses them)."""
     last = engine.last
     if last is None or last.report is None:
         return [], []
-    cached = engine.view_cache.get("optimize")
+    key = "optimize-full" if full else "optimize"
+    cached = engine.view_cache.get(key)
     if cached and cached[0] == last.run_id:
         return cached[1]
     known = _known(engine)
 
-    def enc(fs):
-        return [(f, orjson.dumps(_clean(_finding(f, known)))) for f in fs]
-    out = (enc(last.report.findings), enc(last.report.pending))
-    engine.view_cache["optimize"] = (last.run_id, out)
+    def one(f: Finding) -> bytes:
+        d = _finding(f, known)
+        if not full:
+            for k in HEAVY:
+                d.pop(k, None)
+        return orjson.dumps(_clean(d))
+    out = ([(f, one(f)) for f in last.report.findings], [(f, one(f)) for f in last.report.pending])
+    engine.view_cache[key] = (last.run_id, out)
     return out
 
 
 def optimize(engine, *, categories=(), severities=(), dimensions=(), packs=(),
-             matchers: tuple[Matcher, ...] = ()) -> bytes:
-    """The JSON document (bytes): the envelope, then the findings and pending findings that pass the filters."""
+             matchers: tuple[Matcher, ...] = (), full: bool = False) -> bytes:
+    """The JSON document (bytes): the envelope, then the findings and pending findings that pass the filters;
+    each finding's chart series and evidence only when `full`."""
     def keep(f: Finding) -> bool:
         return ((not categories or f.rule.category in categories) and
                 (not severities or f.severity in severities) and
                 (not dimensions or f.rule.dimension in dimensions) and
                 (not packs or f.rule.pack in packs) and matches_all(matchers, {**f.labels, **f.target}))
-    findings, pending = _encoded(engine)
+    findings, pending = _encoded(engine, full)
     head = orjson.dumps(envelope(engine))[:-1]
     return b"".join((head, b',"findings":[', b",".join(b for f, b in findings if keep(f)),
                      b'],"pending":[', b",".join(b for f, b in pending if keep(f)), b"]}"))

@@ -75,6 +75,9 @@ def test_the_leak_opens_and_shows_in_the_api_metrics_sse_and_websocket(stage):
     f = stage.opened
     assert f'Resident memory of process group "{GROUP}"' in f["recommendation"]
     assert 1.0e6 < f["projection"]["slope"] < 3.5e6 and f["first_seen"] is not None
+    assert "series" not in f and "evidence" not in f   # the list answer is compact; detail=full has the chart data
+    full = _mine(stage.serve.json("/api/performance/optimize?category=alert&detail=full")["findings"])
+    assert len(full[0]["series"]) >= 10 and full[0]["evidence"][0]["title"].startswith("Process count")
     leaks = stage.serve.json("/api/performance/memory/leaks")["leaks"]
     mine = [x for x in leaks if x["target"].get("groupname") == GROUP]
     assert mine and mine[0]["resource"] == "resident memory" and mine[0]["growth_per_hour"] > 3.6e9
