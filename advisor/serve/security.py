@@ -97,6 +97,9 @@ class Guard:
             if not ok:
                 if scope["type"] == "websocket":
                     return await send({"type": "websocket.close", "code": 1008})
+                if scope["method"] == "POST":
+                    audit.info("audit client=%s user=%s method=POST path=%s status=401", client,
+                               _safe(_user(headers.get("authorization"))), _safe(path))
                 return await self._send_json(send, 401, {"error": "unauthorized"},
                                              [(b"www-authenticate", b'Basic realm="perfadvisor advisor"')])
             user = _user(headers.get("authorization"))

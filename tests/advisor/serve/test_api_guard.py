@@ -42,6 +42,9 @@ def test_wrong_or_missing_password_is_401_and_probes_need_none(served):
         assert r.headers["www-authenticate"].startswith("Basic")
         assert PASSWORD not in r.text
     assert served.get("/metrics", auth=None).status_code == 401
+    assert served.post("/api/performance/cache/optimize", json={}, auth=("mallory", "x")).status_code == 401
+    served.wait(lambda: "user=mallory method=POST path=/api/performance/cache/optimize status=401" in served.output(),
+                timeout=5, what="the audit line of a refused POST")
     assert served.get("/health/live", auth=None).status_code == 200
     assert served.get("/health/ready", auth=None).status_code == 200
     assert served.get("/api/performance/optimize").status_code == 200
