@@ -127,9 +127,21 @@ def bench_api(tmp: Path, clients: int, requests_each: int, targets: int) -> None
                 stop(exp)
 
 
-def bench_steady(tmp: Path, cycles: int) -> None:
+def bench_steady(tmp: Path, cycles: int, fleet: int = 0) -> None:
+    """Back-to-back cycles: on the embedded engine with local sampling, or (fleet > 0) against a synthetic fleet,
+    where nothing accumulates but the history store."""
+    if fleet:
+        print(f"## Steady state: a {fleet}-target synthetic fleet, {cycles} back-to-back cycles")
+        with Fleet(fleet) as f:
+            proc, url = start_serve(tmp, "--prometheus", f.url, "--interval", "10ms", "--log.level", "warn")
+            _steady(proc, url, cycles)
+        return
     print(f"## Steady state: embedded engine, local sampling every 1s, {cycles} back-to-back cycles")
     proc, url = start_serve(tmp, "--interval", "10ms", "--sample-interval", "1s", "--log.level", "warn")
+    _steady(proc, url, cycles)
+
+
+def _steady(proc: subprocess.Popen, url: str, cycles: int) -> None:
     try:
         ps = psutil.Process(proc.pid)
         early = min(10, cycles)
@@ -143,8 +155,9 @@ def bench_steady(tmp: Path, cycles: int) -> None:
         detail = requests.get(url + "/health/detailed", timeout=30).json()
         store1 = detail["store"]["bytes"]
         print(f"   after {early} cycles: RSS {rss0 / 2**20:.0f} MiB, store {store0 / 2**20:.1f} MiB")
+        samples = f"{detail['local']['samples_taken']} samples, " if "local" in detail else ""
         print(f"   after {cycles} cycles: RSS {rss1 / 2**20:.0f} MiB, store {store1 / 2**20:.1f} MiB "
-              f"({detail['local']['samples_taken']} samples, {took / max(1, cycles - early):.2f} s per cycle)")
+              f"({samples}{took / max(1, cycles - early):.2f} s per cycle)")
         print(f"   ratio RSS after {cycles} / after {early}: {rss1 / rss0:.2f}")
     finally:
         stop(proc)
@@ -175,6 +188,8 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=40, help="per client and endpoint")
     ap.add_argument("--api-targets", type=int, default=100)
     ap.add_argument("--cycles", type=int, default=1000)
+    ap.add_argument("--steady-fleet", type=int, default=0, metavar="N",
+                    help="steady state against an N-target synthetic fleet instead of the embedded engine")
     ap.add_argument("--targets", default="10,100,1000")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as d:
@@ -184,7 +199,7 @@ def main() -> None:
         if a.only in (None, "cycles"):
             bench_cycles(tmp, [int(x) for x in a.targets.split(",")])
         if a.only in (None, "steady"):
-            bench_steady(tmp, a.cycles)
+            bench_steady(tmp, a.cycles, a.steady_fleet)
 
 
 if __name__ == "__main__":

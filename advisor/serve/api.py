@@ -134,7 +134,7 @@ class Api:
 
         def figures():
             if eng.feed is not None:
-                loaded = eng.feed.load()
+                loaded = eng.loaded or eng.feed.load()
                 return views.live(choose(eng.config, loaded.storage), loaded.now)
             return views.live(choose(eng.config), time.time())
         try:

@@ -62,6 +62,7 @@ class Engine:
         self.last: Outcome | None = None            # the last complete run that evaluated
         self.last_attempt: Outcome | None = None    # the last complete run, failed or not
         self.running: Scope | None = None
+        self.loaded = None                          # embedded: the samples of the last cycle (feed.Loaded)
         self.view_cache: dict = {}                  # the API's encodings of the last run (serve.views)
         self.started = time.time()
         self._lock = threading.Lock()
@@ -138,7 +139,9 @@ class Engine:
     def _report(self, scope: Scope) -> Report:
         cfg = scope.config(self.config, self.loaded_packs)
         if self.feed is not None:
+            self.loaded = None          # the previous cycle's samples go before the next are read
             loaded = self.feed.load()
+            self.loaded = loaded        # kept for the live figures until the next cycle
             return execute(cfg, source=choose(cfg, loaded.storage), now=loaded.now, adapt=loaded.adapt)
         return execute(cfg)
 
