@@ -12,6 +12,7 @@ import click
 from . import alerts, explain, packs, query, rule_tests, run
 from . import doctor
 from . import bench, compare
+from . import history, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -26,6 +27,8 @@ for _command in (run.run, packs.packs_group, explain.explain, alerts.alerts_grou
 cli.add_command(doctor.doctor)
 cli.add_command(bench.bench)
 cli.add_command(compare.compare)
+cli.add_command(history.history_group)
+cli.add_command(serve.serve)
 
 
 def main() -> None:

@@ -164,6 +164,10 @@ ADVISOR_ENV = {
     "PERFADVISOR_PROMETHEUS_MAX_ANSWER_BYTES": "Largest answer read from Prometheus, in bytes (as "
                                                "`prometheus.max_answer_bytes`; default 64 MiB).",
     "PERFADVISOR_STORE": "Local mode: SQLite file that keeps samples between runs (as `--store`).",
+    "PERFADVISOR_SERVE_WEB_LISTEN_ADDRESS": "advisor serve: address to listen on (as `--web.listen-address`).",
+    "PERFADVISOR_SERVE_WEB_CONFIG_FILE": "advisor serve: exporter-toolkit web config file (as `--web.config.file`).",
+    "PERFADVISOR_SERVE_INTERVAL": "advisor serve: time between evaluations (as `--interval`).",
+    "PERFADVISOR_SERVE_STORAGE_PATH": "advisor serve / history: the history store, SQLite (as `--storage.path`).",
 }
 _ENV_RE = re.compile(r"['\"](PERFADVISOR_[A-Z0-9_]+)['\"]")
 

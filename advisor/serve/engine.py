@@ -1,0 +1,210 @@
+"""The evaluation loop: the advisor's core called as a library every interval and on demand, one run at a time.
+
+- Runs never overlap (one lock). An on-demand evaluation with the same scope as a running one shares its
+  result; another waits for the lock.
+- A failing source (SourceError) is a recorded run with its error: the last results stay served, marked
+  stale with the error, and nothing is resolved.
+- Every finished run goes to the history store, and what it changed goes out as events.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+import time
+from dataclasses import dataclass, field, replace
+
+from ..config import Config
+from ..errors import AdvisorError, SourceError
+from ..findings import Finding, Report
+from ..history import HistoryStore, run_row
+from ..history.records import RunRow
+from ..run import execute, plan
+from ..sources import choose, local_mode
+from .events import Events
+from .feed import LocalFeed
+from .scope import Scope, matches_all
+
+log = logging.getLogger("perfadvisor.advisor.serve")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One evaluation's result: the report (None when the source failed), its findings within the scope."""
+
+    scope: Scope
+    started_at: float
+    finished_at: float
+    run_id: int | None = None
+    report: Report | None = None
+    findings: tuple[Finding, ...] = ()
+    pending: tuple[Finding, ...] = ()
+    error: str | None = None
+    opened: tuple[dict, ...] = field(default=(), repr=False)
+    resolved: tuple[dict, ...] = field(default=(), repr=False)
+
+    @property
+    def duration(self) -> float:
+        return self.finished_at - self.started_at
+
+
+def query_errors(report: Report) -> int:
+    return sum(1 for r in report.results if not r.evaluated and r.reason.startswith("query failed"))
+
+
+class Engine:
+    def __init__(self, config: Config, store: HistoryStore, events: Events, interval: float,
+                 feed: LocalFeed | None = None, metrics=None):
+        self.config, self.store, self.events, self.interval = config, store, events, interval
+        self.feed, self.metrics = feed, metrics
+        packs, _, _ = plan(config)          # pack and parameter errors now (exit 2), not at the first run
+        self.loaded_packs = tuple(p.name for p in packs)
+        self.last: Outcome | None = None            # the last complete run that evaluated
+        self.last_attempt: Outcome | None = None    # the last complete run, failed or not
+        self.running: Scope | None = None
+        self.loaded = None                          # embedded: the samples of the last cycle (feed.Loaded)
+        self.view_cache: dict = {}                  # the API's encodings of the last run (serve.views)
+        self.started = time.time()
+        self._lock = threading.Lock()
+        self._guard = threading.Lock()
+        self._inflight: dict[tuple, concurrent.futures.Future] = {}
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def source_name(self) -> str:
+        if local_mode(self.config):
+            return f"embedded ({self.feed.described})" if self.feed else "embedded"
+        from ..sources.prometheus import redact_url
+        return f"prometheus {redact_url(self.config.prometheus.url)}"
+
+    # -- the schedule -------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="serve-evaluator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=60)
+
+    def _loop(self) -> None:
+        if self.feed:
+            # Two samples before the first evaluation: with one, history is 0 s and windows cannot be fitted.
+            deadline = time.monotonic() + max(30.0, 3 * self.feed.interval)
+            while not self._stop.is_set() and time.monotonic() < deadline and not self.feed.wait_samples(2, 0.2):
+                pass
+        while not self._stop.is_set():
+            begun = time.monotonic()
+            try:
+                self.evaluate(Scope())
+            except Exception:  # noqa: BLE001 - the schedule never dies; the error is logged and recorded
+                log.exception("scheduled evaluation failed")
+            # No overlap and no catch-up bursts: the next run starts an interval after this one started,
+            # or at once when it took longer than that.
+            self._wake.wait(max(0.0, self.interval - (time.monotonic() - begun)))
+            self._wake.clear()
+
+    # -- one evaluation -----------------------------------------------------------------------------------
+
+    def evaluate(self, scope: Scope) -> Outcome:
+        """Run `scope` now (sharing a running evaluation of the same scope); blocks until it is done."""
+        with self._guard:
+            fut = self._inflight.get(scope.key)
+            owner = fut is None
+            if owner:
+                fut = concurrent.futures.Future()
+                self._inflight[scope.key] = fut
+        if not owner:
+            return fut.result()
+        try:
+            with self._lock:
+                self.running = scope
+                try:
+                    out = self._run(scope)
+                finally:
+                    self.running = None
+            fut.set_result(out)
+            return out
+        except BaseException as e:
+            fut.set_exception(e)
+            raise
+        finally:
+            with self._guard:
+                self._inflight.pop(scope.key, None)
+
+    def _report(self, scope: Scope) -> Report:
+        cfg = scope.config(self.config, self.loaded_packs)
+        if self.feed is not None:
+            self.loaded = None          # the previous cycle's samples go before the next are read
+            loaded = self.feed.load()
+            self.loaded = loaded        # kept for the live figures until the next cycle
+            return execute(cfg, source=choose(cfg, loaded.storage), now=loaded.now, adapt=loaded.adapt)
+        return execute(cfg)
+
+    def _run(self, scope: Scope) -> Outcome:
+        started = time.time()
+        report, error = None, None
+        try:
+            report = self._report(scope)
+        except SourceError as e:
+            error = str(e)
+        except AdvisorError as e:      # e.g. a template that fails to render: the run fails, the service stays
+            error = str(e)
+        except Exception as e:  # noqa: BLE001
+            log.exception("evaluation failed")
+            error = f"internal error ({type(e).__name__}); see the service's log"
+        finished = time.time()
+        if report is None:
+            row = RunRow(started, finished, self.source_name, scope.trigger, None, {}, 0, 0, {}, (), error=error,
+                         scope=scope.area)
+            changes = self.store.record(row, resolves=False)
+            out = Outcome(scope, started, finished, changes.run_id, error=error)
+        else:
+            findings = tuple(f for f in report.findings if matches_all(scope.matchers, {**f.labels, **f.target}))
+            pending = tuple(f for f in report.pending if matches_all(scope.matchers, {**f.labels, **f.target}))
+            row = run_row(report, started, finished, trigger=scope.trigger, scope=scope.area,
+                          findings=list(findings))
+            row = replace(row, source=self.source_name)
+            evaluated = {r.rule.id for r in report.results if r.evaluated}
+            changes = self.store.record(row, evaluated_rules=evaluated, resolves=not scope.matchers)
+            out = Outcome(scope, started, finished, changes.run_id, report, findings, pending,
+                          opened=changes.opened, resolved=changes.resolved)
+        if scope.complete:
+            self.last_attempt = out
+            if report is not None:
+                self.last = out
+        if self.metrics:
+            self.metrics.observe(out, self)
+        self._publish(out, changes)
+        return out
+
+    def _publish(self, out: Outcome, changes) -> None:
+        for f in changes.opened:
+            self.events.publish("finding_opened", {"run_id": out.run_id, **f})
+        for f in changes.resolved:
+            self.events.publish("finding_resolved", {"run_id": out.run_id, **f})
+        before, after = changes.score_before, changes.score_after
+        if after is not None and before != after:
+            self.events.publish("score_changed", {"run_id": out.run_id, "before": before, "after": after})
+        self.events.publish("run_finished", {
+            "run_id": out.run_id, "scope": out.scope.area, "trigger": out.scope.trigger,
+            "duration_seconds": round(out.duration, 3), "error": out.error,
+            "score": out.report.overall.value if out.report else None,
+            "findings": len(out.findings), "opened": len(changes.opened), "resolved": len(changes.resolved)})
+
+    # -- what the API shows -------------------------------------------------------------------------------
+
+    def status(self) -> dict:
+        """Freshness of the served results: stale when the last attempt failed or is overdue."""
+        now = time.time()
+        last, attempt = self.last, self.last_attempt
+        error = attempt.error if attempt and attempt.error else None
+        overdue = last is not None and now - last.finished_at > 2 * self.interval + 60
+        return {"stale": bool(error) or overdue or last is None, "source_error": error,
+                "last_run_id": last.run_id if last else None,
+                "last_run_at": last.finished_at if last else None,
+                "running": self.running.area if self.running else None}

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Benchmark: `advisor serve` — API latency under concurrent clients, steady-state memory over many cycles, and
+the cost of one evaluation cycle against the number of targets.
+
+1. API: 50 clients hammer /api/performance/optimize and /metrics of a serve whose last run holds a synthetic
+   fleet's findings; p50/p99 and errors, beside the exporter's own /metrics under the same load (the peer).
+2. Steady state: serve on the embedded engine (local sampling), evaluating back to back; RSS and store size
+   after the first cycles and after --cycles, and their ratio (no growth beyond the store).
+3. Cycle cost: one scheduled serve cycle against a synthetic fleet of 10, 100, 1,000 targets
+   (tests/support/fleet.py), beside `advisor run`'s in-process evaluation of the same fleet (the peer).
+
+    .venv/bin/python scripts/bench_serve.py                       # all three
+    .venv/bin/python scripts/bench_serve.py --only api --clients 50 --requests 40
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from perfadvisor.advisor import config as C  # noqa: E402
+from perfadvisor.advisor.run import execute  # noqa: E402
+from tests.support.fleet import Fleet  # noqa: E402
+from tests.support.procs import free_port, stop, wait_http  # noqa: E402
+
+BIN = Path(sys.executable).with_name("advisor")
+EXPORTER = Path(sys.executable).with_name("perfadvisor-exporter")
+
+
+def start_serve(tmp: Path, *args: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    log = (tmp / f"serve-{port}.log").open("wb")
+    proc = subprocess.Popen([str(BIN), "serve", f"--web.listen-address=127.0.0.1:{port}",
+                             f"--storage.path={tmp / f'serve-{port}.db'}", *args], stdout=log, stderr=log, cwd=tmp)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/health/live", proc=proc, timeout=120)
+    return proc, url
+
+
+def runs(url: str) -> list[dict]:
+    return requests.get(url + "/api/performance/runs?limit=1000", timeout=30).json()["runs"]
+
+
+def wait_runs(url: str, n: int, timeout: float = 3600) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = [r for r in runs(url) if r["trigger"] == "schedule"]
+        if len(got) >= n:
+            return got
+        time.sleep(0.5)
+    raise TimeoutError(f"{n} runs not done in {timeout}s")
+
+
+def load(url: str, clients: int, requests_each: int) -> tuple[list[float], int]:
+    """`clients` threads, each sending `requests_each` GETs on one keep-alive session; latencies (s), errors."""
+    lat: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def client():
+        s = requests.Session()
+        mine = []
+        for _ in range(requests_each):
+            t = time.perf_counter()
+            try:
+                r = s.get(url, timeout=60)
+                ok = r.status_code == 200
+            except requests.RequestException:
+                ok = False
+            mine.append(time.perf_counter() - t)
+            if not ok:
+                with lock:
+                    errors[0] += 1
+        with lock:
+            lat.extend(mine)
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return lat, errors[0]
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def bench_api(tmp: Path, clients: int, requests_each: int, targets: int) -> None:
+    print(f"## API: {clients} clients × {requests_each} requests each, last run over a {targets}-target fleet")
+    with Fleet(targets) as fleet:
+        proc, url = start_serve(tmp, "--prometheus", fleet.url, "--interval", "1h")
+        exp = None
+        try:
+            wait_runs(url, 1)
+            body = requests.get(url + "/api/performance/optimize", timeout=60)
+            print(f"   /api/performance/optimize answer: {len(body.content) / 1e6:.2f} MB, "
+                  f"{len(body.json()['findings'])} findings")
+            eport = free_port()
+            exp = subprocess.Popen([str(EXPORTER), f"--web.listen-address=127.0.0.1:{eport}", "--log.level=warn"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_http(f"http://127.0.0.1:{eport}/metrics", proc=exp, timeout=120)
+            rows = []
+            for name, target in (("serve /api/performance/optimize", url + "/api/performance/optimize"),
+                                 ("serve /metrics", url + "/metrics"),
+                                 ("exporter /metrics (peer)", f"http://127.0.0.1:{eport}/metrics")):
+                lat, err = load(target, clients, requests_each)
+                rows.append((name, pct(lat, 50), pct(lat, 99), err, len(lat)))
+            print(f"   {'endpoint':34} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'requests':>9}")
+            for name, p50, p99, err, n in rows:
+                print(f"   {name:34} {p50 * 1e3:8.1f} {p99 * 1e3:8.1f} {err:7d} {n:9d}")
+            print(f"   ratio serve /metrics p50 / exporter /metrics p50: {rows[1][1] / rows[2][1]:.2f}")
+        finally:
+            stop(proc)
+            if exp:
+                stop(exp)
+
+
+def bench_steady(tmp: Path, cycles: int, fleet: int = 0) -> None:
+    """Back-to-back cycles: on the embedded engine with local sampling, or (fleet > 0) against a synthetic fleet,
+    where nothing accumulates but the history store."""
+    if fleet:
+        print(f"## Steady state: a {fleet}-target synthetic fleet, {cycles} back-to-back cycles")
+        with Fleet(fleet) as f:
+            proc, url = start_serve(tmp, "--prometheus", f.url, "--interval", "10ms", "--log.level", "warn")
+            _steady(proc, url, cycles)
+        return
+    print(f"## Steady state: embedded engine, local sampling every 1s, {cycles} back-to-back cycles")
+    proc, url = start_serve(tmp, "--interval", "10ms", "--sample-interval", "1s", "--log.level", "warn")
+    _steady(proc, url, cycles)
+
+
+def _steady(proc: subprocess.Popen, url: str, cycles: int) -> None:
+    try:
+        ps = psutil.Process(proc.pid)
+        early = min(10, cycles)
+        wait_runs(url, early)
+        rss0 = ps.memory_info().rss
+        store0 = requests.get(url + "/health/detailed", timeout=30).json()["store"]["bytes"]
+        t0 = time.monotonic()
+        wait_runs(url, cycles)
+        took = time.monotonic() - t0
+        rss1 = ps.memory_info().rss
+        detail = requests.get(url + "/health/detailed", timeout=30).json()
+        store1 = detail["store"]["bytes"]
+        print(f"   after {early} cycles: RSS {rss0 / 2**20:.0f} MiB, store {store0 / 2**20:.1f} MiB")
+        samples = f"{detail['local']['samples_taken']} samples, " if "local" in detail else ""
+        print(f"   after {cycles} cycles: RSS {rss1 / 2**20:.0f} MiB, store {store1 / 2**20:.1f} MiB "
+              f"({samples}{took / max(1, cycles - early):.2f} s per cycle)")
+        print(f"   ratio RSS after {cycles} / after {early}: {rss1 / rss0:.2f}")
+    finally:
+        stop(proc)
+
+
+def bench_cycles(tmp: Path, sizes: list[int]) -> None:
+    print("## Cycle cost against the number of targets (synthetic fleet API; all built-in packs)")
+    print(f"   {'targets':>8} {'serve cycle s':>14} {'advisor run s':>14} {'ratio':>6} {'findings':>9}")
+    for n in sizes:
+        with Fleet(n) as fleet:
+            cfg = C.build(prometheus_url=fleet.url, env={})
+            t = time.perf_counter()
+            report = execute(cfg)
+            peer = time.perf_counter() - t
+            proc, url = start_serve(tmp, "--prometheus", fleet.url, "--interval", "1h", "--log.level", "warn")
+            try:
+                run = wait_runs(url, 1)[0]
+            finally:
+                stop(proc)
+        print(f"   {n:8d} {run['duration_seconds']:14.2f} {peer:14.2f} {run['duration_seconds'] / peer:6.2f} "
+              f"{len(report.findings):9d}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=["api", "steady", "cycles"])
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--requests", type=int, default=40, help="per client and endpoint")
+    ap.add_argument("--api-targets", type=int, default=100)
+    ap.add_argument("--cycles", type=int, default=1000)
+    ap.add_argument("--steady-fleet", type=int, default=0, metavar="N",
+                    help="steady state against an N-target synthetic fleet instead of the embedded engine")
+    ap.add_argument("--targets", default="10,100,1000")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as d:
+        tmp = Path(d)
+        if a.only in (None, "api"):
+            bench_api(tmp, a.clients, a.requests, a.api_targets)
+        if a.only in (None, "cycles"):
+            bench_cycles(tmp, [int(x) for x in a.targets.split(",")])
+        if a.only in (None, "steady"):
+            bench_steady(tmp, a.cycles, a.steady_fleet)
+
+
+if __name__ == "__main__":
+    main()
