@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,14 +14,6 @@ DEPLOY = REPO / "deploy"
 BIN = Path(sys.executable).parent  # the venv the tests run in: perfadvisor-exporter and advisor live here
 INSTALLED_BIN = "/opt/perfadvisor/bin/"  # where the units and docs/deploy.md install the programs
 
-
-def serve_available() -> bool:
-    """Whether this checkout has `advisor serve` (built on its own branch; tests needing it skip until then)."""
-    r = subprocess.run([str(BIN / "advisor"), "serve", "--help"], capture_output=True)
-    return r.returncode == 0
-
-
-needs_serve = pytest.mark.skipif(not serve_available(), reason="`advisor serve` is not in this checkout yet")
 
 
 def unit(name: str) -> dict[str, list[tuple[str, str]]]:

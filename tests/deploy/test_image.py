@@ -17,7 +17,7 @@ from tests.support.exporter import exporter_binary, start_exporter
 from tests.support.procs import free_port, wait_http
 from tests.support.prometheus import start_prometheus
 
-from .conftest import REPO, needs_serve, objects
+from .conftest import REPO, objects
 from .image import LIMITS, base_image, build_image, podman
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -209,9 +209,9 @@ def deployment_run_args() -> tuple[list[str], list[str], dict[str, str]]:
     sc, csc = spec["securityContext"], c["securityContext"]
     flags = ["--user", f"{sc['runAsUser']}:{sc['runAsGroup']}", "--network=host"]
     empty = {v["name"] for v in spec["volumes"] if "emptyDir" in v}
-    for m in c["volumeMounts"]:  # an emptyDir writable by the pod's fsGroup
+    for m in c["volumeMounts"]:  # an emptyDir writable by the pod's user (podman: U chowns it; mode= is not kept)
         assert m["name"] in empty
-        flags += ["--tmpfs", f"{m['mountPath']}:rw,mode=1777"]
+        flags += ["--tmpfs", f"{m['mountPath']}:rw,U"]
     if csc.get("readOnlyRootFilesystem"):
         flags.append("--read-only")
     flags += [f"--cap-drop={cap}" for cap in csc["capabilities"]["drop"]]
@@ -220,7 +220,6 @@ def deployment_run_args() -> tuple[list[str], list[str], dict[str, str]]:
     return flags, c["args"], {e["name"]: e["value"] for e in c["env"]}
 
 
-@needs_serve
 def test_advisor_serve_container_as_the_deployment_runs_it(image, exporter_container, tmp_path):
     _, address = exporter_container
     flags, args, env = deployment_run_args()
@@ -229,7 +228,11 @@ def test_advisor_serve_container_as_the_deployment_runs_it(image, exporter_conta
     with start_prometheus(tmp_path / "prom", {"perfadvisor": [address]}) as prom:
         env = {**env, "PERFADVISOR_PROMETHEUS_URL": prom.url}
         with container(*flags, *(f"--env={k}={v}" for k, v in env.items()), image, *args) as name:
-            wait_http(f"http://127.0.0.1:{port}/health/ready", timeout=120)
+            try:
+                wait_http(f"http://127.0.0.1:{port}/health/ready", timeout=120)
+            except TimeoutError as e:
+                logs = subprocess.run([*podman(), "logs", name], capture_output=True, text=True)
+                raise AssertionError(f"{e}\ncontainer log:\n{logs.stdout[-3000:]}{logs.stderr[-3000:]}") from None
             assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 200
             assert subprocess.run([*podman(), "healthcheck", "run", name], capture_output=True).returncode == 0
             ls = subprocess.run([*podman(), "exec", name, "ls", str(Path(env["PERFADVISOR_SERVE_STORAGE_PATH"]).parent)],

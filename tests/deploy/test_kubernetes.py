@@ -16,7 +16,7 @@ import yaml
 
 from tests.support.procs import need_binary
 
-from .conftest import BIN, DEPLOY, REPO, manifests, needs_serve, objects
+from .conftest import BIN, DEPLOY, REPO, manifests, objects
 
 K8S = DEPLOY / "kubernetes"
 OPERATOR_SCHEMA = json.loads((Path(__file__).parent / "schemas" / "monitoring.coreos.com_v1.schema.json").read_text())
@@ -144,7 +144,6 @@ def test_daemonset_args_are_exporter_flags():
     assert [f for f in _flags(args) if f not in help_text] == []
 
 
-@needs_serve
 def test_advisor_deployment_args_and_variables_are_serve_options():
     (dep,) = objects("Deployment")
     c = dep["spec"]["template"]["spec"]["containers"][0]

@@ -15,7 +15,7 @@ import requests
 from tests.support.procs import free_port, need_binary, stop, wait_http
 from tests.support.prometheus import start_prometheus
 
-from .conftest import BIN, DEPLOY, INSTALLED_BIN, env_file, exec_start, needs_serve, setting, unit
+from .conftest import BIN, DEPLOY, INSTALLED_BIN, env_file, exec_start, setting, unit
 
 SERVICES = ("perfadvisor-exporter.service", "perfadvisor-advisor.service", "perfadvisor-advisor-run.service")
 UNITS = (*SERVICES, "perfadvisor-advisor-run.timer")
@@ -125,7 +125,6 @@ def test_exporter_and_periodic_run_units_work_together(tmp_path):
 
 
 @pytest.mark.slow
-@needs_serve
 def test_advisor_serve_unit_serves_and_stops_cleanly(tmp_path):
     state = tmp_path / "state"
     state.mkdir()

@@ -35,6 +35,13 @@ def leaking_process(name: str) -> Iterator[subprocess.Popen]:
     """A child named `name` whose resident memory grows ~2 MB/s until it is stopped."""
     proc = subprocess.Popen([sys.executable, "-c", LEAKER, name])
     try:
+        # Exporters decide a process' group when they first see it (process-exporter keeps that choice for the
+        # life of the PID), so nobody may see the child before it carries its name; a slow start under load did.
+        comm, deadline = Path(f"/proc/{proc.pid}/comm"), time.monotonic() + 60
+        while comm.read_text().strip() != name[:15]:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"leaking child did not take the name {name!r} (exit code {proc.poll()})")
+            time.sleep(0.02)
         yield proc
     finally:
         stop(proc)
