@@ -1,6 +1,7 @@
 """Reductions over a series' points and the least-squares fit that trend rules (and predict_linear) use."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -108,24 +109,41 @@ def downsample(points, limit: int = 240):
     return out
 
 
-def _pairs(points):
-    import numpy as np
-    t = np.array([p[0] for p in points], dtype=float)
-    v = np.array([p[1] for p in points], dtype=float)
-    i, j = np.triu_indices(len(t), k=1)
-    return np, t, v, i, j
+@functools.lru_cache(maxsize=32)
+def _triu(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i < j) of n points, made once per length (a run judges thousands of equal-length series)."""
+    i, j = np.triu_indices(n, k=1)
+    i.flags.writeable = j.flags.writeable = False
+    return i, j
+
+
+def _finite_arrays(points) -> tuple[np.ndarray, np.ndarray]:
+    """Timestamps and values of the points with a finite value, as float arrays."""
+    if isinstance(points, tuple) and len(points) == 2 and isinstance(points[0], np.ndarray):
+        t, v = points
+    else:
+        pts = list(points)
+        t = np.fromiter((p[0] for p in pts), dtype=float, count=len(pts))
+        v = np.fromiter((p[1] for p in pts), dtype=float, count=len(pts))
+    keep = np.isfinite(v)
+    return (t, v) if keep.all() else (t[keep], v[keep])
 
 
 @np.errstate(all="ignore")   # differences of values near the float limit overflow to ±Inf, which still rank
 def mann_kendall(points) -> tuple[float, float]:
     """(z, one-sided p-value of an upward trend) of the Mann-Kendall test, with the variance corrected for ties.
 
-    Rank-based: robust to noise and outliers, and to growth that is steady but not linear."""
-    pts = [(t, v) for t, v in points if math.isfinite(v)]
-    n = len(pts)
+    Rank-based: robust to noise and outliers, and to growth that is steady but not linear. `points` are
+    (t, v) pairs or a (t array, v array) tuple."""
+    return _mann_kendall(*_finite_arrays(points))
+
+
+@np.errstate(all="ignore")
+def _mann_kendall(t: np.ndarray, v: np.ndarray) -> tuple[float, float]:
+    n = len(v)
     if n < 4:
         return 0.0, 1.0
-    np, t, v, i, j = _pairs(pts)
+    i, j = _triu(n)
     s = float(np.sign(v[j] - v[i]).sum())
     _, counts = np.unique(v, return_counts=True)
     var = (n * (n - 1) * (2 * n + 5) - float((counts * (counts - 1) * (2 * counts + 5)).sum())) / 18.0
@@ -138,20 +156,29 @@ def mann_kendall(points) -> tuple[float, float]:
 @np.errstate(all="ignore")
 def theil_sen(points) -> tuple[float, float, float, float]:
     """(slope per second, intercept, lower, upper) — Theil-Sen's median of pairwise slopes with Sen's 95 %
-    confidence interval. Half the points can be outliers before the slope moves (least squares: one)."""
-    pts = [(t, v) for t, v in points if math.isfinite(v)]
-    n = len(pts)
+    confidence interval. Half the points can be outliers before the slope moves (least squares: one).
+    `points` are (t, v) pairs or a (t array, v array) tuple."""
+    return _theil_sen(*_finite_arrays(points))
+
+
+@np.errstate(all="ignore")
+def _theil_sen(t: np.ndarray, v: np.ndarray) -> tuple[float, float, float, float]:
+    n = len(v)
     if n < 2:
-        v0 = pts[0][1] if pts else float("nan")
+        v0 = float(v[0]) if n else float("nan")
         return 0.0, v0, float("-inf"), float("inf")
-    np, t, v, i, j = _pairs(pts)
+    i, j = _triu(n)
     dt = t[j] - t[i]
     keep = dt > 0
-    slopes = np.sort((v[j] - v[i])[keep] / dt[keep])
+    slopes = (v[j] - v[i]) / dt if keep.all() else (v[j] - v[i])[keep] / dt[keep]
+    slopes.sort()
     m = len(slopes)
     if m == 0:
         return 0.0, float(np.median(v)), float("-inf"), float("inf")
-    slope = float(np.median(slopes))
+    if slopes[-1] != slopes[-1]:   # a NaN (∞ − ∞): numpy's median says so
+        slope = float(np.median(slopes))
+    else:   # sorted already: the middle one(s), as np.median computes them
+        slope = float(slopes[m // 2]) if m % 2 else float(np.mean(slopes[m // 2 - 1:m // 2 + 1]))
     intercept = float(np.median(v - slope * t))
     c = _Z95 * math.sqrt(n * (n - 1) * (2 * n + 5) / 18.0)
     lo_i, hi_i = int(math.floor((m - c) / 2)), int(math.ceil((m + c) / 2))

@@ -68,8 +68,9 @@ class Verdict:
 
 def _fit(points, window: float) -> tuple[WindowFit, list]:
     pts = stats.downsample(points)
-    slope, _, lo, hi = stats.theil_sen(pts)
-    _, p = stats.mann_kendall(pts)
+    arrays = stats._finite_arrays(pts)   # converted once for both tests
+    slope, _, lo, hi = stats._theil_sen(*arrays)
+    _, p = stats._mann_kendall(*arrays)
     return WindowFit(window, slope, lo, hi, p, len(points)), pts
 
 
