@@ -148,7 +148,7 @@ class Evaluator:
             for s in fr.series:
                 ts, vs = _arrays(s)
                 keep = np.isfinite(vs)
-                for_points[_key(s.labels)] = _pairs(ts[keep], vs[keep])
+                for_points[_key(s.labels)] = (ts[keep], vs[keep])
         return self._judge(rr, series, for_points, result.warnings)
 
     def _main(self, rr: ResolvedRule) -> QueryResult:
@@ -203,10 +203,11 @@ class Evaluator:
         held, values, scores, rows = [], [], [], []
         empty = 0
         since = self.now - rr.lookback - _tol(rr) if (mode == "range" and rr.lookback) else None
+        prepared = []
         for s in series:
             ts, vs = _arrays(s)
             finite = np.isfinite(vs)
-            dropped = len(vs) - int(finite.sum())
+            dropped = 0 if finite.all() else len(vs) - int(finite.sum())
             if dropped:   # NaN (0/0) carries no information; ±Inf cannot be reduced: both are left out, and said so
                 ts, vs = ts[finite], vs[finite]
             if not len(vs):
@@ -214,17 +215,20 @@ class Evaluator:
                 continue
             wts, wvs = ts, vs
             if since is not None:
-                i = int(np.searchsorted(ts, since))
+                i = int(ts.searchsorted(since))
                 wts, wvs = (ts[i:], vs[i:]) if i < len(ts) else (ts[-1:], vs[-1:])
-            st = stats.summary(wvs)
-            pts = None
+            prepared.append((s, ts, vs, dropped, wts, wvs))
+        # Every target's reductions and noise at once (the windows' values, stacked by length).
+        rows_of = stats.Rows([p[5] for p in prepared])
+        how = rule.evaluate.reduce
+        for k, (s, ts, vs, dropped, wts, wvs) in enumerate(prepared):
+            st = None
             projection = verdict = None
             if mode == "trend":
-                pts = _pairs(ts, vs)
-                projection, verdict = self._project(rr, s.labels, pts, aux.get("limit"))
+                projection, verdict = self._project(rr, s.labels, (ts, vs), aux.get("limit"))
                 value = projection.slope if cond and cond.of == "slope" else projection.projected
             elif mode == "range":
-                value = st.get(rule.evaluate.reduce, float("nan"))
+                value = rows_of.value(k, how)
             else:
                 value = float(wvs[-1])
             target = target_of(rule, s.labels)   # one dict for the value and the finding
@@ -234,6 +238,8 @@ class Evaluator:
                 holds = False   # no upward trend the data can tell from noise
             if holds and projection is not None and not rr.windows and projection.r2 < rr.min_fit:
                 holds = False   # growth is not steady enough to call it a trend
+            if rr.sizing:
+                st = rows_of.summary(k)
             sizing_res = self._sizing(rr, s.labels, value, st, aux) if rr.sizing else None
             replica_res = self._replicas(rr, s.labels, value, aux) if rr.replicas else None
             if rr.replicas and (replica_res is None or replica_res.desired == replica_res.current):
@@ -247,19 +253,22 @@ class Evaluator:
                 scores.append(log_normal_score(rule.score.good, rule.score.median, value))
             if not holds:
                 continue
-            pts = pts if pts is not None else _pairs(ts, vs)
-            state, active_for, shown = "firing", None, _pairs(wts, wvs) if since is not None else pts
+            st = st if st is not None else rows_of.summary(k)
+            state, active_for, shown = "firing", None, (wts, wvs)
+            noise = float(rows_of.noise[k])   # of the shown values, unless `for` shows other points
             if cond is not None and rr.for_seconds:
                 if mode == "instant":
-                    shown = for_points.get(_key(s.labels)) or pts
+                    fp = for_points.get(_key(s.labels))
+                    if fp is not None and len(fp[0]):
+                        shown, noise = fp, None
                     active_for = self._active_instant(rr, shown, value)
                 else:
-                    active_for = self._active_range(rr, pts)
+                    active_for = self._active_range(rr, ts, vs)
                 if active_for + _tol(rr) < rr.for_seconds:
                     state = "pending"
             notes = (f"{dropped} non-finite sample{'s' if dropped != 1 else ''} (NaN, ±Inf) left out",) \
                 if dropped else ()
-            conf = self._confidence(rr, shown, value, verdict, active_for)
+            conf = self._confidence(rr, shown, value, verdict, active_for, noise)
             held.append(dict(s=s, target=target, value=value, st=st, projection=projection, verdict=verdict,
                              sizing_res=sizing_res, replica_res=replica_res, state=state, active_for=active_for, conf=conf, notes=notes,
                              shown=shown))
@@ -276,26 +285,31 @@ class Evaluator:
         return RuleResult(rule, rr.query, True, targets=len(values), findings=tuple(built), score=score,
                           values=tuple(values), warnings=tuple(warnings), sizing_rows=tuple(rows), notes=notes)
 
-    def _active_range(self, rr: ResolvedRule, pts) -> float:
+    def _active_range(self, rr: ResolvedRule, ts, vs) -> float:
         """How long a range rule's condition has held: its reduction re-evaluated at every step of the `for`
         window (each over the lookback ending there), walking back from now until it does not hold."""
         cond, how = rr.rule.condition, rr.rule.evaluate.reduce
         since = self.now
         tol = _tol(rr)
-        for t, _ in reversed([p for p in pts if p[0] >= self.now - rr.for_seconds - tol]):
-            window = [v for ts, v in pts if t - rr.lookback - tol <= ts <= t]
-            if not window or not OPS[cond.op](stats.reduce(window, how), rr.threshold):
+        first = int(ts.searchsorted(self.now - rr.for_seconds - tol))
+        for at in range(len(ts) - 1, first - 1, -1):
+            t = float(ts[at])
+            lo = int(ts.searchsorted(t - rr.lookback - tol))
+            hi = int(ts.searchsorted(t, side="right"))
+            window = vs[lo:hi]
+            if not len(window) or not OPS[cond.op](stats.reduce(window, how), rr.threshold):
                 break
             since = t
         return self.now - since
 
     def _active_instant(self, rr: ResolvedRule, pts, value: float) -> float:
-        """How long an instant rule's condition has held, from the `for` window's points; when it held at all
-        of them and the data starts inside the window, from when the metrics' data starts."""
+        """How long an instant rule's condition has held, from the `for` window's points (timestamp and value
+        arrays); when it held at all of them and the data starts inside the window, from when the metrics'
+        data starts."""
         cond = rr.rule.condition
         since = self.now
         broke = False
-        for t, v in reversed(pts):
+        for t, v in reversed(_pairs(*pts)):
             if not OPS[cond.op](v, rr.threshold):
                 broke = True
                 break
@@ -322,9 +336,10 @@ class Evaluator:
                     out[key] = ()
         return out
 
-    def _project(self, rr: ResolvedRule, labels, pts, limits) -> tuple[Projection, trend.Verdict | None]:
+    def _project(self, rr: ResolvedRule, labels, arrays, limits) -> tuple[Projection, trend.Verdict | None]:
         """The growth and where it leads: a multi-window robust verdict for rules with `windows`, else the
         least-squares line (as predict_linear/deriv, so the generated alerts agree). Never beyond the limit."""
+        pts = _pairs(*arrays)
         verdict = None
         if rr.windows:
             step = _step(rr)
@@ -398,7 +413,7 @@ class Evaluator:
         rule = rr.rule
         s, value, st, projection, verdict = f["s"], f["value"], f["st"], f["projection"], f["verdict"]
         target = target_of(rule, s.labels)
-        pts = f["shown"]
+        pts = _pairs(*f["shown"])
         conf = f["conf"]
         items = []
         for title, query, series in evidence:
@@ -432,8 +447,9 @@ class Evaluator:
         chart series or evidence (they are what makes 10,000 findings cost gigabytes)."""
         rule = rr.rule
         target = f["target"]
-        pts = f["shown"]
-        window = (pts[0][0], pts[-1][0]) if (pts and (rule.evaluate.mode != "instant" or rr.for_seconds)) else None
+        ts = f["shown"][0]
+        window = (float(ts[0]), float(ts[-1])) if (len(ts) and (rule.evaluate.mode != "instant" or rr.for_seconds)) \
+            else None
         text = ", ".join(f"{k}={v}" for k, v in target.items()) or "(all)"
         return Finding(rule=rule, target=target, labels=f["s"].labels, value=f["value"], stats=f["st"],
                        threshold=rr.threshold, summary=f"{rule.title}: {text}", description="",
@@ -442,46 +458,53 @@ class Evaluator:
                        active_for=f["active_for"], for_seconds=rr.for_seconds, window=window, notes=f["notes"],
                        detailed=False)
 
-    def _confidence(self, rr: ResolvedRule, pts, value: float, verdict, active_for) -> Confidence:
+    def _confidence(self, rr: ResolvedRule, shown, value: float, verdict, active_for,
+                    noise: float | None = None) -> Confidence:
         """Confidence from the history the source holds for the rule (vs its preferred history), the
-        coverage and gaps of the data the verdict rests on, the fit (trends) and the margin (see confidence.py)."""
+        coverage and gaps of the data the verdict rests on, the fit (trends) and the margin (see confidence.py).
+        `shown` is the (timestamps, values) arrays the verdict rests on; `noise` their robust sd when known."""
+        ts, vs = shown
         cond = rr.rule.condition
         op, thr = (cond.op, rr.threshold) if cond else (None, None)
         mode = rr.rule.evaluate.mode
         preferred = rr.preferred_history or (rr.lookback if mode != "instant" else rr.for_seconds)
+        n = len(ts)
+        span = float(ts[-1] - ts[0]) if n else 0.0
         present = None
         if preferred:
-            span = pts[-1][0] - pts[0][0] if pts else 0.0
             probed = self._history(rr)
             present = max(span, probed) if probed is not None else span
         if mode == "instant" and not rr.for_seconds:
-            noise = stats.robust_sd([v for _, v in pts])
+            if n >= 3 and noise is None:
+                noise = stats.robust_sd(vs.tolist())
             return C.score(samples=1, expected=1, history=present, preferred=preferred, min_met=True,
-                           margin=C.margin(value, thr, op, noise) if len(pts) >= 3 else None)
+                           margin=C.margin(value, thr, op, noise) if n >= 3 else None)
         step = _for_step(rr) if mode == "instant" else _step(rr)
         if verdict is not None:
-            sel = [p for p in pts if p[0] >= self.now - verdict.window - 1e-6]
+            sel = ts[ts >= self.now - verdict.window - 1e-6]
             if cond is not None and cond.of == "slope":
                 m = C.margin(verdict.slope, thr, op, verdict.slope_sd)
             else:
                 m = C.margin(value, thr, op, verdict.noise * (rr.horizon or 1.0) / max(verdict.window, step))
             expected = int(verdict.window // step) + 1
             return C.score(samples=min(len(sel), expected), expected=expected, history=present,
-                           preferred=preferred, min_met=True, gaps=C.gaps(sel, step), margin=m,
+                           preferred=preferred, min_met=True, gaps=C.gaps_of(sel, step), margin=m,
                            fit_r2=round(verdict.r2, 3), trend_p=verdict.p, cap=verdict.cap)
-        span = pts[-1][0] - pts[0][0] if pts else 0.0
         expected = int(span // step) + 1
-        noise = stats.robust_sd([v for _, v in pts])
+        if noise is None:
+            noise = stats.robust_sd(vs.tolist())
+        noise = float(noise)
         r2 = None
         m = C.margin(value, thr, op, noise)
         if mode == "trend":
+            pts = _pairs(ts, vs)
             slope, intercept, r2 = stats.linear_fit(pts)
             resid = stats.robust_sd([v - (intercept + slope * t) for t, v in pts])
             scale = (rr.horizon or 1.0) if cond and cond.of == "value" else 1.0
             m = C.margin(value, thr, op, resid * scale / max(span, step))
             r2 = round(r2, 3)
-        return C.score(samples=min(len(pts), expected), expected=expected, history=present, preferred=preferred,
-                       min_met=(present or span) + _slack(rr) >= _needed_history(rr), gaps=C.gaps(pts, step),
+        return C.score(samples=min(n, expected), expected=expected, history=present, preferred=preferred,
+                       min_met=(present or span) + _slack(rr) >= _needed_history(rr), gaps=C.gaps_of(ts, step),
                        margin=m, fit_r2=r2)
 
 

@@ -55,6 +55,75 @@ def summary(values) -> dict[str, float]:
     return out
 
 
+_KEYS = ("min", *QUANTILES, "max", "last")
+
+
+@np.errstate(all="ignore")
+def _quantile_rows(ordered: np.ndarray, q: float) -> np.ndarray:
+    """_quantile of every row of a row-sorted 2-D array of finite values, with the same arithmetic."""
+    n = ordered.shape[1]
+    pos = (n - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, n - 1)
+    a, b, w = ordered[:, lo], ordered[:, hi], pos - lo
+    if w == 0:
+        return a.copy()
+    return np.where(a == b, a, a * (1 - w) + b * w)
+
+
+class Rows:
+    """``summary()`` and ``robust_sd()`` of many series' finite values at once (one answer's targets): rows of
+    equal length are stacked and sorted as one array, so a fleet costs a few numpy calls per distinct length
+    instead of a Python sort per target. Values equal summary()'s and robust_sd()'s exactly (stable sort, the
+    same interpolation); a row's dict, with its exact mean, is built only when asked for."""
+
+    def __init__(self, rows: list[np.ndarray]):
+        self.rows = rows
+        k = len(rows)
+        self.cols = {key: np.full(k, np.nan) for key in _KEYS}
+        self.noise = np.full(k, np.nan)
+        by_len: dict[int, list[int]] = {}
+        for i, r in enumerate(rows):
+            by_len.setdefault(len(r), []).append(i)
+        for n, idx in by_len.items():
+            if not n:
+                continue
+            ix = np.asarray(idx)
+            m = np.stack([rows[i] for i in idx])
+            self.cols["last"][ix] = m[:, -1]
+            m.sort(axis=1, kind="stable")
+            self.cols["min"][ix], self.cols["max"][ix] = m[:, 0], m[:, -1]
+            for key, q in QUANTILES.items():
+                self.cols[key][ix] = _quantile_rows(m, q)
+            if n >= 3:
+                with np.errstate(all="ignore"):
+                    dev = np.abs(m - self.cols["p50"][ix][:, None])
+                dev.sort(axis=1)
+                self.noise[ix] = 1.4826 * _quantile_rows(dev, 0.5)
+        self._cols = {key: col.tolist() for key, col in self.cols.items()}
+
+    def value(self, i: int, how: str) -> float:
+        """summary(row i)[how] (NaN for an unknown reduction)."""
+        if how == "mean":
+            return self.summary(i)["mean"]
+        col = self._cols.get(how)
+        return col[i] if col is not None else float("nan")
+
+    def summary(self, i: int) -> dict[str, float]:
+        vals = self.rows[i].tolist()
+        if not vals:
+            return {}
+        try:
+            m = math.fsum(vals) / len(vals)
+        except (OverflowError, ValueError):
+            m = mean(vals)
+        c = self._cols
+        out = {"min": c["min"][i], "mean": m}
+        out.update((k, c[k][i]) for k in QUANTILES)
+        out.update(max=c["max"][i], last=c["last"][i])
+        return out
+
+
 def reduce(values: list[float], how: str) -> float:
     """p99/p95/p90/p50, max, min, mean or last of the values (NaN when there are none)."""
     return summary(values).get(how, float("nan"))
