@@ -95,8 +95,7 @@ class Evaluator:
 
     def run(self, rules: list[ResolvedRule]) -> list[RuleResult]:
         """Every rule's result, in the order given; the first SourceError is raised."""
-        self.source.expect(self.source.range_key(*self._range_args(rr)) for rr in rules
-                           if rr.rule.evaluate.mode != "instant")
+        self.source.expect(k for rr in rules for k in self._planned(rr))
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="advisor")
         try:
             futures = [pool.submit(self.evaluate, r) for r in rules]
@@ -114,7 +113,31 @@ class Evaluator:
 
     # --- one rule -------------------------------------------------------------------------------------
 
+    def _planned(self, rr: ResolvedRule) -> list[tuple]:
+        """The memo keys of the requests evaluating `rr` makes at most once each (its query, its side and
+        evidence queries, its `for` window), so the memo can drop each answer after its last use."""
+        src = self.source
+        keys = [src.range_key(*self._range_args(rr)) if rr.rule.evaluate.mode != "instant"
+                else src.instant_key(rr.query, self.now)]
+        if rr.for_seconds and rr.rule.evaluate.mode == "instant":
+            keys.append(src.range_key(rr.query, self.now - rr.for_seconds, self.now, _for_step(rr)))
+        aux = [rr.limit_query]
+        if rr.sizing:
+            aux += [rr.sizing.capacity_query, rr.sizing.extra_cost_query]
+        if rr.replicas:
+            aux.append(rr.replicas.current_query)
+        keys += [src.instant_key(q, self.now) for q in aux if q]
+        keys += [src.instant_key(e.query, self.now) for e in rr.evidence]
+        return keys
+
     def evaluate(self, rr: ResolvedRule) -> RuleResult:
+        self.source.begin()
+        try:
+            return self._evaluate(rr)
+        finally:
+            self.source.settle(self._planned(rr))
+
+    def _evaluate(self, rr: ResolvedRule) -> RuleResult:
         rule = rr.rule
         try:
             result = self._main(rr)
