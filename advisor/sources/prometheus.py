@@ -63,39 +63,50 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-_VALUES = re.compile(rb'"values"\s*:\s*\[')
+_VALUES = re.compile(rb'"(values?)"\s*:\s*\[')
 _NOT_NUMBERS = b'[]"'
 _CHUNK = 8 << 20
 
 
 def split_points(raw: bytes):
-    """A matrix answer's points decoded straight from the bytes into two float arrays, and the rest of the
-    answer (labels, status, warnings) with every ``"values"`` array emptied, for the JSON decoder.
+    """An answer's points decoded straight from the bytes into two float arrays, and the rest of the answer
+    (labels, status, warnings) with every ``"values"`` (matrix) or ``"value"`` (vector) array emptied, for
+    the JSON decoder.
 
     ``(skeleton, counts, ts, vs)``, or None when the answer is not one this reads exactly (then the whole
     body goes through the JSON decoder). A range answer is almost all points: as JSON objects they cost a
     list, a float and a string each (~160 bytes and most of the decoding time); here 16 bytes, and numpy
-    parses them in C. Points are ``[ts,"value"]`` pairs; a ``"values"`` array ends at the first ``]]``
-    (numbers and number strings hold no brackets). Any mismatch in the counts falls back to the decoder."""
-    starts = [m.end() for m in _VALUES.finditer(raw)]
-    if not starts:
+    parses them in C. Points are ``[ts,"value"]`` pairs; a ``"values"`` array ends at the first ``]]``, a
+    ``"value"`` pair at the first ``]`` (numbers and number strings hold no brackets). Any mismatch in the
+    counts falls back to the decoder, and the caller checks the skeleton's shape."""
+    found = list(_VALUES.finditer(raw))
+    if not found or len({m.group(1) for m in found}) != 1:
         return None
+    matrix = found[0].group(1) == b"values"
     pieces, spans, at = [], [], 0
-    for s in starts:
+    for m in found:
+        s = m.end()
         if s < at:
             return None
         if raw.startswith(b"]", s):
             e = s
-        else:
+        elif matrix:
             e = raw.find(b"]]", s)
             if e < 0:
                 return None
             e += 1   # the last point's closing bracket; the array's own stays in the skeleton
+        else:
+            e = raw.find(b"]", s)
+            if e < 0:
+                return None
         pieces.append(raw[at:s])
         spans.append((s, e))
         at = e
     pieces.append(raw[at:])
-    counts = [raw.count(b"[", s, e) for s, e in spans]
+    if matrix:
+        counts = [raw.count(b"[", s, e) for s, e in spans]
+    else:
+        counts = [1 if e > s else 0 for s, e in spans]
     total = sum(counts)
     ts, vs = np.empty(total), np.empty(total)
     k, group, size, filled = 0, [], 0, 0
@@ -121,11 +132,13 @@ def split_points(raw: bytes):
 
 
 def _emptied(body: dict, counts: list[int]) -> bool:
-    """Whether a decoded skeleton is a matrix whose series are, in order, the ``"values"`` arrays split off."""
+    """Whether a decoded skeleton is a matrix (vector) whose series are, in order, the ``"values"``
+    (``"value"``) arrays split off."""
     data = body.get("data")
     result = data.get("result") if isinstance(data, dict) else None
-    return (isinstance(result, list) and data.get("resultType") == "matrix" and len(result) == len(counts)
-            and all(isinstance(item, dict) and item.get("values") == [] for item in result))
+    key = {"matrix": "values", "vector": "value"}.get(data.get("resultType")) if isinstance(data, dict) else None
+    return (key is not None and isinstance(result, list) and len(result) == len(counts)
+            and all(isinstance(item, dict) and item.get(key) == [] for item in result))
 
 
 def parse_data(query: str, data: dict, warnings: tuple[str, ...] = (), labelsets: dict | None = None,
@@ -141,7 +154,8 @@ def parse_data(query: str, data: dict, warnings: tuple[str, ...] = (), labelsets
         metrics = []
         if points is not None:
             counts, ts, vs = points
-            if kind != "matrix" or len(result) != len(counts) or any(item.get("values") != [] for item in result):
+            key = {"matrix": "values", "vector": "value"}.get(kind)
+            if key is None or len(result) != len(counts) or any(item.get(key) != [] for item in result):
                 raise ValueError("points do not match the answer's series")
             for item in result:
                 metric = item.get("metric") or {}
