@@ -362,17 +362,18 @@ class Evaluator:
     def _project(self, rr: ResolvedRule, labels, arrays, limits) -> tuple[Projection, trend.Verdict | None]:
         """The growth and where it leads: a multi-window robust verdict for rules with `windows`, else the
         least-squares line (as predict_linear/deriv, so the generated alerts agree). Never beyond the limit."""
-        pts = _pairs(*arrays)
+        ts, vs = arrays
+        current = float(vs[-1])
         verdict = None
         if rr.windows:
             step = _step(rr)
-            verdict = trend.judge(pts, self.now, rr.windows, rr.lookback, step)
+            verdict = trend.judge(arrays, self.now, rr.windows, rr.lookback, step)
             slope, r2 = verdict.slope, verdict.r2
             fitted_now = verdict.intercept + slope * self.now
             if verdict.basis == "daily baselines":
-                fitted_now = pts[-1][1]   # the baselines are the days' low points; project from now's value
+                fitted_now = current   # the baselines are the days' low points; project from now's value
         else:
-            slope, intercept, r2 = stats.linear_fit(pts)
+            slope, intercept, r2 = stats.linear_fit(_pairs(ts, vs))
             fitted_now = intercept + slope * self.now
         horizon = rr.horizon or 0.0
         limit = None
@@ -384,16 +385,16 @@ class Evaluator:
         ttl = None
         if goal is not None and slope != 0:
             t = (goal - fitted_now) / slope
-            ttl = t if t > 0 else (0.0 if (goal - pts[-1][1]) * slope <= 0 else None)
+            ttl = t if t > 0 else (0.0 if (goal - current) * slope <= 0 else None)
         projected = fitted_now + slope * horizon
         capped = False
         if limit is not None and slope > 0 and projected > limit:
             projected, capped = limit, True
         elif limit is not None and slope < 0 and projected < limit:
             projected, capped = limit, True
-        return Projection(current=pts[-1][1], slope=slope, projected=projected, horizon=horizon, r2=r2,
+        return Projection(current=current, slope=slope, projected=projected, horizon=horizon, r2=r2,
                           limit=limit, time_to_limit=ttl, capped=capped,
-                          window=verdict.window if verdict else (pts[-1][0] - pts[0][0]),
+                          window=verdict.window if verdict else float(ts[-1] - ts[0]),
                           basis=verdict.basis if verdict else "samples",
                           p_value=verdict.p if verdict else None), verdict
 

@@ -258,11 +258,9 @@ def _theil_sen(t: np.ndarray, v: np.ndarray) -> tuple[float, float, float, float
 
 def r_squared(points, slope: float, intercept: float) -> float:
     """Share of the variance a line explains (1 − SSres/SStot, clamped to 0..1)."""
-    pts = [(t, v) for t, v in points if math.isfinite(v)]
-    if len(pts) < 2:
+    t, v = _finite_arrays(points)
+    if len(t) < 2:
         return 0.0
-    t = np.array([p[0] for p in pts])
-    v = np.array([p[1] for p in pts])
     with np.errstate(all="ignore"):   # values near the float limit overflow the squares: no fit, not a crash
         mv = mean(v)
         sst = float(((v - mv) ** 2).sum())
