@@ -428,7 +428,7 @@ class Evaluator:
             try:
                 found = [x for x in self.source.instant(e.query, self.now).series if x.points]
                 found.sort(key=lambda x: -x.value if math.isfinite(x.value) else 0)
-                out.append((e.title, e.query, found))
+                out.append((e.title, e.query, _EvidenceIndex(found)))
             except QueryError as err:
                 out.append((f"{e.title} (query failed: {err.message})", e.query, ()))
         return out
@@ -441,12 +441,8 @@ class Evaluator:
         conf = f["conf"]
         items = []
         for title, query, series in evidence:
-            keep = []
-            for x in series:  # already sorted, largest first
-                if all(x.labels.get(k, v) == v for k, v in target.items()):
-                    keep.append((x.labels, x.value))
-                    if len(keep) == EVIDENCE_TOP:
-                        break
+            # already sorted, largest first: this target's first EVIDENCE_TOP
+            keep = [(x.labels, x.value) for x in _evidence_for(series, target)]
             items.append(EvidenceItem(title, query, tuple(keep)))
         if verdict is not None:
             pts = [p for p in pts if p[0] >= verdict.start - 1e-6] or pts
@@ -530,6 +526,35 @@ class Evaluator:
         return C.score(samples=min(n, expected), expected=expected, history=present, preferred=preferred,
                        min_met=(present or span) + _slack(rr) >= _needed_history(rr), gaps=C.gaps_of(ts, step),
                        margin=m, fit_r2=r2)
+
+
+class _EvidenceIndex:
+    """An evidence query's series (largest first) by their values of a target's keys: a detailed finding's
+    evidence is a lookup, not a scan of the fleet's series."""
+
+    def __init__(self, series):
+        self.series = series
+        self.by_keys: dict[tuple, dict] = {}
+
+    def matching(self, target: dict[str, str]) -> list:
+        keys = tuple(target)
+        groups = self.by_keys.get(keys)
+        if groups is None:   # per subset of the keys a series carries: its values -> its positions, in order
+            groups = self.by_keys[keys] = {}
+            for i, x in enumerate(self.series):
+                carried = tuple(k for k in keys if k in x.labels)
+                groups.setdefault(carried, {}).setdefault(tuple(x.labels[k] for k in carried), []).append(i)
+        hits = []
+        for carried, table in groups.items():
+            hits += table.get(tuple(target[k] for k in carried), [])[:EVIDENCE_TOP]
+        return [self.series[i] for i in sorted(hits)[:EVIDENCE_TOP]]
+
+
+def _evidence_for(series, target: dict[str, str]) -> list:
+    """The first EVIDENCE_TOP of `series` that agree with `target` on every target key they carry."""
+    if isinstance(series, _EvidenceIndex):
+        return series.matching(target)
+    return [x for x in series if all(x.labels.get(k, v) == v for k, v in target.items())][:EVIDENCE_TOP]
 
 
 def rerender(finding: Finding, ctx: dict) -> Finding:

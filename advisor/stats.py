@@ -126,6 +126,15 @@ class Rows:
 
 def reduce(values: list[float], how: str) -> float:
     """p99/p95/p90/p50, max, min, mean or last of the values (NaN when there are none)."""
+    if isinstance(values, np.ndarray) and how in _KEYS:   # summary()'s value without the rest of it
+        vals = values[~np.isnan(values)] if np.isnan(values).any() else values
+        if not len(vals):
+            return float("nan")
+        if how == "last":
+            return float(vals[-1])
+        ordered = np.sort(vals, kind="stable")
+        return float(ordered[0]) if how == "min" else float(ordered[-1]) if how == "max" else \
+            _quantile(ordered, QUANTILES[how])
     return summary(values).get(how, float("nan"))
 
 
