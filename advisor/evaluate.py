@@ -89,6 +89,8 @@ class Evaluator:
         self.source = MemoSource(source)
         self.top = max(0, top)
         self._histories: dict[tuple, float | None] = {}
+        self._targets: dict[tuple, tuple] = {}
+        self._windows: dict[tuple, tuple] = {}
         self.now = _time.time() if now is None else now
         self.concurrency = max(1, concurrency)
         self.progress = progress
@@ -183,6 +185,15 @@ class Evaluator:
     def _range_args(self, rr: ResolvedRule) -> tuple:
         return rr.query, self.now - rr.lookback - _extra(rr), self.now, _step(rr)
 
+    def _target(self, rule, labels: dict[str, str]) -> dict[str, str]:
+        """target_of, one dict per label set and target keys for the whole run: the sources share label dicts
+        between answers, so a fleet's rules share their targets instead of holding 10,000 copies each."""
+        key = (rule.target, id(labels))
+        hit = self._targets.get(key)
+        if hit is None or hit[0] is not labels:
+            hit = self._targets[key] = (labels, target_of(rule, labels))
+        return hit[1]
+
     def _history(self, rr: ResolvedRule) -> float | None:
         """Seconds since the oldest sample of the rule's metrics within the window it needs, or None.
 
@@ -254,7 +265,7 @@ class Evaluator:
                 value = rows_of.value(k, how)
             else:
                 value = float(wvs[-1])
-            target = target_of(rule, s.labels)   # one dict for the value and the finding
+            target = self._target(rule, s.labels)   # one dict for the value and the findings
             values.append((target, value))
             holds = cond is None or OPS[cond.op](value, rr.threshold)
             if holds and verdict is not None and rr.windows and not verdict.significant:
@@ -468,8 +479,10 @@ class Evaluator:
         rule = rr.rule
         target = f["target"]
         ts = f["shown"][0]
-        window = (float(ts[0]), float(ts[-1])) if (len(ts) and (rule.evaluate.mode != "instant" or rr.for_seconds)) \
-            else None
+        window = None
+        if len(ts) and (rule.evaluate.mode != "instant" or rr.for_seconds):
+            window = (float(ts[0]), float(ts[-1]))
+            window = self._windows.setdefault(window, window)   # a fleet's targets share their windows
         text = ", ".join(f"{k}={v}" for k, v in target.items()) or "(all)"
         return Finding(rule=rule, target=target, labels=f["s"].labels, value=f["value"], stats=f["st"],
                        threshold=rr.threshold, summary=f"{rule.title}: {text}", description="",
