@@ -4,8 +4,8 @@
 The source is tests/support/fleet.py, a minimal Prometheus HTTP API that answers every query with the same N
 series (2 h of history at 60 s), so every rule sees a fleet of N targets. For each N and report format the
 advisor runs as the child of a small wrapper; the script prints its wall time, CPU time and peak RSS (the
-advisor's own rusage), the report's size and the findings in it. There is no peer to compare with here (the fake answers from a cache); the point
-is how time, memory and report size grow with N.
+advisor's own rusage), the report's size and the findings in it. There is no peer to compare with here (the fake
+answers from a cache); the point is how time, memory and report size grow with N.
 
     .venv/bin/python scripts/bench_scale.py                       # --series 1000 10000 --formats json table
     .venv/bin/python scripts/bench_scale.py --series 100000 --formats json
