@@ -52,6 +52,12 @@ def gaps(points, step: float) -> int:
     return sum(1 for a, b in zip(ts, ts[1:]) if b - a > 2 * step + 1e-6)
 
 
+def gaps_of(ts, step: float) -> int:
+    """gaps() of a timestamp array."""
+    import numpy as np
+    return int(np.count_nonzero(np.diff(ts) > 2 * step + 1e-6)) if len(ts) > 1 else 0
+
+
 def margin(value: float, threshold: float | None, op: str | None, noise: float) -> float | None:
     """(value − threshold) / noise, signed so positive means past the threshold in the condition's direction."""
     if threshold is None or op is None or not math.isfinite(value):

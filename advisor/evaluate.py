@@ -89,14 +89,15 @@ class Evaluator:
         self.source = MemoSource(source)
         self.top = max(0, top)
         self._histories: dict[tuple, float | None] = {}
+        self._targets: dict[tuple, tuple] = {}
+        self._windows: dict[tuple, tuple] = {}
         self.now = _time.time() if now is None else now
         self.concurrency = max(1, concurrency)
         self.progress = progress
 
     def run(self, rules: list[ResolvedRule]) -> list[RuleResult]:
         """Every rule's result, in the order given; the first SourceError is raised."""
-        self.source.expect(self.source.range_key(*self._range_args(rr)) for rr in rules
-                           if rr.rule.evaluate.mode != "instant")
+        self.source.expect(k for rr in rules for k in self._planned(rr))
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="advisor")
         try:
             futures = [pool.submit(self.evaluate, r) for r in rules]
@@ -114,7 +115,31 @@ class Evaluator:
 
     # --- one rule -------------------------------------------------------------------------------------
 
+    def _planned(self, rr: ResolvedRule) -> list[tuple]:
+        """The memo keys of the requests evaluating `rr` makes at most once each (its query, its side and
+        evidence queries, its `for` window), so the memo can drop each answer after its last use."""
+        src = self.source
+        keys = [src.range_key(*self._range_args(rr)) if rr.rule.evaluate.mode != "instant"
+                else src.instant_key(rr.query, self.now)]
+        if rr.for_seconds and rr.rule.evaluate.mode == "instant":
+            keys.append(src.range_key(rr.query, self.now - rr.for_seconds, self.now, _for_step(rr)))
+        aux = [rr.limit_query]
+        if rr.sizing:
+            aux += [rr.sizing.capacity_query, rr.sizing.extra_cost_query]
+        if rr.replicas:
+            aux.append(rr.replicas.current_query)
+        keys += [src.instant_key(q, self.now) for q in aux if q]
+        keys += [src.instant_key(e.query, self.now) for e in rr.evidence]
+        return keys
+
     def evaluate(self, rr: ResolvedRule) -> RuleResult:
+        self.source.begin()
+        try:
+            return self._evaluate(rr)
+        finally:
+            self.source.settle(self._planned(rr))
+
+    def _evaluate(self, rr: ResolvedRule) -> RuleResult:
         rule = rr.rule
         try:
             result = self._main(rr)
@@ -148,7 +173,7 @@ class Evaluator:
             for s in fr.series:
                 ts, vs = _arrays(s)
                 keep = np.isfinite(vs)
-                for_points[_key(s.labels)] = _pairs(ts[keep], vs[keep])
+                for_points[_key(s.labels)] = (ts[keep], vs[keep])
         return self._judge(rr, series, for_points, result.warnings)
 
     def _main(self, rr: ResolvedRule) -> QueryResult:
@@ -159,6 +184,15 @@ class Evaluator:
 
     def _range_args(self, rr: ResolvedRule) -> tuple:
         return rr.query, self.now - rr.lookback - _extra(rr), self.now, _step(rr)
+
+    def _target(self, rule, labels: dict[str, str]) -> dict[str, str]:
+        """target_of, one dict per label set and target keys for the whole run: the sources share label dicts
+        between answers, so a fleet's rules share their targets instead of holding 10,000 copies each."""
+        key = (rule.target, id(labels))
+        hit = self._targets.get(key)
+        if hit is None or hit[0] is not labels:
+            hit = self._targets[key] = (labels, target_of(rule, labels))
+        return hit[1]
 
     def _history(self, rr: ResolvedRule) -> float | None:
         """Seconds since the oldest sample of the rule's metrics within the window it needs, or None.
@@ -203,10 +237,11 @@ class Evaluator:
         held, values, scores, rows = [], [], [], []
         empty = 0
         since = self.now - rr.lookback - _tol(rr) if (mode == "range" and rr.lookback) else None
+        prepared = []
         for s in series:
             ts, vs = _arrays(s)
             finite = np.isfinite(vs)
-            dropped = len(vs) - int(finite.sum())
+            dropped = 0 if finite.all() else len(vs) - int(finite.sum())
             if dropped:   # NaN (0/0) carries no information; ±Inf cannot be reduced: both are left out, and said so
                 ts, vs = ts[finite], vs[finite]
             if not len(vs):
@@ -214,26 +249,31 @@ class Evaluator:
                 continue
             wts, wvs = ts, vs
             if since is not None:
-                i = int(np.searchsorted(ts, since))
+                i = int(ts.searchsorted(since))
                 wts, wvs = (ts[i:], vs[i:]) if i < len(ts) else (ts[-1:], vs[-1:])
-            st = stats.summary(wvs)
-            pts = None
+            prepared.append((s, ts, vs, dropped, wts, wvs))
+        # Every target's reductions and noise at once (the windows' values, stacked by length).
+        rows_of = stats.Rows([p[5] for p in prepared])
+        how = rule.evaluate.reduce
+        for k, (s, ts, vs, dropped, wts, wvs) in enumerate(prepared):
+            st = None
             projection = verdict = None
             if mode == "trend":
-                pts = _pairs(ts, vs)
-                projection, verdict = self._project(rr, s.labels, pts, aux.get("limit"))
+                projection, verdict = self._project(rr, s.labels, (ts, vs), aux.get("limit"))
                 value = projection.slope if cond and cond.of == "slope" else projection.projected
             elif mode == "range":
-                value = st.get(rule.evaluate.reduce, float("nan"))
+                value = rows_of.value(k, how)
             else:
                 value = float(wvs[-1])
-            target = target_of(rule, s.labels)   # one dict for the value and the finding
+            target = self._target(rule, s.labels)   # one dict for the value and the findings
             values.append((target, value))
             holds = cond is None or OPS[cond.op](value, rr.threshold)
             if holds and verdict is not None and rr.windows and not verdict.significant:
                 holds = False   # no upward trend the data can tell from noise
             if holds and projection is not None and not rr.windows and projection.r2 < rr.min_fit:
                 holds = False   # growth is not steady enough to call it a trend
+            if rr.sizing:
+                st = rows_of.summary(k)
             sizing_res = self._sizing(rr, s.labels, value, st, aux) if rr.sizing else None
             replica_res = self._replicas(rr, s.labels, value, aux) if rr.replicas else None
             if rr.replicas and (replica_res is None or replica_res.desired == replica_res.current):
@@ -247,19 +287,22 @@ class Evaluator:
                 scores.append(log_normal_score(rule.score.good, rule.score.median, value))
             if not holds:
                 continue
-            pts = pts if pts is not None else _pairs(ts, vs)
-            state, active_for, shown = "firing", None, _pairs(wts, wvs) if since is not None else pts
+            st = st if st is not None else rows_of.summary(k)
+            state, active_for, shown = "firing", None, (wts, wvs)
+            noise = float(rows_of.noise[k])   # of the shown values, unless `for` shows other points
             if cond is not None and rr.for_seconds:
                 if mode == "instant":
-                    shown = for_points.get(_key(s.labels)) or pts
+                    fp = for_points.get(_key(s.labels))
+                    if fp is not None and len(fp[0]):
+                        shown, noise = fp, None
                     active_for = self._active_instant(rr, shown, value)
                 else:
-                    active_for = self._active_range(rr, pts)
+                    active_for = self._active_range(rr, ts, vs)
                 if active_for + _tol(rr) < rr.for_seconds:
                     state = "pending"
             notes = (f"{dropped} non-finite sample{'s' if dropped != 1 else ''} (NaN, ±Inf) left out",) \
                 if dropped else ()
-            conf = self._confidence(rr, shown, value, verdict, active_for)
+            conf = self._confidence(rr, shown, value, verdict, active_for, noise)
             held.append(dict(s=s, target=target, value=value, st=st, projection=projection, verdict=verdict,
                              sizing_res=sizing_res, replica_res=replica_res, state=state, active_for=active_for, conf=conf, notes=notes,
                              shown=shown))
@@ -276,26 +319,31 @@ class Evaluator:
         return RuleResult(rule, rr.query, True, targets=len(values), findings=tuple(built), score=score,
                           values=tuple(values), warnings=tuple(warnings), sizing_rows=tuple(rows), notes=notes)
 
-    def _active_range(self, rr: ResolvedRule, pts) -> float:
+    def _active_range(self, rr: ResolvedRule, ts, vs) -> float:
         """How long a range rule's condition has held: its reduction re-evaluated at every step of the `for`
         window (each over the lookback ending there), walking back from now until it does not hold."""
         cond, how = rr.rule.condition, rr.rule.evaluate.reduce
         since = self.now
         tol = _tol(rr)
-        for t, _ in reversed([p for p in pts if p[0] >= self.now - rr.for_seconds - tol]):
-            window = [v for ts, v in pts if t - rr.lookback - tol <= ts <= t]
-            if not window or not OPS[cond.op](stats.reduce(window, how), rr.threshold):
+        first = int(ts.searchsorted(self.now - rr.for_seconds - tol))
+        for at in range(len(ts) - 1, first - 1, -1):
+            t = float(ts[at])
+            lo = int(ts.searchsorted(t - rr.lookback - tol))
+            hi = int(ts.searchsorted(t, side="right"))
+            window = vs[lo:hi]
+            if not len(window) or not OPS[cond.op](stats.reduce(window, how), rr.threshold):
                 break
             since = t
         return self.now - since
 
     def _active_instant(self, rr: ResolvedRule, pts, value: float) -> float:
-        """How long an instant rule's condition has held, from the `for` window's points; when it held at all
-        of them and the data starts inside the window, from when the metrics' data starts."""
+        """How long an instant rule's condition has held, from the `for` window's points (timestamp and value
+        arrays); when it held at all of them and the data starts inside the window, from when the metrics'
+        data starts."""
         cond = rr.rule.condition
         since = self.now
         broke = False
-        for t, v in reversed(pts):
+        for t, v in reversed(_pairs(*pts)):
             if not OPS[cond.op](v, rr.threshold):
                 broke = True
                 break
@@ -322,19 +370,21 @@ class Evaluator:
                     out[key] = ()
         return out
 
-    def _project(self, rr: ResolvedRule, labels, pts, limits) -> tuple[Projection, trend.Verdict | None]:
+    def _project(self, rr: ResolvedRule, labels, arrays, limits) -> tuple[Projection, trend.Verdict | None]:
         """The growth and where it leads: a multi-window robust verdict for rules with `windows`, else the
         least-squares line (as predict_linear/deriv, so the generated alerts agree). Never beyond the limit."""
+        ts, vs = arrays
+        current = float(vs[-1])
         verdict = None
         if rr.windows:
             step = _step(rr)
-            verdict = trend.judge(pts, self.now, rr.windows, rr.lookback, step)
+            verdict = trend.judge(arrays, self.now, rr.windows, rr.lookback, step)
             slope, r2 = verdict.slope, verdict.r2
             fitted_now = verdict.intercept + slope * self.now
             if verdict.basis == "daily baselines":
-                fitted_now = pts[-1][1]   # the baselines are the days' low points; project from now's value
+                fitted_now = current   # the baselines are the days' low points; project from now's value
         else:
-            slope, intercept, r2 = stats.linear_fit(pts)
+            slope, intercept, r2 = stats.linear_fit(_pairs(ts, vs))
             fitted_now = intercept + slope * self.now
         horizon = rr.horizon or 0.0
         limit = None
@@ -346,16 +396,16 @@ class Evaluator:
         ttl = None
         if goal is not None and slope != 0:
             t = (goal - fitted_now) / slope
-            ttl = t if t > 0 else (0.0 if (goal - pts[-1][1]) * slope <= 0 else None)
+            ttl = t if t > 0 else (0.0 if (goal - current) * slope <= 0 else None)
         projected = fitted_now + slope * horizon
         capped = False
         if limit is not None and slope > 0 and projected > limit:
             projected, capped = limit, True
         elif limit is not None and slope < 0 and projected < limit:
             projected, capped = limit, True
-        return Projection(current=pts[-1][1], slope=slope, projected=projected, horizon=horizon, r2=r2,
+        return Projection(current=current, slope=slope, projected=projected, horizon=horizon, r2=r2,
                           limit=limit, time_to_limit=ttl, capped=capped,
-                          window=verdict.window if verdict else (pts[-1][0] - pts[0][0]),
+                          window=verdict.window if verdict else float(ts[-1] - ts[0]),
                           basis=verdict.basis if verdict else "samples",
                           p_value=verdict.p if verdict else None), verdict
 
@@ -389,7 +439,7 @@ class Evaluator:
             try:
                 found = [x for x in self.source.instant(e.query, self.now).series if x.points]
                 found.sort(key=lambda x: -x.value if math.isfinite(x.value) else 0)
-                out.append((e.title, e.query, found))
+                out.append((e.title, e.query, _EvidenceIndex(found)))
             except QueryError as err:
                 out.append((f"{e.title} (query failed: {err.message})", e.query, ()))
         return out
@@ -398,16 +448,12 @@ class Evaluator:
         rule = rr.rule
         s, value, st, projection, verdict = f["s"], f["value"], f["st"], f["projection"], f["verdict"]
         target = target_of(rule, s.labels)
-        pts = f["shown"]
+        pts = _pairs(*f["shown"])
         conf = f["conf"]
         items = []
         for title, query, series in evidence:
-            keep = []
-            for x in series:  # already sorted, largest first
-                if all(x.labels.get(k, v) == v for k, v in target.items()):
-                    keep.append((x.labels, x.value))
-                    if len(keep) == EVIDENCE_TOP:
-                        break
+            # already sorted, largest first: this target's first EVIDENCE_TOP
+            keep = [(x.labels, x.value) for x in _evidence_for(series, target)]
             items.append(EvidenceItem(title, query, tuple(keep)))
         if verdict is not None:
             pts = [p for p in pts if p[0] >= verdict.start - 1e-6] or pts
@@ -432,8 +478,11 @@ class Evaluator:
         chart series or evidence (they are what makes 10,000 findings cost gigabytes)."""
         rule = rr.rule
         target = f["target"]
-        pts = f["shown"]
-        window = (pts[0][0], pts[-1][0]) if (pts and (rule.evaluate.mode != "instant" or rr.for_seconds)) else None
+        ts = f["shown"][0]
+        window = None
+        if len(ts) and (rule.evaluate.mode != "instant" or rr.for_seconds):
+            window = (float(ts[0]), float(ts[-1]))
+            window = self._windows.setdefault(window, window)   # a fleet's targets share their windows
         text = ", ".join(f"{k}={v}" for k, v in target.items()) or "(all)"
         return Finding(rule=rule, target=target, labels=f["s"].labels, value=f["value"], stats=f["st"],
                        threshold=rr.threshold, summary=f"{rule.title}: {text}", description="",
@@ -442,47 +491,83 @@ class Evaluator:
                        active_for=f["active_for"], for_seconds=rr.for_seconds, window=window, notes=f["notes"],
                        detailed=False)
 
-    def _confidence(self, rr: ResolvedRule, pts, value: float, verdict, active_for) -> Confidence:
+    def _confidence(self, rr: ResolvedRule, shown, value: float, verdict, active_for,
+                    noise: float | None = None) -> Confidence:
         """Confidence from the history the source holds for the rule (vs its preferred history), the
-        coverage and gaps of the data the verdict rests on, the fit (trends) and the margin (see confidence.py)."""
+        coverage and gaps of the data the verdict rests on, the fit (trends) and the margin (see confidence.py).
+        `shown` is the (timestamps, values) arrays the verdict rests on; `noise` their robust sd when known."""
+        ts, vs = shown
         cond = rr.rule.condition
         op, thr = (cond.op, rr.threshold) if cond else (None, None)
         mode = rr.rule.evaluate.mode
         preferred = rr.preferred_history or (rr.lookback if mode != "instant" else rr.for_seconds)
+        n = len(ts)
+        span = float(ts[-1] - ts[0]) if n else 0.0
         present = None
         if preferred:
-            span = pts[-1][0] - pts[0][0] if pts else 0.0
             probed = self._history(rr)
             present = max(span, probed) if probed is not None else span
         if mode == "instant" and not rr.for_seconds:
-            noise = stats.robust_sd([v for _, v in pts])
+            if n >= 3 and noise is None:
+                noise = stats.robust_sd(vs.tolist())
             return C.score(samples=1, expected=1, history=present, preferred=preferred, min_met=True,
-                           margin=C.margin(value, thr, op, noise) if len(pts) >= 3 else None)
+                           margin=C.margin(value, thr, op, noise) if n >= 3 else None)
         step = _for_step(rr) if mode == "instant" else _step(rr)
         if verdict is not None:
-            sel = [p for p in pts if p[0] >= self.now - verdict.window - 1e-6]
+            sel = ts[ts >= self.now - verdict.window - 1e-6]
             if cond is not None and cond.of == "slope":
                 m = C.margin(verdict.slope, thr, op, verdict.slope_sd)
             else:
                 m = C.margin(value, thr, op, verdict.noise * (rr.horizon or 1.0) / max(verdict.window, step))
             expected = int(verdict.window // step) + 1
             return C.score(samples=min(len(sel), expected), expected=expected, history=present,
-                           preferred=preferred, min_met=True, gaps=C.gaps(sel, step), margin=m,
+                           preferred=preferred, min_met=True, gaps=C.gaps_of(sel, step), margin=m,
                            fit_r2=round(verdict.r2, 3), trend_p=verdict.p, cap=verdict.cap)
-        span = pts[-1][0] - pts[0][0] if pts else 0.0
         expected = int(span // step) + 1
-        noise = stats.robust_sd([v for _, v in pts])
+        if noise is None:
+            noise = stats.robust_sd(vs.tolist())
+        noise = float(noise)
         r2 = None
         m = C.margin(value, thr, op, noise)
         if mode == "trend":
+            pts = _pairs(ts, vs)
             slope, intercept, r2 = stats.linear_fit(pts)
             resid = stats.robust_sd([v - (intercept + slope * t) for t, v in pts])
             scale = (rr.horizon or 1.0) if cond and cond.of == "value" else 1.0
             m = C.margin(value, thr, op, resid * scale / max(span, step))
             r2 = round(r2, 3)
-        return C.score(samples=min(len(pts), expected), expected=expected, history=present, preferred=preferred,
-                       min_met=(present or span) + _slack(rr) >= _needed_history(rr), gaps=C.gaps(pts, step),
+        return C.score(samples=min(n, expected), expected=expected, history=present, preferred=preferred,
+                       min_met=(present or span) + _slack(rr) >= _needed_history(rr), gaps=C.gaps_of(ts, step),
                        margin=m, fit_r2=r2)
+
+
+class _EvidenceIndex:
+    """An evidence query's series (largest first) by their values of a target's keys: a detailed finding's
+    evidence is a lookup, not a scan of the fleet's series."""
+
+    def __init__(self, series):
+        self.series = series
+        self.by_keys: dict[tuple, dict] = {}
+
+    def matching(self, target: dict[str, str]) -> list:
+        keys = tuple(target)
+        groups = self.by_keys.get(keys)
+        if groups is None:   # per subset of the keys a series carries: its values -> its positions, in order
+            groups = self.by_keys[keys] = {}
+            for i, x in enumerate(self.series):
+                carried = tuple(k for k in keys if k in x.labels)
+                groups.setdefault(carried, {}).setdefault(tuple(x.labels[k] for k in carried), []).append(i)
+        hits = []
+        for carried, table in groups.items():
+            hits += table.get(tuple(target[k] for k in carried), [])[:EVIDENCE_TOP]
+        return [self.series[i] for i in sorted(hits)[:EVIDENCE_TOP]]
+
+
+def _evidence_for(series, target: dict[str, str]) -> list:
+    """The first EVIDENCE_TOP of `series` that agree with `target` on every target key they carry."""
+    if isinstance(series, _EvidenceIndex):
+        return series.matching(target)
+    return [x for x in series if all(x.labels.get(k, v) == v for k, v in target.items())][:EVIDENCE_TOP]
 
 
 def rerender(finding: Finding, ctx: dict) -> Finding:

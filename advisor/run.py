@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import fnmatch
+import threading
 import time
+from pathlib import Path
 from typing import Callable
 
 from .config import SEVERITY_ORDER, Config, packs_and_values
@@ -17,8 +19,58 @@ from .sources import Source, choose
 Plan = tuple[list[Pack], dict[str, dict], list[ResolvedRule]]
 
 
+_PLANS: dict[tuple, Plan] = {}
+_PLANS_LOCK = threading.Lock()
+
+
+def _pack_files_key(config: Config) -> tuple | None:
+    """What the packs are read from, with each file's size and modification time; None when a path cannot be
+    listed (then nothing is cached and loading reports the problem)."""
+    from importlib import resources
+    files = []
+    try:
+        roots = ([Path(str(resources.files("perfadvisor.rules")))] if config.builtin else []) + \
+            [Path(p) for p in config.pack_paths]
+        for root in roots:
+            found = sorted(root.rglob("*")) if root.is_dir() else [root]
+            for f in found:
+                st = f.stat()
+                files.append((str(f), st.st_size, st.st_mtime_ns))
+    except (OSError, TypeError, ValueError):
+        return None
+    return tuple(files)
+
+
 def plan(config: Config) -> Plan:
-    """Packs, validated parameter values, and the enabled rules selected by the filters."""
+    """Packs, validated parameter values, and the enabled rules selected by the filters.
+
+    Loading and checking the packs (YAML, schema, template compilation) takes ~0.5 s; a process that runs
+    repeatedly (``advisor serve``, benchmarks) gets the same plan back while no pack file has changed."""
+    files = _pack_files_key(config)
+    key = None
+    if files is not None:
+        key = (files, config.disabled_packs, config.overrides, config.categories, config.rule_patterns,
+               config.min_severity)
+        try:
+            hash(key)
+        except TypeError:   # an override value that is not hashable (a list from the config file)
+            key = None
+    if key is not None:
+        with _PLANS_LOCK:
+            hit = _PLANS.get(key)
+        if hit is not None:
+            packs, values, rules = hit
+            return list(packs), values, list(rules)
+    out = _plan(config)
+    if key is not None:
+        with _PLANS_LOCK:
+            _PLANS.clear()   # one plan per process is what a serving loop needs
+            _PLANS[key] = out
+        return list(out[0]), out[1], list(out[2])
+    return out
+
+
+def _plan(config: Config) -> Plan:
     packs, values = packs_and_values(config)
     rules = []
     for p in packs:

@@ -1,6 +1,7 @@
 """Reductions over a series' points and the least-squares fit that trend rules (and predict_linear) use."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -54,8 +55,86 @@ def summary(values) -> dict[str, float]:
     return out
 
 
+_KEYS = ("min", *QUANTILES, "max", "last")
+
+
+@np.errstate(all="ignore")
+def _quantile_rows(ordered: np.ndarray, q: float) -> np.ndarray:
+    """_quantile of every row of a row-sorted 2-D array of finite values, with the same arithmetic."""
+    n = ordered.shape[1]
+    pos = (n - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, n - 1)
+    a, b, w = ordered[:, lo], ordered[:, hi], pos - lo
+    if w == 0:
+        return a.copy()
+    return np.where(a == b, a, a * (1 - w) + b * w)
+
+
+class Rows:
+    """``summary()`` and ``robust_sd()`` of many series' finite values at once (one answer's targets): rows of
+    equal length are stacked and sorted as one array, so a fleet costs a few numpy calls per distinct length
+    instead of a Python sort per target. Values equal summary()'s and robust_sd()'s exactly (stable sort, the
+    same interpolation); a row's dict, with its exact mean, is built only when asked for."""
+
+    def __init__(self, rows: list[np.ndarray]):
+        self.rows = rows
+        k = len(rows)
+        self.cols = {key: np.full(k, np.nan) for key in _KEYS}
+        self.noise = np.full(k, np.nan)
+        by_len: dict[int, list[int]] = {}
+        for i, r in enumerate(rows):
+            by_len.setdefault(len(r), []).append(i)
+        for n, idx in by_len.items():
+            if not n:
+                continue
+            ix = np.asarray(idx)
+            m = np.stack([rows[i] for i in idx])
+            self.cols["last"][ix] = m[:, -1]
+            m.sort(axis=1, kind="stable")
+            self.cols["min"][ix], self.cols["max"][ix] = m[:, 0], m[:, -1]
+            for key, q in QUANTILES.items():
+                self.cols[key][ix] = _quantile_rows(m, q)
+            if n >= 3:
+                with np.errstate(all="ignore"):
+                    dev = np.abs(m - self.cols["p50"][ix][:, None])
+                dev.sort(axis=1)
+                self.noise[ix] = 1.4826 * _quantile_rows(dev, 0.5)
+        self._cols = {key: col.tolist() for key, col in self.cols.items()}
+
+    def value(self, i: int, how: str) -> float:
+        """summary(row i)[how] (NaN for an unknown reduction)."""
+        if how == "mean":
+            return self.summary(i)["mean"]
+        col = self._cols.get(how)
+        return col[i] if col is not None else float("nan")
+
+    def summary(self, i: int) -> dict[str, float]:
+        vals = self.rows[i].tolist()
+        if not vals:
+            return {}
+        try:
+            m = math.fsum(vals) / len(vals)
+        except (OverflowError, ValueError):
+            m = mean(vals)
+        c = self._cols
+        out = {"min": c["min"][i], "mean": m}
+        out.update((k, c[k][i]) for k in QUANTILES)
+        out.update(max=c["max"][i], last=c["last"][i])
+        return out
+
+
 def reduce(values: list[float], how: str) -> float:
     """p99/p95/p90/p50, max, min, mean or last of the values (NaN when there are none)."""
+    if isinstance(values, np.ndarray) and how in _KEYS:   # summary()'s value without the rest of it
+        vals = values[~np.isnan(values)] if np.isnan(values).any() else values
+        if not len(vals):
+            return float("nan")
+        if how == "last":
+            return float(vals[-1])
+        ordered = np.sort(vals, kind="stable")
+        return float(ordered[0]) if how == "min" else float(ordered[-1]) if how == "max" else \
+            _quantile(ordered, QUANTILES[how])
     return summary(values).get(how, float("nan"))
 
 
@@ -108,24 +187,41 @@ def downsample(points, limit: int = 240):
     return out
 
 
-def _pairs(points):
-    import numpy as np
-    t = np.array([p[0] for p in points], dtype=float)
-    v = np.array([p[1] for p in points], dtype=float)
-    i, j = np.triu_indices(len(t), k=1)
-    return np, t, v, i, j
+@functools.lru_cache(maxsize=32)
+def _triu(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i < j) of n points, made once per length (a run judges thousands of equal-length series)."""
+    i, j = np.triu_indices(n, k=1)
+    i.flags.writeable = j.flags.writeable = False
+    return i, j
+
+
+def _finite_arrays(points) -> tuple[np.ndarray, np.ndarray]:
+    """Timestamps and values of the points with a finite value, as float arrays."""
+    if isinstance(points, tuple) and len(points) == 2 and isinstance(points[0], np.ndarray):
+        t, v = points
+    else:
+        pts = list(points)
+        t = np.fromiter((p[0] for p in pts), dtype=float, count=len(pts))
+        v = np.fromiter((p[1] for p in pts), dtype=float, count=len(pts))
+    keep = np.isfinite(v)
+    return (t, v) if keep.all() else (t[keep], v[keep])
 
 
 @np.errstate(all="ignore")   # differences of values near the float limit overflow to ±Inf, which still rank
 def mann_kendall(points) -> tuple[float, float]:
     """(z, one-sided p-value of an upward trend) of the Mann-Kendall test, with the variance corrected for ties.
 
-    Rank-based: robust to noise and outliers, and to growth that is steady but not linear."""
-    pts = [(t, v) for t, v in points if math.isfinite(v)]
-    n = len(pts)
+    Rank-based: robust to noise and outliers, and to growth that is steady but not linear. `points` are
+    (t, v) pairs or a (t array, v array) tuple."""
+    return _mann_kendall(*_finite_arrays(points))
+
+
+@np.errstate(all="ignore")
+def _mann_kendall(t: np.ndarray, v: np.ndarray) -> tuple[float, float]:
+    n = len(v)
     if n < 4:
         return 0.0, 1.0
-    np, t, v, i, j = _pairs(pts)
+    i, j = _triu(n)
     s = float(np.sign(v[j] - v[i]).sum())
     _, counts = np.unique(v, return_counts=True)
     var = (n * (n - 1) * (2 * n + 5) - float((counts * (counts - 1) * (2 * counts + 5)).sum())) / 18.0
@@ -138,20 +234,29 @@ def mann_kendall(points) -> tuple[float, float]:
 @np.errstate(all="ignore")
 def theil_sen(points) -> tuple[float, float, float, float]:
     """(slope per second, intercept, lower, upper) — Theil-Sen's median of pairwise slopes with Sen's 95 %
-    confidence interval. Half the points can be outliers before the slope moves (least squares: one)."""
-    pts = [(t, v) for t, v in points if math.isfinite(v)]
-    n = len(pts)
+    confidence interval. Half the points can be outliers before the slope moves (least squares: one).
+    `points` are (t, v) pairs or a (t array, v array) tuple."""
+    return _theil_sen(*_finite_arrays(points))
+
+
+@np.errstate(all="ignore")
+def _theil_sen(t: np.ndarray, v: np.ndarray) -> tuple[float, float, float, float]:
+    n = len(v)
     if n < 2:
-        v0 = pts[0][1] if pts else float("nan")
+        v0 = float(v[0]) if n else float("nan")
         return 0.0, v0, float("-inf"), float("inf")
-    np, t, v, i, j = _pairs(pts)
+    i, j = _triu(n)
     dt = t[j] - t[i]
     keep = dt > 0
-    slopes = np.sort((v[j] - v[i])[keep] / dt[keep])
+    slopes = (v[j] - v[i]) / dt if keep.all() else (v[j] - v[i])[keep] / dt[keep]
+    slopes.sort()
     m = len(slopes)
     if m == 0:
         return 0.0, float(np.median(v)), float("-inf"), float("inf")
-    slope = float(np.median(slopes))
+    if slopes[-1] != slopes[-1]:   # a NaN (∞ − ∞): numpy's median says so
+        slope = float(np.median(slopes))
+    else:   # sorted already: the middle one(s), as np.median computes them
+        slope = float(slopes[m // 2]) if m % 2 else float(np.mean(slopes[m // 2 - 1:m // 2 + 1]))
     intercept = float(np.median(v - slope * t))
     c = _Z95 * math.sqrt(n * (n - 1) * (2 * n + 5) / 18.0)
     lo_i, hi_i = int(math.floor((m - c) / 2)), int(math.ceil((m + c) / 2))
@@ -162,11 +267,9 @@ def theil_sen(points) -> tuple[float, float, float, float]:
 
 def r_squared(points, slope: float, intercept: float) -> float:
     """Share of the variance a line explains (1 − SSres/SStot, clamped to 0..1)."""
-    pts = [(t, v) for t, v in points if math.isfinite(v)]
-    if len(pts) < 2:
+    t, v = _finite_arrays(points)
+    if len(t) < 2:
         return 0.0
-    t = np.array([p[0] for p in pts])
-    v = np.array([p[1] for p in pts])
     with np.errstate(all="ignore"):   # values near the float limit overflow the squares: no fit, not a crash
         mv = mean(v)
         sst = float(((v - mv) ** 2).sum())

@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import stats
 from .durations import format_duration
 
@@ -68,28 +70,47 @@ class Verdict:
 
 def _fit(points, window: float) -> tuple[WindowFit, list]:
     pts = stats.downsample(points)
-    slope, _, lo, hi = stats.theil_sen(pts)
-    _, p = stats.mann_kendall(pts)
+    arrays = stats._finite_arrays(pts)   # converted once for both tests
+    slope, _, lo, hi = stats._theil_sen(*arrays)
+    _, p = stats._mann_kendall(*arrays)
     return WindowFit(window, slope, lo, hi, p, len(points)), pts
 
 
+def _fit_arrays(t, v, window: float) -> tuple[WindowFit, tuple]:
+    """_fit of finite (timestamps, values) arrays; the downsampled points as arrays too."""
+    if len(t) > 240:
+        ds = stats.downsample(list(zip(t.tolist(), v.tolist())))
+        dt, dv = stats._finite_arrays(ds)
+    else:
+        dt, dv = t, v
+    slope, _, lo, hi = stats._theil_sen(dt, dv)
+    _, p = stats._mann_kendall(dt, dv)
+    return WindowFit(window, slope, lo, hi, p, len(t)), (dt, dv)
+
+
+def _pairs(t, v) -> list[tuple[float, float]]:
+    return list(zip(t.tolist(), v.tolist()))
+
+
 def judge(points, now: float, windows: tuple[float, ...], lookback: float, step: float) -> Verdict:
-    """The growth verdict for one series' points over [now − lookback, now]."""
-    pts = [(t, v) for t, v in points if math.isfinite(v)]
-    span = pts[-1][0] - pts[0][0] if pts else 0.0
+    """The growth verdict for one series' points over [now − lookback, now]: (t, v) pairs, or a (timestamps,
+    values) pair of arrays."""
+    t, v = stats._finite_arrays(points)
+    span = float(t[-1] - t[0]) if len(t) else 0.0
     candidates = sorted({w for w in (*windows, lookback) if w and w <= lookback})
     covered = [w for w in candidates if w <= span + step] or [max(span, step)]
     fits = []
     by_window = {}
     for w in covered:
-        sel = [p for p in pts if p[0] >= now - w - 1e-6]
-        fit, ds = _fit(sel, w)
+        keep = t >= now - w - 1e-6
+        fit, ds = _fit_arrays(t[keep], v[keep], w)
         fits.append(fit)
         by_window[w] = (fit, ds)
     longest = covered[-1]
     fit, ds = by_window[longest]
     days = int((min(span, lookback) + step) // DAY)
     if days >= 2:
+        pts = _pairs(t, v)
         base = stats.daily_baselines(pts, now, days)
         if len(base) >= 2:
             slope, intercept, lo, hi = stats.theil_sen(base)
@@ -104,17 +125,27 @@ def judge(points, now: float, windows: tuple[float, ...], lookback: float, step:
     if span + step >= DAY:
         cap = CAP_ONE_DAY
         w = max((x for x in covered if x <= DAY + step), default=longest)
-        fit, ds = by_window[w] if w in by_window else _fit([p for p in pts if p[0] >= now - DAY], DAY)
+        if w in by_window:
+            fit, ds = by_window[w]
+        else:
+            keep = t >= now - DAY
+            fit, ds = _fit_arrays(t[keep], v[keep], DAY)
         window = w
     else:
         cap, window = CAP_PARTIAL_DAY, longest
-    intercept = _intercept(ds, fit.slope)
+    dt, dv = ds
+    with np.errstate(all="ignore"):
+        resid = dv - fit.slope * dt
+    intercept = float(np.sort(resid, kind="stable")[len(resid) // 2]) if len(resid) else float("nan")
     r2 = stats.r_squared(ds, fit.slope, intercept)
-    noise = stats.robust_sd([v - (intercept + fit.slope * t) for t, v in ds])
-    raw = [p for p in pts if p[0] >= now - window - 1e-6]
-    significant = fit.p <= SIGNIFICANCE and fit.lower > 0 and not sawtooth(raw, fit.slope)
+    with np.errstate(all="ignore"):
+        noise = stats.robust_sd((dv - (intercept + fit.slope * dt)).tolist())
+    significant = fit.p <= SIGNIFICANCE and fit.lower > 0
+    if significant:
+        keep = t >= now - window - 1e-6
+        significant = not sawtooth(_pairs(t[keep], v[keep]), fit.slope)
     return Verdict(fit.slope, intercept, fit.lower, fit.upper, fit.p, r2, min(window, span) if span else window,
-                   now - window, "samples", significant, cap, tuple(fits), tuple(ds), noise)
+                   now - window, "samples", significant, cap, tuple(fits), tuple(_pairs(dt, dv)), noise)
 
 
 def sawtooth(points, slope: float) -> bool:

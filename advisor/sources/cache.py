@@ -21,18 +21,46 @@ class MemoSource:
         self._lock = threading.Lock()
         self._memo: dict[tuple, Future] = {}
         self._uses: dict[tuple, int] = {}
+        self._local = threading.local()
         self.sent = 0
 
     def expect(self, keys) -> None:
-        """Announce range requests and how often the run will make each: an answer is dropped once its last
-        expected use has it (a fleet's range answers are the run's largest objects)."""
+        """Announce requests and how often the run will make each: an answer is dropped once its last expected
+        use has it (a fleet's answers are the run's largest objects). A use that turns out not to happen is
+        given back with ``settle``."""
         for k in keys:
             self._uses[k] = self._uses.get(k, 0) + 1
+
+    def begin(self) -> None:
+        """Start counting this thread's requests (one rule's evaluation), for ``settle``."""
+        self._local.fetched = {}
+
+    def settle(self, planned) -> None:
+        """Give back the uses announced for this thread's rule that it did not make (a rule without findings
+        asks no evidence), so those answers are dropped too."""
+        fetched = getattr(self._local, "fetched", None) or {}
+        self._local.fetched = None
+        left = dict(fetched)
+        for key in planned:
+            if left.get(key, 0) > 0:
+                left[key] -= 1
+                continue
+            with self._lock:
+                n = self._uses.get(key)
+                if n is not None:
+                    if n <= 1:
+                        del self._uses[key]
+                        self._memo.pop(key, None)
+                    else:
+                        self._uses[key] = n - 1
 
     def __getattr__(self, item):  # base URL, warnings, … of the wrapped source
         return getattr(self.inner, item)
 
     def _get(self, key: tuple, call) -> QueryResult:
+        fetched = getattr(self._local, "fetched", None)
+        if fetched is not None:
+            fetched[key] = fetched.get(key, 0) + 1
         with self._lock:
             fut = self._memo.get(key)
             owner = fut is None
@@ -55,7 +83,11 @@ class MemoSource:
         return fut.result()
 
     def instant(self, query: str, time: float) -> QueryResult:
-        return self._get(("i", query, time), lambda: self.inner.instant(query, time))
+        return self._get(self.instant_key(query, time), lambda: self.inner.instant(query, time))
+
+    @staticmethod
+    def instant_key(query: str, time: float) -> tuple:
+        return ("i", query, time)
 
     def range(self, query: str, start: float, end: float, step: float) -> QueryResult:
         return self._get(self.range_key(query, start, end, step), lambda: self.inner.range(query, start, end, step))

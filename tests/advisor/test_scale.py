@@ -1,6 +1,7 @@
 """Scale: a source answering 1,000 series per query (a fleet of 1,000 targets) — the run's peak memory and wall
 time are bounded in the harness (the child's rusage, a subprocess timeout), and the table stays readable: each
-rule's worst --top targets plus 'and K more'."""
+rule's worst --top targets plus 'and K more'. The 10,000-series figures are scripts/bench_scale.py's (a run takes
+minutes on a shared 2-core machine, too long for the suite)."""
 import subprocess
 import sys
 from pathlib import Path
@@ -21,9 +22,8 @@ _PEAK = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_thousand_series_per_query_stay_bounded_and_readable(tmp_path):
-    """A fleet of 1,000 targets answering every query: the run ends, within 500 MiB, with a readable table.
-
-    (The issue's 10,000-series target is not met yet; scripts/bench_scale.py measures it.)"""
+    """A fleet of 1,000 targets answering every query: the run ends, within 300 MiB (it peaks near 150 MiB), with
+    a readable table."""
     out = tmp_path / "report.txt"
     with Fleet(1_000) as fleet:
         r = subprocess.run([sys.executable, "-c", _PEAK, ADVISOR, "run", "--prometheus", fleet.url,
@@ -33,7 +33,7 @@ def test_a_thousand_series_per_query_stay_bounded_and_readable(tmp_path):
     text = out.read_text()
     assert "more targets (see --format json)" in text
     assert len(text) < 5_000_000
-    assert peak_mib <= 500, peak_mib
+    assert peak_mib <= 300, peak_mib
 
 
 def test_human_formats_show_the_top_n_per_rule_and_json_lists_every_finding():
