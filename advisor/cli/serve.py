@@ -46,7 +46,8 @@ from .options import connection_options, debug_option, pack_options
 @click.option("--exporter", "exporter_url", metavar="URL",
               help="Without a Prometheus: scrape this running exporter instead of running the collectors "
                    "in-process.")
-@click.option("--bench.allow", "bench_allow", multiple=True, metavar="URL-PREFIX", envvar="PERFADVISOR_SERVE_BENCH_ALLOW",
+@click.option("--bench.allow", "bench_allow", multiple=True, metavar="URL-PREFIX",
+              envvar="PERFADVISOR_SERVE_BENCH_ALLOW",
               expose_value=False, callback=lambda ctx, _, v: ctx.meta.__setitem__("bench_allow", tuple(v)),
               help="Allow POST /api/performance/benchmark to load URLs under this prefix (repeatable; default: "
                    "none, the endpoint answers 403). Env: PERFADVISOR_SERVE_BENCH_ALLOW (space-separated).")

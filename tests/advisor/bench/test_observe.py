@@ -69,7 +69,8 @@ def test_bench_reports_what_saturated_during_the_run(nginx, prometheus):
     sat = doc["observed"]["saturation"]
     assert sat["window_seconds"] == 16 and sat["adapted_parameters"]["host"]["lookback"] == "16s"
     cpu = [f for f in sat["findings"] if f["rule_id"] == "host-cpu-saturation"]
-    assert len(cpu) == 1 and cpu[0]["state"] == "firing" and 0.01 < cpu[0]["value"] <= 1, json.dumps({k: v for k, v in sat.items() if k != "insufficient_data"})
+    assert len(cpu) == 1 and cpu[0]["state"] == "firing" and 0.01 < cpu[0]["value"] <= 1, \
+        json.dumps({k: v for k, v in sat.items() if k != "insufficient_data"})
     assert "CPU" in cpu[0]["summary"]
     short = {s["rule_id"]: s["reason"] for s in sat["insufficient_data"]}
     assert short["host-major-page-faults"] == "insufficient data: needs ≥ 10m of history, the run gave 16s"
