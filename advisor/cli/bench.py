@@ -15,7 +15,7 @@ from ..bench import report as R
 from ..bench import runner, thresholds as T
 from ..bench.spec import BenchSpec, Target, load_scenario, parse_header, read_body
 from .exits import errors_to_exit
-from .options import debug_option
+from .options import debug_option, pack_options
 
 EXIT_THRESHOLD = 4
 EXIT_UNREACHABLE = 3
@@ -106,21 +106,26 @@ def build_spec(urls, scenario, rate, stages, duration, warmup, connections, proc
                    f"a failed one exits {EXIT_THRESHOLD}.")
 @click.option("--prometheus", "prom_url", metavar="URL",
               help="After the run, ask this Prometheus what the exporter saw during it: CPU-seconds of the process "
-                   "group and the host per 1,000 requests, peak memory.")
+                   "group and the host per 1,000 requests, peak memory; and evaluate the packs over the run's "
+                   "window: what saturated.")
 @click.option("--groupname", default=".+", show_default=True, metavar="REGEX",
               help="With --prometheus: the target's process group (process-exporter groupname).")
 @click.option("--instance", default=".+", show_default=True, metavar="REGEX",
               help="With --prometheus: the instance label of the target's host.")
 @click.option("--settle", default="15s", show_default=True, metavar="DURATION",
               help="With --prometheus: wait this long after the run so the last scrape covers it.")
+@click.option("--scrape-interval", default="15s", show_default=True, metavar="DURATION",
+              help="With --prometheus: how often it scrapes the exporter; the packs' rate windows over the run are "
+                   "at least four of these.")
+@pack_options
 @click.option("--format", "fmt", default="table", show_default=True, type=click.Choice(sorted(R.FORMATS)),
               help="Output format on stdout.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also save the result as JSON (what `advisor compare` reads).")
 @debug_option
 def bench(urls, scenario, rate, stages, duration, warmup, connections, processes, timeout, method, headers, body,
-          body_file, ca_file, insecure, thresholds, prom_url, groupname, instance, settle, fmt, output,
-          debug) -> None:
+          body_file, ca_file, insecure, thresholds, prom_url, groupname, instance, settle, scrape_interval,
+          config_path, packs, no_builtin, sets, fmt, output, debug) -> None:
     """Load-test URL(s) over HTTP/1.1 keep-alive and report latency percentiles, errors and throughput.
 
     With --rate or --stages the load is an open model: requests start on a schedule whatever the server does,
@@ -142,9 +147,15 @@ def bench(urls, scenario, rate, stages, duration, warmup, connections, processes
         checks = [T.parse(t) for t in spec.thresholds]
         source = None
         if prom_url:
+            from .. import config as C
             from ..query import prometheus_source
+            from ..run import plan
             source = prometheus_source(prom_url)
             settle_s = _duration(settle, "--settle")
+            scrape_s = _duration(scrape_interval, "--scrape-interval")
+            pack_cfg = C.build(prometheus_url=prom_url, config_path=config_path, packs=packs, no_builtin=no_builtin,
+                               sets=sets)
+            plan(pack_cfg)      # pack and --set errors now (exit 2), not after the load
         click.echo(f"advisor bench: {spec.describe()}", err=True)
         tty = sys.stderr.isatty()
         try:
@@ -162,6 +173,10 @@ def bench(urls, scenario, rate, stages, duration, warmup, connections, processes
                 click.echo(f"advisor bench: waiting {wait:.0f}s for Prometheus to scrape the end of the run", err=True)
                 _time.sleep(wait)
             result.observed = observe(source, result, instance=instance, groupname=groupname, settle=settle_s)
+            from ..bench.saturation import saturation
+            sat = saturation(pack_cfg, source, result, settle=settle_s, scrape_interval=scrape_s)
+            result.observed["rows"] += sat.pop("rows")
+            result.observed["saturation"] = sat
         if output:
             try:
                 Path(output).write_text(R.render(result, "json"))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import replace
 
 import click
 
@@ -45,6 +46,11 @@ from .options import connection_options, debug_option, pack_options
 @click.option("--exporter", "exporter_url", metavar="URL",
               help="Without a Prometheus: scrape this running exporter instead of running the collectors "
                    "in-process.")
+@click.option("--bench.allow", "bench_allow", multiple=True, metavar="URL-PREFIX",
+              envvar="PERFADVISOR_SERVE_BENCH_ALLOW",
+              expose_value=False, callback=lambda ctx, _, v: ctx.meta.__setitem__("bench_allow", tuple(v)),
+              help="Allow POST /api/performance/benchmark to load URLs under this prefix (repeatable; default: "
+                   "none, the endpoint answers 403). Env: PERFADVISOR_SERVE_BENCH_ALLOW (space-separated).")
 @pack_options
 @click.option("--category", "categories", multiple=True, type=click.Choice(["optimization", "scaling", "alert"]),
               help="Only rules of this category (repeatable).")
@@ -95,6 +101,7 @@ def serve(prometheus_url, listen, web_config_file, cors_origins, max_body, post_
         opts = O.build(listen=listen, web_config_file=web_config_file, interval=interval, storage_path=storage_path,
                        retention=retention, sample_interval=sample_interval, exporter=exporter_url,
                        max_body=max_body, post_rate=post_rate, post_burst=post_burst, cors_origins=cors_origins)
+        opts = replace(opts, bench_allow=click.get_current_context().meta.get("bench_allow", ()))
         if exporter_url and cfg.prometheus is not None:
             raise ConfigError("--exporter is for local sampling; it cannot be used with a Prometheus")
         try:

@@ -9,6 +9,10 @@ deleted after every run.
 
 The file may also hold local mode's samples (``advisor.local.store``: tables ``series`` and ``samples``); the
 ``meta`` table is shared, with a key of its own.
+
+Format 2 added ``benchmarks`` (``advisor serve``'s benchmark endpoint: each bench's spec, result and its
+comparison with the previous bench of the same target); a format-1 store is migrated when opened for writing
+(the table is added, nothing else changes) and read as it is when opened read-only.
 """
 from __future__ import annotations
 
@@ -24,7 +28,8 @@ from typing import Any
 from ..errors import ConfigError
 from .records import FindingRow, Recommendation, RunRow
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = ("1", "2")   # read-only opens accept these; writing migrates 1 → 2
 RETENTION_SECONDS = 30 * 86400
 VERSION_KEY = "history_version"
 
@@ -49,6 +54,11 @@ CREATE TABLE IF NOT EXISTS run_findings (
 CREATE TABLE IF NOT EXISTS recommendations (
     fingerprint TEXT NOT NULL, run_id INTEGER NOT NULL, ts REAL NOT NULL, cores REAL, memory_bytes REAL,
     replicas REAL, monthly_cost_change REAL, PRIMARY KEY (fingerprint, run_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS benchmarks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, status TEXT NOT NULL, requested_at REAL NOT NULL,
+    started_at REAL, finished_at REAL, client TEXT NOT NULL, request TEXT NOT NULL, summary TEXT, result TEXT,
+    previous_id INTEGER, verdict TEXT, comparison TEXT, error TEXT);
+CREATE INDEX IF NOT EXISTS benchmarks_target ON benchmarks (target, id);
 """
 
 
@@ -118,8 +128,13 @@ class HistoryStore:
                 raise ConfigError(f"{where}: holds no advisor history")
             with self._db:
                 self._db.execute("INSERT INTO meta VALUES (?, ?)", (VERSION_KEY, str(SCHEMA_VERSION)))
-        elif row[0] != str(SCHEMA_VERSION):
+        elif row[0] not in READABLE_VERSIONS:
             raise ConfigError(f"{where}: written by an incompatible version (history format {row[0]})")
+        elif row[0] != str(SCHEMA_VERSION) and create:
+            # 1 → 2: the benchmarks table, already added by the CREATE ... IF NOT EXISTS above; only the
+            # format number is left to record.
+            with self._db:
+                self._db.execute("UPDATE meta SET value=? WHERE key=?", (str(SCHEMA_VERSION), VERSION_KEY))
 
     def close(self) -> None:
         self._db.close()
@@ -215,6 +230,7 @@ class HistoryStore:
             self._db.executemany("DELETE FROM run_findings WHERE run_id=?", [(r,) for r in old])
             self._db.execute("DELETE FROM runs WHERE finished_at < ?", (cut,))
         self._db.execute("DELETE FROM findings WHERE resolved_at IS NOT NULL AND resolved_at < ?", (cut,))
+        self._db.execute("DELETE FROM benchmarks WHERE finished_at < ?", (cut,))
         self._db.execute("DELETE FROM recommendations WHERE ts < ? AND fingerprint NOT IN "
                          "(SELECT fingerprint FROM findings WHERE resolved_at IS NULL)", (cut,))
 

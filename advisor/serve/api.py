@@ -181,7 +181,7 @@ class Api:
             return await self._guarded(request, lambda req: self._evaluate(req, area))
         return handler
 
-    async def _body(self, request: Request) -> dict:
+    async def _body(self, request: Request, validator: jsonschema.Draft202012Validator = _BODY) -> dict:
         chunks, size = [], 0
         async for chunk in request.stream():   # counted as it arrives: a chunked body has no Content-Length
             size += len(chunk)
@@ -198,7 +198,7 @@ class Api:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as e:
             raise BadRequest(f"the body is not valid JSON: {str(e).split(':')[0]}") from None
-        errors = sorted(_BODY.iter_errors(body), key=lambda e: list(e.absolute_path))
+        errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
         if errors:
             e = errors[0]
             where = "/".join(str(p) for p in e.absolute_path) or "(body)"

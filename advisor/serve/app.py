@@ -14,6 +14,7 @@ from ..config import Config
 from ..history import HistoryStore
 from ..sources import local_mode
 from .api import Api
+from .benchmark import Benchmarks
 from .engine import Engine
 from .events import Events
 from .feed import LocalFeed
@@ -49,6 +50,11 @@ class Service:
         self.api = Api(self.engine, self.metrics, _version(), deadline=opts.source_timeout,
                        page=Page(self.engine).__call__, max_body=opts.max_body_bytes)
         self.web = LiveWebConfig(web)
+        try:
+            self.bench = Benchmarks(self.store, self.events, opts.bench_allow, self.api)
+        except BaseException:
+            self.close()
+            raise
 
         @contextlib.asynccontextmanager
         async def lifespan(app):
@@ -58,7 +64,7 @@ class Service:
                 yield
             finally:
                 await asyncio.to_thread(self.stop)
-        app = Starlette(routes=self.api.routes(), lifespan=lifespan)
+        app = Starlette(routes=self.bench.routes() + self.api.routes(), lifespan=lifespan)
         self.asgi = Guard(app, self.web, max_body=opts.max_body_bytes,
                           limiter=RateLimiter(opts.post_rate, opts.post_burst), cors_origins=opts.cors_origins,
                           metrics=self.metrics)
@@ -69,6 +75,7 @@ class Service:
         self.engine.start()
 
     def stop(self) -> None:
+        self.bench.stop()
         self.engine.stop()
         self.close()
 

@@ -24,6 +24,33 @@ OPTIMIZE_BODY: dict[str, Any] = {
     },
 }
 
+_DURATION = {"type": ["string", "number"], "maxLength": 32,
+             "description": 'A duration: "30s", "1m30s", or a number of seconds.'}
+BENCHMARK_BODY: dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["targets"],
+    "description": "A bench as `advisor bench` runs it (same caps: rate 100,000/s, 1h of load, 10m warmup, 10,000 "
+                   "connections); every target URL must be on the service's --bench.allow list.",
+    "properties": {
+        "targets": {"type": "array", "minItems": 1, "maxItems": 16, "items": {
+            "type": "object", "additionalProperties": False, "required": ["url"],
+            "properties": {
+                "url": {"type": "string", "maxLength": 2048, "pattern": "^https?://"},
+                "method": {"enum": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]},
+                "headers": {"type": "object", "maxProperties": 32,
+                            "additionalProperties": {"type": "string", "maxLength": 4096}},
+                "body": {"type": "string", "maxLength": 65536},
+                "weight": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000000},
+                "name": {"type": "string", "maxLength": 200}}}},
+        "rate": {"type": "number", "description": "Open model: requests per second."},
+        "stages": {"type": "array", "maxItems": 100, "items": {
+            "type": "object", "additionalProperties": False, "required": ["duration", "target"],
+            "properties": {"duration": _DURATION, "target": {"type": "number"}}}},
+        "duration": _DURATION, "warmup": _DURATION, "timeout": _DURATION,
+        "connections": {"type": "integer"},
+        "thresholds": {"type": "array", "maxItems": 32, "items": {"type": "string", "maxLength": 100}},
+    },
+}
+
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
 OBJ = {"type": "object"}
 
@@ -32,7 +59,8 @@ def _resp(desc: str, schema: dict = OBJ, errors: tuple[int, ...] = (401,)) -> di
     out = {"200": {"description": desc, "content": {"application/json": {"schema": schema}}}}
     texts = {400: "Bad request (the reason in `error`)", 401: "Credentials missing or wrong",
              404: "Not found", 413: "Body too large", 415: "Not JSON", 429: "Rate limited (see Retry-After)",
-             503: "Evaluation did not finish in time"}
+             503: "Evaluation did not finish in time", 403: "Not allowed (benchmarks off, or a target not on "
+             "the allow-list)", 409: "A benchmark is already running", 422: "Over a cap of the load generator"}
     for code in errors:
         out[str(code)] = {"description": texts[code], "content": {"application/json": {"schema": ERROR}}}
     return out
@@ -95,6 +123,22 @@ def document(version: str) -> dict:
         "/metrics": {"get": {"summary": "Prometheus metrics: the service's own, and the findings.",
                              "responses": {"200": {"description": "text/plain; version=0.0.4"}}}},
     }
+    paths["/api/performance/benchmark"] = {
+        "post": {"summary": "Start a bench against allow-listed targets (one at a time: 409 while one runs).",
+                 "requestBody": {"required": True, "content": {"application/json": {
+                     "schema": {"$ref": "#/components/schemas/BenchmarkRequest"}}}},
+                 "responses": {"202": {"description": "Started: its id (poll GET …/benchmark/{id})"},
+                               **{k: v for k, v in _resp("-", errors=(400, 401, 403, 409, 413, 415, 422,
+                                                                      429)).items() if k != "200"}}},
+        "get": {"summary": "Benchmarks, newest first.", "parameters": [_q("limit", "1-1000, default 100", False)],
+                "responses": _resp("Benchmarks", errors=(400, 401))}}
+    paths["/api/performance/benchmark/{id}"] = {"get": {
+        "summary": "A bench's status, summary (rate, percentiles, errors), thresholds and its comparison with the "
+                   "previous bench of the same target; the full result (per-second intervals, histograms) with "
+                   "detail=full.",
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                       _q("detail", "summary (default) or full", False)],
+        "responses": _resp("The benchmark", errors=(401, 404))}}
     for area, packs in AREAS.items():
         paths[f"/api/performance/{area}/optimize"] = {"post": {
             "summary": f"Evaluate the {area} area now (packs: {', '.join(packs)}).",
@@ -107,7 +151,8 @@ def document(version: str) -> dict:
                  "description": "Findings, scores, scaling recommendations and their history. Errors are "
                                 "{\"error\": \"...\"} with a 4xx status."},
         "paths": paths,
-        "components": {"schemas": {"OptimizeRequest": OPTIMIZE_BODY, "Error": ERROR},
+        "components": {"schemas": {"OptimizeRequest": OPTIMIZE_BODY, "BenchmarkRequest": BENCHMARK_BODY,
+                                   "Error": ERROR},
                        "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}}},
         "security": [{"basic": []}],
     }

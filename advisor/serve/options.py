@@ -26,6 +26,7 @@ class ServeOptions:
     post_burst: int = 5                     # ... with this burst
     cors_origins: tuple[str, ...] = ()
     source_timeout: float = 60.0            # an evaluation longer than this is reported as stale (never blocks)
+    bench_allow: tuple[str, ...] = ()       # URL prefixes POST /api/performance/benchmark may load (none: off)
 
 
 def _duration(flag: str, text: str, minimum: float = 0.0) -> float:

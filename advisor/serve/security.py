@@ -150,7 +150,7 @@ class Guard:
             if method == "POST":
                 audit.info("audit client=%s user=%s method=POST path=%s status=%s%s", client, _safe(user), _safe(path),
                            state["status"], f" run_id={scope['state']['run_id']}" if scope["state"].get("run_id")
-                           else "")
+                           else f" bench_id={scope['state']['bench_id']}" if scope["state"].get("bench_id") else "")
 
     @staticmethod
     def _same_origin(origin: str, headers: dict[str, str]) -> bool:

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+from pathlib import Path
 
 import requests
 
 import pytest
 
+from perfadvisor.advisor.bench import report as R
+from perfadvisor.advisor.bench.result import BenchResult
 from tests.support.exporter import exporter_binary, start_exporter
 from tests.support.prometheus import start_prometheus
 
@@ -48,3 +52,29 @@ def test_bench_records_what_the_exporter_saw(nginx, prometheus):
     rows = dict(line.split("  ", 1) for line in r.stdout.splitlines() if "(Prometheus)" in line)
     assert rows["process group CPU (Prometheus)"].strip() == "no data"
     assert rows["host CPU (Prometheus)"].strip().endswith("ms per 1,000 requests")
+
+
+HOST_PACK = str(Path(__file__).parents[3] / "rules" / "host.yaml")
+
+
+def test_bench_reports_what_saturated_during_the_run(nginx, prometheus):
+    # A closed-model run keeps the CPUs busy; with cpu_high lowered to 1% and `for` to 2s the host's CPU rule
+    # must fire over the run's window (it needs 15s of history: 13s of load and 3s of settling give 16s), while
+    # the rules that need 10 minutes or more cannot judge 16 seconds.
+    r = advisor("bench", "--connections", "16", "--duration", "13s", "--prometheus", prometheus.url, "--settle", "3s",
+                "--scrape-interval", "1s", "--no-builtin", "--pack", HOST_PACK, "--set", "host.cpu_high=0.01",
+                "--set", "host.for_long=2s", "--format", "json", f"http://{nginx.address}/index.html?run=saturate")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    sat = doc["observed"]["saturation"]
+    assert sat["window_seconds"] == 16 and sat["adapted_parameters"]["host"]["lookback"] == "16s"
+    cpu = [f for f in sat["findings"] if f["rule_id"] == "host-cpu-saturation"]
+    assert len(cpu) == 1 and cpu[0]["state"] == "firing" and 0.01 < cpu[0]["value"] <= 1, \
+        json.dumps({k: v for k, v in sat.items() if k != "insufficient_data"})
+    assert "CPU" in cpu[0]["summary"]
+    short = {s["rule_id"]: s["reason"] for s in sat["insufficient_data"]}
+    assert short["host-major-page-faults"] == "insufficient data: needs ≥ 10m of history, the run gave 16s"
+    assert "host-cpu-saturation" not in short
+    table = R.render(BenchResult.from_dict(doc), "table")
+    assert re.search(r"saturated during the run\s+host-cpu-saturation \(\w+\) on instance=", table), table
+    assert "insufficient data" in table and "host-major-page-faults" in table
