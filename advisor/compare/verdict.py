@@ -114,6 +114,9 @@ def compare(metric: Metric, baseline: Sample, current: Sample, *, alpha: float =
     if beyond(rel):
         return Comparison(verdict="marginal", reason=f"significantly worse (p={p:.3g}) beyond the {tol}, but the "
                           f"{1 - alpha:.0%} interval reaches into it", **common)
+    if base > 0 and rel > tolerance:               # beyond the relative tolerance, but a change too small to count
+        return Comparison(verdict="pass", reason=f"significantly worse (p={p:.3g}) by {rel:.0%}, but the shift "
+                          f"({est:.3g} {metric.unit}) is within the absolute floor {metric.floor:g}", **common)
     return Comparison(verdict="pass", reason=f"significantly worse (p={p:.3g}) but within the {tol}", **common)
 
 

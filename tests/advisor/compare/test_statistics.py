@@ -96,6 +96,18 @@ def test_a_zero_baseline_is_judged_against_the_absolute_floor():
     assert fail.verdict == "fail" and ok.verdict == "pass"
 
 
+def test_a_sub_millisecond_latency_shift_is_within_the_bench_floor():
+    """A 0.67 → 0.77 ms p50 is significant and +15 %, but below the generator's 1 ms timer resolution: pass, and said so."""
+    from perfadvisor.advisor.compare.samples import BENCH_METRICS
+    p50 = next(m for m in BENCH_METRICS if m.name == "latency_p50")
+    rng = np.random.default_rng(5)
+    c = compare(p50, _sample(rng.normal(0.00067, 0.00003, 30)), _sample(rng.normal(0.00077, 0.00003, 30)))
+    assert c.verdict == "pass" and c.p_value < 0.001
+    assert "within the absolute floor 0.001" in c.reason
+    worse = compare(p50, _sample(rng.normal(0.00067, 0.00003, 30)), _sample(rng.normal(0.0030, 0.0001, 30)))
+    assert worse.verdict == "fail"
+
+
 @pytest.mark.parametrize("verdicts, expected", [
     (["pass", "fail", "marginal"], "fail"), (["pass", "insufficient data"], "pass"),
     (["marginal", "pass"], "marginal"),
