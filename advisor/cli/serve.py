@@ -94,6 +94,8 @@ def serve(prometheus_url, config_path, packs, no_builtin, sets, categories, rule
                       ca_file=ca_file, debug=debug)
         path = config_path or os.environ.get("PERFADVISOR_CONFIG")
         opts = O.resolve(_given(settings), C.load_file(path).get("serve"), path, prometheus=cfg.prometheus is not None)
+        from ..run import plan
+        O.check_packs(opts, [p.name for p in plan(cfg)[0]])     # before anything is created on disk
         _logging(opts.log_level)
         try:
             web = load_web(opts.web_config_file)

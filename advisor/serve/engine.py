@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from ..config import Config
-from ..errors import AdvisorError, ConfigError, SourceError
+from ..errors import AdvisorError, SourceError
 from ..findings import Finding, Report
 from ..history import HistoryStore, run_row
 from ..history.records import RunRow
@@ -28,6 +28,7 @@ from ..run import execute, plan, score
 from ..sources import choose, local_mode
 from .events import Events
 from .feed import LocalFeed
+from .options import ServeOptions, check_packs
 from .scope import Scope, matches_all
 
 log = logging.getLogger("perfadvisor.advisor.serve")
@@ -66,9 +67,8 @@ class Engine:
         packs, _, _ = plan(config)          # pack and parameter errors now (exit 2), not at the first run
         self.loaded_packs = tuple(p.name for p in packs)
         self.cadence = {p: interval for p in self.loaded_packs}     # seconds between scheduled runs, per pack
-        for name, seconds, where in pack_intervals:
-            if name not in self.cadence:
-                raise ConfigError(f"{where}: unknown pack {name!r} (loaded: {', '.join(self.loaded_packs)})")
+        check_packs(ServeOptions(pack_intervals=pack_intervals), self.loaded_packs)
+        for name, seconds, _ in pack_intervals:
             self.cadence[name] = seconds
         self._latest: dict[str, tuple] = {}        # pack -> (its results, its report.packs entry) of its last run
         self.last: Outcome | None = None            # the last complete run that evaluated

@@ -248,3 +248,10 @@ def resolve(given: Mapping[str, tuple[Any, str]], section: Mapping[str, Any] | N
         sample_interval=_duration(at("sample_interval"), val("sample_interval")), exporter=val("exporter_url"),
         max_body_bytes=int(val("max_body")), post_rate=float(val("post_rate")), post_burst=int(val("post_burst")),
         cors_origins=tuple(str(o) for o in val("cors_origins")), log_level=str(val("log_level")))
+
+
+def check_packs(opts: ServeOptions, loaded: tuple[str, ...] | list[str]) -> None:
+    """Every per-pack interval names a loaded pack (ConfigError naming where it was set)."""
+    for name, _, where in opts.pack_intervals:
+        if name not in loaded:
+            raise ConfigError(f"{where}: unknown pack {name!r} (loaded: {', '.join(loaded)})")
