@@ -163,10 +163,18 @@ class Engine:
         cfg = scope.config(self.config, self.loaded_packs)
         if self.feed is not None:
             self.loaded = None          # the previous cycle's samples go before the next are read
-            loaded = self.feed.load()
+            loaded = self.feed.load(lambda hist: self._window(cfg, hist))
             self.loaded = loaded        # kept for the live figures until the next cycle
             return execute(cfg, source=choose(cfg, loaded.storage), now=loaded.now, adapt=loaded.adapt)
         return execute(cfg)
+
+    @staticmethod
+    def _window(cfg: Config, hist) -> float | None:
+        """Seconds of samples this run's rules can read, their windows fitted to `hist` as execute fits them."""
+        from ..local.adapt import adapt_rules
+        from .feed import needed_seconds
+        packs, values, rules = plan(cfg)
+        return needed_seconds(adapt_rules(packs, values, rules, hist)[0])
 
     def _run(self, scope: Scope) -> Outcome:
         started = time.time()
