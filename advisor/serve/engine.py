@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
 import logging
 import threading
 import time
@@ -52,6 +53,23 @@ class Outcome:
     @property
     def duration(self) -> float:
         return self.finished_at - self.started_at
+
+
+_TRIM = None
+
+
+def release_memory() -> None:
+    """Hand the heap freed by a cycle back to the OS. glibc keeps each thread's malloc arena at its high-water
+    mark, so a long-running service's RSS would follow its largest cycle (and fragmentation) rather than
+    what it holds; measured in docs/performance.md. No-op without glibc."""
+    global _TRIM
+    if _TRIM is None:
+        try:
+            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
 
 
 def query_errors(report: Report) -> int:
@@ -123,6 +141,7 @@ class Engine:
                     self.evaluate(scope)
                 except Exception:  # noqa: BLE001 - the schedule never dies; the error is logged and recorded
                     log.exception("scheduled evaluation failed")
+                release_memory()
                 # No overlap and no catch-up bursts: a pack is next due an interval after its slot, or at
                 # once when its run took longer than that.
                 after = time.monotonic()
