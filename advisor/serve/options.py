@@ -172,6 +172,18 @@ def _schema_error(schema: Mapping[str, Any], value: Any) -> str | None:
     return err.message if err is not None else None
 
 
+def key_line(path: str | None, *keys: str) -> str:
+    """``PATH:LINE: serve.key`` for a key of the config file (``PATH: serve.key`` if it cannot be found)."""
+    from ...exporter import yamlfile
+    dotted = ".".join(keys)
+    if not path:
+        return f"{dotted} in the config file"
+    try:
+        return f"{path}:{yamlfile.load(path).line_of(list(keys))}: {dotted}"
+    except yamlfile.FileError:
+        return f"{path}: {dotted}"
+
+
 def _flag_map(items: tuple[str, ...] | list[str], where: str) -> dict[str, str]:
     out = {}
     for item in items:
@@ -186,7 +198,6 @@ def resolve(given: Mapping[str, tuple[Any, str]], section: Mapping[str, Any] | N
             config_path: str | None, prometheus: bool = False) -> ServeOptions:
     """ServeOptions from `given` (param → (value, where) for flags and environment variables), the config
     file's validated ``serve:`` section and the defaults. ConfigError names the flag, variable or FILE:LINE."""
-    from ..config import key_line
     section = section or {}
     raw: dict[str, tuple[Any, str]] = {}
     for s in SETTINGS:
