@@ -103,7 +103,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Without a Prometheus: time between local samples.", _DURATION, "DURATION"),
     Setting(("exporter",), "--exporter", "exporter_url", None,
             "Without a Prometheus: scrape this running exporter instead of running the collectors in-process.",
-            {"type": "string", "pattern": r"^https?://"}, "URL"),
+            {"type": "string", "minLength": 1, "maxLength": 2048}, "URL"),
     Setting(("log", "level"), "--log.level", "log_level", "info", "Log level (stderr).",
             {"enum": list(LOG_LEVELS)}, "LEVEL"),
 )
