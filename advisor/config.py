@@ -15,6 +15,10 @@ Config file (YAML, ``--config`` or ``PERFADVISOR_CONFIG``)::
     concurrency: 4
     packs: {paths: [/etc/perfadvisor/packs], disable: [scaling]}
     parameters: {cpu_high: 0.85, host: {lookback: 2h}}   # or "host.lookback": 2h
+    serve: {interval: 5m, intervals: {host: 1m}, web: {...}, storage: {...}}   # advisor serve (serve.options)
+
+The ``serve:`` section is checked here against the JSON Schema generated from advisor.serve.options' settings
+table (``FILE:LINE: serve.key: reason``, exit 2) and resolved by that module.
 """
 from __future__ import annotations
 
