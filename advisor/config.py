@@ -15,6 +15,10 @@ Config file (YAML, ``--config`` or ``PERFADVISOR_CONFIG``)::
     concurrency: 4
     packs: {paths: [/etc/perfadvisor/packs], disable: [scaling]}
     parameters: {cpu_high: 0.85, host: {lookback: 2h}}   # or "host.lookback": 2h
+    serve: {interval: 5m, intervals: {host: 1m}, web: {...}, storage: {...}}   # advisor serve (serve.options)
+
+The ``serve:`` section is checked here against the JSON Schema generated from advisor.serve.options' settings
+table (``FILE:LINE: serve.key: reason``, exit 2) and resolved by that module.
 """
 from __future__ import annotations
 
@@ -61,7 +65,7 @@ def _read_secret(path: str, what: str) -> str:
     return inputs.check_secret(text, f"{what} file {path}", what)
 
 
-def _key_line(path: str | None, *keys: str) -> str:
+def key_line(path: str | None, *keys: str) -> str:
     """``PATH:LINE: a.b`` for the key `keys` in the YAML config file (``PATH: a.b`` if it cannot be found)."""
     dotted = ".".join(keys)
     if not path:
@@ -75,6 +79,9 @@ def _key_line(path: str | None, *keys: str) -> str:
         return f"{path}: {dotted}"
 
 
+_key_line = key_line
+
+
 def load_file(path: str | None) -> dict:
     """The config file's mapping ({} without one)."""
     if not path:
@@ -83,11 +90,27 @@ def load_file(path: str | None) -> dict:
     data = yamlsafe.load_file(path)[0] or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the config file must be a mapping")
-    known = {"prometheus", "concurrency", "packs", "parameters"}
+    known = {"prometheus", "concurrency", "packs", "parameters", "serve"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+    if "serve" in data:
+        _check_serve(path, data)
     return data
+
+
+def _check_serve(path: str, data: dict) -> None:
+    """The ``serve:`` section against its JSON Schema (advisor.serve.options): ``FILE:LINE: serve.key: reason``."""
+    from ..exporter import yamlfile
+    from .serve.options import section_schema
+    schema = {"type": "object", "properties": {"serve": section_schema()}}
+    from ..exporter import schemacheck
+    if schemacheck.check_or_none(schema, data):
+        return
+    try:
+        yamlfile.validate(yamlfile.load(path), schema)
+    except yamlfile.FileError as e:
+        raise ConfigError(str(e)) from None
 
 
 def prometheus_config(url: str | None, file_cfg: dict, env: Mapping[str, str], *, timeout: str | None = None,

@@ -2,55 +2,49 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
-from dataclasses import replace
 
 import click
 
 from .. import config as C
 from ..errors import ConfigError
 from .exits import errors_to_exit
+from ..serve.options import SETTINGS
 from .options import connection_options, debug_option, pack_options
+
+_TYPES = {"int": int, "float": float}
+
+
+def serve_settings(f):
+    """One option per serve setting (advisor.serve.options.SETTINGS), with its PERFADVISOR_SERVE_* variable.
+    No click defaults: a value not given falls through to the config file, then to the setting's default."""
+    for s in reversed(SETTINGS):
+        default = f" [default: {s.shown_default}]" if s.shown_default else ""
+        f = click.option(s.flag, s.param, metavar=s.metavar, envvar=s.envvar, multiple=s.kind in ("list", "map"),
+                         type=click.Choice(s.schema["enum"]) if "enum" in s.schema else _TYPES.get(s.kind, str),
+                         help=f"{s.help}{default} Env: {s.envvar}. File: {s.key}.")(f)
+    return f
+
+
+def _given(settings: dict) -> dict:
+    """The serve settings given on the command line or in the environment, with where each came from."""
+    ctx = click.get_current_context()
+    out = {}
+    for s in SETTINGS:
+        src = ctx.get_parameter_source(s.param)
+        if src == click.core.ParameterSource.COMMANDLINE:
+            out[s.param] = (settings[s.param], s.flag)
+        elif src == click.core.ParameterSource.ENVIRONMENT:
+            out[s.param] = (settings[s.param], s.envvar)
+    return out
 
 
 @click.command("serve")
 @click.option("--prometheus", "prometheus_url", metavar="URL",
               help="Prometheus-compatible API base URL. Env: PERFADVISOR_PROMETHEUS_URL. Without one, the "
                    "service samples this machine continuously and evaluates on the embedded engine.")
-@click.option("--web.listen-address", "listen", default=":3019", show_default=True, metavar="HOST:PORT",
-              envvar="PERFADVISOR_SERVE_WEB_LISTEN_ADDRESS",
-              help="Address to listen on. Env: PERFADVISOR_SERVE_WEB_LISTEN_ADDRESS.")
-@click.option("--web.config.file", "web_config_file", type=click.Path(dir_okay=False), metavar="FILE",
-              envvar="PERFADVISOR_SERVE_WEB_CONFIG_FILE",
-              help="Exporter-toolkit web config file: TLS and bcrypt basic auth, as the exporter's. "
-                   "Env: PERFADVISOR_SERVE_WEB_CONFIG_FILE.")
-@click.option("--web.cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
-              help="Allow cross-origin requests from this origin, e.g. https://grafana.example (repeatable; "
-                   "default: none).")
-@click.option("--web.max-body", "max_body", type=click.IntRange(256, 16 * 1024 * 1024), default=65536,
-              show_default=True, metavar="BYTES", help="Largest request body accepted (413 above).")
-@click.option("--web.post-rate", "post_rate", type=float, default=10.0, show_default=True, metavar="N",
-              help="POST requests per minute and client (429 with Retry-After above it).")
-@click.option("--web.post-burst", "post_burst", type=int, default=5, show_default=True, metavar="N",
-              help="POST requests a client may send at once before the rate applies.")
-@click.option("--interval", default="5m", show_default=True, metavar="DURATION", envvar="PERFADVISOR_SERVE_INTERVAL",
-              help="Time between scheduled evaluations. Env: PERFADVISOR_SERVE_INTERVAL.")
-@click.option("--storage.path", "storage_path", default="./perfadvisor-advisor.db", show_default=True,
-              metavar="FILE", envvar="PERFADVISOR_SERVE_STORAGE_PATH",
-              help="History store (SQLite, WAL); without a Prometheus it also keeps the local samples. "
-                   "Env: PERFADVISOR_SERVE_STORAGE_PATH.")
-@click.option("--storage.retention", "retention", default="30d", show_default=True, metavar="DURATION",
-              help="Keep runs and resolved findings this long.")
-@click.option("--sample-interval", default="15s", show_default=True, metavar="DURATION",
-              help="Without a Prometheus: time between local samples.")
-@click.option("--exporter", "exporter_url", metavar="URL",
-              help="Without a Prometheus: scrape this running exporter instead of running the collectors "
-                   "in-process.")
-@click.option("--bench.allow", "bench_allow", multiple=True, metavar="URL-PREFIX",
-              envvar="PERFADVISOR_SERVE_BENCH_ALLOW",
-              expose_value=False, callback=lambda ctx, _, v: ctx.meta.__setitem__("bench_allow", tuple(v)),
-              help="Allow POST /api/performance/benchmark to load URLs under this prefix (repeatable; default: "
-                   "none, the endpoint answers 403). Env: PERFADVISOR_SERVE_BENCH_ALLOW (space-separated).")
+@serve_settings
 @pack_options
 @click.option("--category", "categories", multiple=True, type=click.Choice(["optimization", "scaling", "alert"]),
               help="Only rules of this category (repeatable).")
@@ -59,13 +53,14 @@ from .options import connection_options, debug_option, pack_options
               show_default=True, help="Only rules of at least this severity.")
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Queries in flight at once (default 4).")
 @connection_options
-@click.option("--log.level", "log_level", type=click.Choice(["debug", "info", "warn", "error"]), default="info",
-              show_default=True, help="Log level (stderr).")
 @debug_option
-def serve(prometheus_url, listen, web_config_file, cors_origins, max_body, post_rate, post_burst, interval,
-          storage_path, retention, sample_interval, exporter_url, config_path, packs, no_builtin, sets, categories,
-          rules, min_severity, concurrency, timeout, headers, ca_file, insecure, log_level, debug):
+def serve(prometheus_url, config_path, packs, no_builtin, sets, categories, rules, min_severity, concurrency, timeout,
+          headers, ca_file, insecure, debug, **settings):
     """Run the continuous advisor: evaluate every --interval, remember, and serve the results.
+
+    Every serve option can also be set in the config file's `serve:` section (see docs/configuration.md) and
+    by its PERFADVISOR_SERVE_* variable; precedence: flag > variable > file > default. --interval.pack gives
+    a pack its own cadence (e.g. --interval.pack host=1m): each run evaluates the packs that are due.
 
     Serves the dashboard at /, the JSON API under /api/ (OpenAPI at /api/openapi.json), live events at
     /api/performance/stream (SSE) and /api/performance/ws (WebSocket), /metrics (its own metrics and the
@@ -90,7 +85,6 @@ def serve(prometheus_url, listen, web_config_file, cors_origins, max_body, post_
             -H 'Content-Type: application/json' -d '{"targets": ["instance=~\\"web-.*\\""]}'
     """
     with errors_to_exit(debug):
-        _logging(log_level)
         from ...exporter.webconfig import load as load_web
         from ...exporter.yamlfile import FileError
         from ..serve import options as O
@@ -98,21 +92,20 @@ def serve(prometheus_url, listen, web_config_file, cors_origins, max_body, post_
                       no_builtin=no_builtin, concurrency=concurrency, categories=categories, rules=rules,
                       min_severity=min_severity, timeout=timeout, headers=headers, insecure=insecure,
                       ca_file=ca_file, debug=debug)
-        opts = O.build(listen=listen, web_config_file=web_config_file, interval=interval, storage_path=storage_path,
-                       retention=retention, sample_interval=sample_interval, exporter=exporter_url,
-                       max_body=max_body, post_rate=post_rate, post_burst=post_burst, cors_origins=cors_origins)
-        opts = replace(opts, bench_allow=click.get_current_context().meta.get("bench_allow", ()))
-        if exporter_url and cfg.prometheus is not None:
-            raise ConfigError("--exporter is for local sampling; it cannot be used with a Prometheus")
+        path = config_path or os.environ.get("PERFADVISOR_CONFIG")
+        opts = O.resolve(_given(settings), C.load_file(path).get("serve"), path, prometheus=cfg.prometheus is not None)
+        from ..run import plan
+        O.check_packs(opts, [p.name for p in plan(cfg)[0]])     # before anything is created on disk
+        _logging(opts.log_level)
         try:
-            web = load_web(web_config_file)
+            web = load_web(opts.web_config_file)
         except FileError as e:
-            raise ConfigError(f"--web.config.file: {e}") from None
+            raise ConfigError(f"web config file: {e}") from None
         from ..serve.app import serve as run_service
         try:
             run_service(cfg, opts, web)
         except OSError as e:
-            raise ConfigError(f"--web.listen-address {listen}: {e.strerror or e}") from None
+            raise ConfigError(f"listen address {opts.listen}: {e.strerror or e}") from None
     sys.exit(0)
 
 

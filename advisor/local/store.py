@@ -129,10 +129,25 @@ class SampleStore:
             {"a": start, "b": cut, "c": COARSE_MS})
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('compacted_until', ?)", (str(cut),))
 
-    def series(self) -> Iterator[tuple[dict[str, str], list[int], list[float]]]:
-        """Every series with samples: (labels, timestamps ms, values), oldest first."""
-        labels = {sid: json.loads(text) for sid, text in self._db.execute("SELECT id, labels FROM series")}
-        cur = self._db.execute("SELECT series, ts, value FROM samples ORDER BY series, ts")
+    def series(self, since_ms: int | None = None, first_since_ms: int | None = None
+               ) -> Iterator[tuple[dict[str, str], list[int], list[float]]]:
+        """Every series with samples: (labels, timestamps ms, values), oldest first. With `since_ms`, only the
+        samples at or after it, plus — with `first_since_ms` — each series' oldest sample between the two (what
+        tells how far back a series' history goes, without reading it all)."""
+        if since_ms is None:
+            labels = {sid: json.loads(text) for sid, text in self._db.execute("SELECT id, labels FROM series")}
+            cur = self._db.execute("SELECT series, ts, value FROM samples ORDER BY series, ts")
+        else:   # only the series that have samples in the window: vanished ones are not even decoded
+            first = min(since_ms, first_since_ms if first_since_ms is not None else since_ms)
+            labels = {sid: json.loads(text) for sid, text in self._db.execute(
+                "SELECT id, labels FROM series WHERE id IN (SELECT DISTINCT series FROM samples WHERE ts >= ?)",
+                (first,))}
+            # SQLite: a bare column beside min() comes from the row holding the minimum.
+            cur = self._db.execute(
+                "SELECT series, ts, value FROM ("
+                " SELECT series, min(ts) AS ts, value FROM samples WHERE ts >= :f AND ts < :s GROUP BY series"
+                " UNION ALL SELECT series, ts, value FROM samples WHERE ts >= :s) ORDER BY series, ts",
+                {"f": first, "s": since_ms})
         current, ts, vals = None, [], []
         for sid, t, v in cur:
             if sid != current:

@@ -43,7 +43,8 @@ class Service:
         self.events = Events()
         self.metrics = ServeMetrics()
         try:
-            self.engine = Engine(config, self.store, self.events, opts.interval, feed=self.feed, metrics=self.metrics)
+            self.engine = Engine(config, self.store, self.events, opts.interval, feed=self.feed, metrics=self.metrics,
+                                 pack_intervals=opts.pack_intervals)
         except BaseException:
             self.close()
             raise

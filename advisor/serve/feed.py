@@ -4,7 +4,8 @@ With no Prometheus, ``advisor serve`` samples this machine (or ``--exporter URL`
 local mode's SQLite sample store (``advisor.local.store``, in the same file as the history), and every
 evaluation loads what the store holds into the embedded engine with pack windows fitted to it
 (``advisor.local.adapt``) — so the rules needing 10 minutes to an hour of history start evaluating as it
-accumulates, across restarts.
+accumulates, across restarts. Only the window the rules can reach is loaded (``needed_seconds``): the store
+keeps up to 7 days, a cycle reads the last hour or so of it.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from typing import Callable
 
 from ..errors import SourceError
 from ..local.adapt import History, adapt_rules
+from ..packs.model import ResolvedRule
+from ..promql.parse import parse, range_windows
 from ..local.options import LocalOptions
 from ..local.runner import history, make_sampler, with_staleness
 from ..local.store import Batch, SampleStore
@@ -32,6 +35,7 @@ class Loaded:
     now: float                     # the newest sample (s): the evaluation instant
     history: History
     samples: int                   # scrapes
+    window: float | None = None    # seconds of samples loaded before `now` (None: the whole store)
 
     def adapt(self, packs, values, rules):
         return adapt_rules(packs, values, rules, self.history)[0]
@@ -88,15 +92,25 @@ class LocalFeed:
             self._stop.wait(min(0.1, self.interval / 4))
         return self.taken >= n
 
-    def load(self) -> Loaded:
-        """Everything the store holds, as an engine storage; SourceError while it holds nothing."""
+    def load(self, needed: Callable[[History], tuple[float, float] | None] | None = None) -> Loaded:
+        """The store's samples as an engine storage; SourceError while the store holds nothing.
+
+        `needed(history)` → (read, probe) seconds: every sample of the last `read` seconds is loaded, and of
+        the `probe` seconds before that only each series' oldest sample (the rules' history probes ask how far
+        back a metric goes, never for the samples themselves). None loads the whole store."""
         times = self._reader.scrape_times()
         if not times:
             raise SourceError(f"no local samples yet ({self.error or 'sampling just started'})")
+        hist = history(times, self.interval)
+        window = needed(hist) if needed else None
+        since = first = None
+        if window is not None and window[0] * 1000 < times[-1] - times[0]:
+            since = int(times[-1] - window[0] * 1000)
+            first = int(times[-1] - max(window) * 1000)
         storage = Storage()
-        for labels, ts, vals in self._reader.series():
+        for labels, ts, vals in self._reader.series(since_ms=since, first_since_ms=first):
             storage.add_many(labels, ts, vals)
-        return Loaded(storage, times[-1] / 1000.0, history(times, self.interval), len(times))
+        return Loaded(storage, times[-1] / 1000.0, hist, len(times), None if since is None else window[0])
 
     def stop(self) -> None:
         self._stop.set()
@@ -105,3 +119,49 @@ class LocalFeed:
         self._sampler.close()
         self._writer.close()
         self._reader.close()
+
+
+LOOKBACK_DELTA = 300.0      # an instant selector reaches this far back for its latest sample
+
+
+def _query_texts(obj, depth: int = 0):
+    """Every string held by a resolved rule (its query, limit, evidence, sizing and replica queries, …)."""
+    if depth > 4:
+        return
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, (list, tuple)):
+        for x in obj:
+            yield from _query_texts(x, depth + 1)
+    elif hasattr(obj, "__dataclass_fields__"):
+        for name in obj.__dataclass_fields__:
+            if name not in ("rule", "params"):
+                yield from _query_texts(getattr(obj, name), depth + 1)
+
+
+def needed_seconds(rules: list[ResolvedRule]) -> tuple[float, float] | None:
+    """How far before the evaluation instant the rules read samples, and how far their history probes look.
+
+    read: the longest lookback + `for` (at least a minute), plus the longest range window of any of the
+    rule's queries, plus the 5-minute lookback of instant selectors and two steps of slack. probe: the longest
+    history window (lookback, `for`, min_history, preferred_history) plus the probe's resolution and slack.
+    None (load everything) when a query reads outside such a window (``offset``, ``@``)."""
+    read = probe = 0.0
+    for rr in rules:
+        reach = 0.0
+        for text in _query_texts(rr):
+            try:
+                parse(text)
+            except Exception:  # noqa: BLE001 - ParseError, or a string that is not PromQL at all
+                continue
+            if " offset " in text or "@" in text:
+                return None
+            for w in range_windows(text):
+                reach = max(reach, w.seconds + (w.subquery_step or 0.0))
+        step = rr.step or 60.0
+        slack = LOOKBACK_DELTA + 2 * step
+        read = max(read, max((rr.lookback or 0.0) + (rr.for_seconds or 0.0), 60.0) + reach + slack)
+        hist = max(rr.lookback or 0.0, rr.for_seconds or 0.0, rr.min_history or 0.0, rr.preferred_history or 0.0,
+                   60.0)
+        probe = max(probe, hist + max(1.0, hist / 600) + slack)
+    return (read, max(read, probe)) if rules else None

@@ -67,17 +67,25 @@ def matches_all(matchers: tuple[Matcher, ...], labels: dict[str, str]) -> bool:
 
 @dataclass(frozen=True)
 class Scope:
-    """One evaluation's scope: "all" (the schedule) or an area, with overrides and matchers from the API."""
+    """One evaluation's scope: "all" (the schedule) or an area, with overrides and matchers from the API.
+
+    `packs`: a scheduled run of only the packs that are due (per-pack intervals); empty = every pack."""
 
     area: str = "all"
     overrides: tuple[tuple[str | None, str, Any, str], ...] = ()
     matchers: tuple[Matcher, ...] = ()
     trigger: str = "schedule"
+    packs: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple:
         """Evaluations with equal keys give equal answers, so a concurrent one can share a running one."""
-        return (self.area, tuple((p, n, repr(v)) for p, n, v, _ in self.overrides), self.matchers)
+        return (self.area, tuple((p, n, repr(v)) for p, n, v, _ in self.overrides), self.matchers, self.packs)
+
+    @property
+    def label(self) -> str:
+        """What the history records as the run's scope: "all", the area, or ``packs:host,process``."""
+        return f"packs:{','.join(self.packs)}" if self.packs else self.area
 
     @property
     def complete(self) -> bool:
@@ -87,7 +95,10 @@ class Scope:
     def config(self, base: Config, loaded_packs: Iterable[str]) -> Config:
         """`base` limited to the area's packs, with the overrides added."""
         cfg = base
-        if self.area != "all":
+        if self.packs:
+            cfg = replace(cfg, disabled_packs=tuple(base.disabled_packs) +
+                          tuple(p for p in loaded_packs if p not in self.packs))
+        elif self.area != "all":
             keep = set(AREAS[self.area])
             cfg = replace(cfg, disabled_packs=tuple(base.disabled_packs) +
                           tuple(p for p in loaded_packs if p not in keep))

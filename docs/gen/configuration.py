@@ -11,6 +11,7 @@ import click
 
 import perfadvisor.advisor
 from perfadvisor.advisor.cli import cli as advisor_cli
+from perfadvisor.advisor.serve.options import SETTINGS as SERVE_SETTINGS
 from perfadvisor.exporter.config import BASE_SETTINGS
 
 from .markdown import cell, header
@@ -145,11 +146,51 @@ parameters: {cpu_high: 0.85, host: {lookback: 2h}}    # same meaning as --set; "
 | `packs.paths` | `--pack PATH` (repeatable) | Extra pack files or directories; a pack with a built-in's name replaces it. |
 | `packs.disable` | | Pack names not to load. |
 | `parameters` | `--set [PACK.]NAME=VALUE` | Pack parameters; `NAME` sets it in every loaded pack that has it, `PACK.NAME` in one. An unknown name or a value of the wrong type is an error (exit 2) naming it. |
+| `serve` | | `advisor serve`'s own settings ([below](#advisor-serve)). |
 
 Any other top-level key is an error naming the known ones. Credentials never go on the command line; URLs in
 messages never carry them. Identical queries in a run are sent once; warnings the server returns (e.g. partial
 responses) are shown in the report.
 
+"""
+
+SERVE_INTRO = """\
+### advisor serve
+
+Every option of `advisor serve` is also a key of the config file's `serve:` section and a `PERFADVISOR_SERVE_*`
+variable (the flag upper-cased, `.` and `-` turned into `_`). Precedence, per setting: **flag > variable >
+config file > default**, as for the exporter. The section is validated against a JSON Schema generated from the
+same table as the flags; a wrong value is one line naming where it came from and what is wrong, exit 2:
+`/etc/perfadvisor/advisor.yml:4: serve.web.max_body: 10 is less than the minimum of 256`,
+`/etc/perfadvisor/advisor.yml:7: serve.intervals.database: unknown pack 'databse' (loaded: host, …)`,
+`PERFADVISOR_SERVE_INTERVAL: must be longer than 0s, got '0'`. Paths written in the file (`web.config_file`,
+`storage.path`) are relative to the file.
+
+```yaml
+serve:
+  web:
+    listen_address: ":3019"
+    config_file: web.yml            # TLS and basic auth, as the exporter's
+    cors_origins: [https://grafana.example]
+    max_body: 65536
+    post_rate: 10                   # POSTs per minute and client ...
+    post_burst: 5                   # ... with this burst
+  interval: 5m                      # every pack without its own interval
+  intervals: {host: 1m, database: 15m}
+  storage: {path: /var/lib/perfadvisor/advisor.db, retention: 30d}
+  sample_interval: 15s              # without a Prometheus
+  log: {level: info}
+```
+
+`intervals` (`--interval.pack PACK=DURATION`, repeatable; `PERFADVISOR_SERVE_INTERVAL_PACK="host=1m
+database=15m"`) gives packs their own cadence: each pack is due on its own grid, and one run evaluates every
+pack due at that moment, never overlapping another (see [serve.md](serve.md#per-pack-intervals)).
+
+| YAML key (under `serve:`) | flag | environment variable | default | meaning |
+|---|---|---|---|---|
+"""
+
+ENV_INTRO = """\
 ### Environment variables
 
 """
@@ -164,9 +205,8 @@ ADVISOR_ENV = {
     "PERFADVISOR_PROMETHEUS_MAX_ANSWER_BYTES": "Largest answer read from Prometheus, in bytes (as "
                                                "`prometheus.max_answer_bytes`; default 64 MiB).",
     "PERFADVISOR_STORE": "Local mode: SQLite file that keeps samples between runs (as `--store`).",
-    "PERFADVISOR_SERVE_WEB_LISTEN_ADDRESS": "advisor serve: address to listen on (as `--web.listen-address`).",
-    "PERFADVISOR_SERVE_WEB_CONFIG_FILE": "advisor serve: exporter-toolkit web config file (as `--web.config.file`).",
-    "PERFADVISOR_SERVE_INTERVAL": "advisor serve: time between evaluations (as `--interval`).",
+    **{s.envvar: f"advisor serve: as `{s.flag}` (`serve.{'.'.join(s.path)}` in the config file)."
+       for s in SERVE_SETTINGS},
     "PERFADVISOR_SERVE_STORAGE_PATH": "advisor serve / history: the history store, SQLite (as `--storage.path`).",
 }
 _ENV_RE = re.compile(r"['\"](PERFADVISOR_[A-Z0-9_]+)['\"]")
@@ -219,6 +259,12 @@ def advisor_env() -> list[str]:
     return out
 
 
+def serve_settings() -> list[str]:
+    return [f"| `{'.'.join(s.path)}` | `{s.flag}` | `{s.envvar}` | {_default(s.shown_default or None)} | "
+            f"{cell(s.help)}{' One of ' + ', '.join(f'`{c}`' for c in s.schema['enum']) + '.' if 'enum' in s.schema else ''} |"
+            for s in SERVE_SETTINGS]
+
+
 def render() -> str:
     out = [header(SOURCE), "", "# Configuration", "",
            "How both programs are configured: [the exporter](#exporter) (flags, environment, YAML file, web "
@@ -226,6 +272,8 @@ def render() -> str:
            "flags of each command is in [cli.md](cli.md).", "",
            EXPORTER_INTRO.rstrip("\n")]
     out += exporter_settings()
-    out += [EXPORTER_REST.rstrip("\n"), "", ADVISOR_INTRO.rstrip("\n"), ""]
+    out += [EXPORTER_REST.rstrip("\n"), "", ADVISOR_INTRO.rstrip("\n"), "", SERVE_INTRO.rstrip("\n")]
+    out += serve_settings()
+    out += ["", ENV_INTRO.rstrip("\n"), ""]
     out += advisor_env()
     return "\n".join(out) + "\n"
