@@ -223,7 +223,8 @@ def bench_cycles_prometheus(tmp: Path, sizes: list[int]) -> None:
     print("## Cycle cost against the number of hosts (real Prometheus, backfilled: 2 h at 15 s of node_exporter + "
           "process-exporter series per host; all built-in packs)")
     print(f"   {'hosts':>6} {'series':>7} {'samples':>10} {'backfill s':>10} {'serve cycle s':>13} "
-          f"{'execute s':>9} {'ratio':>6} {'serve peak RSS MiB':>18} {'findings serve/run':>18} {'load avg':>8}", flush=True)
+          f"{'execute s':>9} {'ratio':>6} {'serve peak RSS MiB':>18} {'findings serve/run':>18} {'load avg':>8}",
+          flush=True)
     for n in sizes:
         d = tmp / f"prom-{n}"
         t = time.perf_counter()
