@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 
 import click
 
+from .. import config as C
 from ..errors import ConfigError
 from ..reports.charts import sparkline
 from .exits import errors_to_exit
@@ -15,10 +17,26 @@ DEFAULT_STORE = "./perfadvisor-advisor.db"
 
 
 def storage_option(fn):
-    return click.option("--storage.path", "storage_path", default=DEFAULT_STORE, show_default=True,
-                        envvar="PERFADVISOR_SERVE_STORAGE_PATH", metavar="FILE",
-                        help="The history store advisor serve writes (SQLite). "
-                             "Env: PERFADVISOR_SERVE_STORAGE_PATH.")(fn)
+    fn = click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="PERFADVISOR_CONFIG",
+                      metavar="FILE", help="advisor serve's config file: its serve.storage.path is the store "
+                                           "unless --storage.path is given. Env: PERFADVISOR_CONFIG.")(fn)
+    return click.option("--storage.path", "storage_path", default=None, envvar="PERFADVISOR_SERVE_STORAGE_PATH",
+                        metavar="FILE",
+                        help="The history store advisor serve writes (SQLite). Env: PERFADVISOR_SERVE_STORAGE_PATH. "
+                             f"[default: the config file's serve.storage.path, else {DEFAULT_STORE}]")(fn)
+
+
+def store_path(storage_path: str | None, config_path: str | None) -> str:
+    """The store as advisor serve resolves it: flag > environment variable > config file > default (a path in
+    the config file is relative to the file)."""
+    if storage_path:
+        return storage_path
+    if config_path:
+        node = ((C.load_file(config_path).get("serve") or {}).get("storage") or {}).get("path")
+        if node:
+            node = str(node)
+            return node if os.path.isabs(node) else os.path.join(os.path.dirname(os.path.abspath(config_path)), node)
+    return DEFAULT_STORE
 
 
 def _open(path: str):
@@ -41,7 +59,7 @@ def _score(v) -> str:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @debug_option
 @click.pass_context
-def history_group(ctx, storage_path, limit, fmt, debug):
+def history_group(ctx, storage_path, config_path, limit, fmt, debug):
     """List the runs advisor serve recorded, newest first, with the overall score's sparkline.
 
     Exit codes: 0 ok, 2 no or unusable history store.
@@ -50,11 +68,13 @@ def history_group(ctx, storage_path, limit, fmt, debug):
 
     \b
         advisor history --storage.path /var/lib/perfadvisor/advisor.db
+        advisor history --config /etc/perfadvisor/advisor.yml
         advisor history --limit 100 --format json
         advisor history diff 41 42
     """
     ctx.ensure_object(dict)
-    ctx.obj["storage_path"] = storage_path
+    with errors_to_exit(debug):
+        storage_path = ctx.obj["storage_path"] = store_path(storage_path, config_path)
     if ctx.invoked_subcommand is not None:
         return
     with errors_to_exit(debug):

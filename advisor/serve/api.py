@@ -336,7 +336,8 @@ class Api:
         body = {"status": "ok", "ready": ok, "reason": why, **eng.status(), "source": eng.source_name,
                 "interval_seconds": eng.interval, "uptime_seconds": time.time() - eng.started,
                 "store": {"path": str(eng.store.path), "bytes": eng.store.size_bytes(), **st},
-                "subscribers": eng.events.subscribers, "packs": list(eng.loaded_packs)}
+                "subscribers": eng.events.subscribers, "packs": list(eng.loaded_packs),
+                "schedule": eng.schedule()}
         if eng.feed is not None:
             body["local"] = {"sampler": eng.feed.described, "instance": eng.feed.instance,
                              "samples_taken": eng.feed.taken, "interval_seconds": eng.feed.interval,

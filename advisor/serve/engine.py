@@ -130,7 +130,7 @@ class Engine:
         # Every pack on its own grid (start + k × its interval); the packs due together run as one evaluation.
         # Without per-pack intervals every pack is always due together: one run over all packs per interval.
         start = time.monotonic()
-        due_at = {p: start for p in self.loaded_packs}
+        due_at = self._due_at = {p: start for p in self.loaded_packs}
         while not self._stop.is_set():
             now = time.monotonic()
             due = tuple(p for p in self.loaded_packs
@@ -276,6 +276,13 @@ class Engine:
             "findings": len(out.findings), "opened": len(changes.opened), "resolved": len(changes.resolved)})
 
     # -- what the API shows -------------------------------------------------------------------------------
+
+    def schedule(self) -> dict:
+        """Per pack: its interval and when its next scheduled run is due (Unix time; None before the loop)."""
+        due = dict(getattr(self, "_due_at", {}))
+        offset = time.time() - time.monotonic()
+        return {p: {"interval_seconds": self.cadence[p],
+                    "next_run_at": (due[p] + offset) if p in due else None} for p in self.loaded_packs}
 
     def status(self) -> dict:
         """Freshness of the served results: stale when the last attempt failed or is overdue."""

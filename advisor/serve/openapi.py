@@ -119,7 +119,7 @@ def document(version: str) -> dict:
                                  "responses": _resp("ok", errors=())}},
         "/health/ready": {"get": {"summary": "200 once the first run finished or the source answers.",
                                   "responses": {"200": {"description": "ready"}, "503": {"description": "not yet"}}}},
-        "/health/detailed": {"get": {"summary": "Source, last run, store, subscribers.", "responses": _resp("ok")}},
+        "/health/detailed": {"get": {"summary": "Source, last run, store, subscribers, per-pack schedule.", "responses": _resp("ok")}},
         "/metrics": {"get": {"summary": "Prometheus metrics: the service's own, and the findings.",
                              "responses": {"200": {"description": "text/plain; version=0.0.4"}}}},
     }

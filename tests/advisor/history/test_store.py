@@ -19,7 +19,7 @@ def _record(store, rep, t, **kw):
 
 def _advisor(*args):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False,
-                              env={"PERFADVISOR_SERVE_STORAGE_PATH": None})
+                              env={"PERFADVISOR_SERVE_STORAGE_PATH": None, "PERFADVISOR_CONFIG": None})
 
 
 def test_a_finding_opens_persists_resolves_and_survives_a_restart(tmp_path):
@@ -87,6 +87,24 @@ def test_history_command_lists_runs_with_a_sparkline_and_diffs(tmp_path):
     assert "+ critical host-cpu-saturation  instance=web-1: CPU busy" in r.output
     r = _advisor("history", "--storage.path", str(db), "diff", "1", "2", "--format", "json")
     assert [f["rule_id"] for f in json.loads(r.output)["new"]] == ["host-cpu-saturation"]
+
+
+def test_history_reads_the_store_from_serves_config_file(tmp_path):
+    """`advisor history --config FILE` opens the store serve writes with that file (serve.storage.path, relative
+    to the file); --storage.path still wins; a bad config file is one line, exit 2."""
+    (tmp_path / "state").mkdir()
+    with HistoryStore(tmp_path / "state" / "advisor.db") as store:
+        _record(store, report([memory_leak()]), 1000.0)
+    cfg = tmp_path / "advisor.yml"
+    cfg.write_text("serve:\n  storage:\n    path: state/advisor.db\n")
+    r = _advisor("history", "--config", str(cfg), "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert [run["id"] for run in json.loads(r.output)["runs"]] == [1]
+    r = _advisor("history", "--config", str(cfg), "--storage.path", str(tmp_path / "other.db"))
+    assert r.exit_code == 2 and "other.db" in r.output
+    cfg.write_text("serve:\n  storage:\n    paht: x.db\n")
+    r = _advisor("history", "--config", str(cfg))
+    assert r.exit_code == 2 and f"{cfg}:3" in r.output and "Traceback" not in r.output
 
 
 def test_history_errors_are_one_line_and_exit_2(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,6 @@ def test_per_pack_intervals_show_in_the_history_and_scores_cover_every_pack(tmp_
         # A partial run's scores are over every pack: the host pack's latest, the others' from the full run.
         assert all(set(r["dimensions"]) == set(full["dimensions"]) for r in partial)
         assert s.json("/api/performance/analytics")["overall"]["now"] is not None
+        schedule = s.json("/health/detailed")["schedule"]
+        assert schedule["host"]["interval_seconds"] == 1 and schedule["process"]["interval_seconds"] == 3600
+        assert schedule["process"]["next_run_at"] > time.time() + 3000
