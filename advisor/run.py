@@ -19,8 +19,9 @@ from .sources import Source, choose
 Plan = tuple[list[Pack], dict[str, dict], list[ResolvedRule]]
 
 
-_PLANS: dict[tuple, Plan] = {}
+_PLANS: dict[tuple, Plan] = {}       # newest last; at most _MAX_PLANS (serve's per-pack runs each have one)
 _PLANS_LOCK = threading.Lock()
+_MAX_PLANS = 8
 
 
 def _pack_files_key(config: Config) -> tuple | None:
@@ -57,15 +58,18 @@ def plan(config: Config) -> Plan:
             key = None
     if key is not None:
         with _PLANS_LOCK:
-            hit = _PLANS.get(key)
+            hit = _PLANS.pop(key, None)
+            if hit is not None:
+                _PLANS[key] = hit
         if hit is not None:
             packs, values, rules = hit
             return list(packs), values, list(rules)
     out = _plan(config)
     if key is not None:
         with _PLANS_LOCK:
-            _PLANS.clear()   # one plan per process is what a serving loop needs
             _PLANS[key] = out
+            while len(_PLANS) > _MAX_PLANS:
+                del _PLANS[next(iter(_PLANS))]
         return list(out[0]), out[1], list(out[2])
     return out
 

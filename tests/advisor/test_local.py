@@ -291,3 +291,21 @@ def test_local_mode_plans_the_run_once(monkeypatch):
     r = advisor("run", "--duration", "0s", "--rule", "host-cpu-*")
     assert r.exit_code == 0, r.output
     assert len(calls) == 1
+
+
+def test_plans_for_alternating_scopes_are_each_kept(monkeypatch):
+    """serve's per-pack runs alternate between scopes: each scope's plan is loaded once, not on every switch."""
+    from dataclasses import replace
+
+    from perfadvisor.advisor import config as C
+    from perfadvisor.advisor import run as R
+    loads = []
+    real = R._plan
+    monkeypatch.setattr(R, "_plan", lambda cfg: loads.append(cfg.rule_patterns) or real(cfg))
+    monkeypatch.setattr(R, "_PLANS", {})
+    base = C.build(env={})
+    host, proc = replace(base, rule_patterns=("host-*",)), replace(base, rule_patterns=("process-*",))
+    for _ in range(3):
+        assert {rr.rule.id.split("-")[0] for rr in R.plan(host)[2]} == {"host"}
+        assert {rr.rule.id.split("-")[0] for rr in R.plan(proc)[2]} == {"process"}
+    assert loads == [("host-*",), ("process-*",)]
