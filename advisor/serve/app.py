@@ -52,7 +52,7 @@ class Service:
                        page=Page(self.engine).__call__, max_body=opts.max_body_bytes)
         self.web = LiveWebConfig(web)
         try:
-            self.bench = Benchmarks(self.store, self.events, opts.bench_allow, self.api)
+            self.bench = Benchmarks(self.store, self.events, opts.bench_allow, self.api, config=config)
         except BaseException:
             self.close()
             raise

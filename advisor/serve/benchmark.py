@@ -9,6 +9,10 @@
   would start at a time nobody chose).
 - The bench runs in its own process (spawned: clean signal handlers, and the load generator's worker processes
   are forked from it, not from the service), watched by a thread, so the API stays responsive.
+- With ``"observe": {...}`` in the body and a Prometheus as the service's source, the bench is followed, as
+  ``advisor bench --prometheus`` does, by what Prometheus saw (CPU and memory per 1,000 requests) and what
+  saturated (the service's packs over the run's window) once ``settle`` has passed; a Prometheus error there is
+  recorded with the result, it does not fail the bench.
 - Its result goes into the history (``benchmarks`` table), compared (``advisor.compare``) with the previous done
   bench of the same target; the verdict is stored and returned, and ``benchmark_finished`` goes out on the
   event streams.
@@ -19,6 +23,7 @@ import json
 import logging
 import multiprocessing as mp
 import posixpath
+import re
 import signal
 import sys
 import threading
@@ -39,7 +44,7 @@ from ..compare import report as compare_report
 from ..compare import samples as compare_samples
 from ..compare.verdict import compare as judge
 from ..durations import parse_duration
-from ..errors import ConfigError
+from ..errors import AdvisorError, ConfigError, SourceError
 from ..history.benchmarks import BenchmarkLog
 from .openapi import BENCHMARK_BODY
 
@@ -135,6 +140,37 @@ def spec_from_body(body: dict) -> BenchSpec:
     return spec
 
 
+@dataclass(frozen=True)
+class Observe:
+    """What to read from the service's Prometheus after the bench (the body's ``observe``)."""
+
+    instance: str = ".+"
+    groupname: str = ".+"
+    settle: float = 15.0
+    scrape_interval: float = 15.0
+
+
+def observe_from_body(body: dict, prometheus: bool) -> Observe | None:
+    o = body.get("observe")
+    if o is None:
+        return None
+    if not prometheus:
+        raise Refused("observe: the service has no Prometheus (it samples this host itself); start it with "
+                      "--prometheus URL to observe benchmarks", 400)
+    for key in ("instance", "groupname"):
+        if key in o:
+            try:
+                re.compile(o[key])
+            except re.error as e:
+                raise Refused(f"observe/{key}: not a regular expression: {e}", 400) from None
+    settle = _seconds(o.get("settle", "15s"), "observe/settle")
+    scrape = _seconds(o.get("scrape_interval", "15s"), "observe/scrape_interval")
+    for name, v, top in (("settle", settle, 600.0), ("scrape_interval", scrape, 3600.0)):
+        if not 0 < v <= top:
+            raise Refused(f"observe/{name}: must be longer than 0s and at most {top:.0f}s", 400)
+    return Observe(o.get("instance", ".+"), o.get("groupname", ".+"), settle, scrape)
+
+
 def target_key(spec: BenchSpec) -> str:
     """What "the same target" means: the same URLs with the same methods and weights."""
     return json.dumps(sorted([t.method, t.url, t.weight] for t in spec.targets), separators=(",", ":"))
@@ -172,8 +208,10 @@ def compare_with(previous: dict, result: BenchResult, prev_id: int) -> dict:
 class Benchmarks:
     """The benchmark endpoints, one running bench, and its watcher thread."""
 
-    def __init__(self, store, events, allow: tuple[str, ...], api):
+    def __init__(self, store, events, allow: tuple[str, ...], api, config=None):
         self.allow = parse_allow(allow)
+        self.config = config                  # the service's: its Prometheus and packs, for ``observe``
+        self._stopping = threading.Event()
         self.log = BenchmarkLog(store)
         self.events, self.api = events, api
         self._lock = threading.Lock()
@@ -202,6 +240,7 @@ class Benchmarks:
             if denied:
                 raise Refused(f"target {denied[0][:200]!r} is not on the allow-list (--bench.allow)", 403)
             spec = spec_from_body(body)
+            watch = observe_from_body(body, self.config is not None and self.config.prometheus is not None)
         except BadRequest as e:
             return error(str(e), e.status)
         except Refused as e:
@@ -214,7 +253,7 @@ class Benchmarks:
             bench_id = self.log.add(target_key(spec), client, body, time.time())
             self.running = bench_id
         request.scope.setdefault("state", {})["bench_id"] = bench_id
-        self._thread = threading.Thread(target=self._watch, args=(bench_id, spec), name=f"bench-{bench_id}",
+        self._thread = threading.Thread(target=self._watch, args=(bench_id, spec, watch), name=f"bench-{bench_id}",
                                         daemon=True)
         self._thread.start()
         log.info("benchmark %d started by %s: %s", bench_id, client, spec.describe())
@@ -241,9 +280,9 @@ class Benchmarks:
 
     # -- the run ----------------------------------------------------------------------------------------------
 
-    def _watch(self, bench_id: int, spec: BenchSpec) -> None:
+    def _watch(self, bench_id: int, spec: BenchSpec, watch: Observe | None = None) -> None:
         try:
-            outcome = self._run(bench_id, spec)
+            outcome = self._run(bench_id, spec, watch)
         except Exception as e:  # noqa: BLE001 - a failed bench is recorded, the service goes on
             log.exception("benchmark %d failed", bench_id)
             outcome = {"status": "failed", "error": f"internal error ({type(e).__name__}); see the service's log"}
@@ -254,7 +293,24 @@ class Benchmarks:
                 self._proc = None
         self.events.publish("benchmark_finished", {"id": bench_id, **outcome})
 
-    def _run(self, bench_id: int, spec: BenchSpec) -> dict:
+    def _observe(self, result: BenchResult, watch: Observe) -> dict | None:
+        """What Prometheus saw and what saturated (None when the service stops first)."""
+        from ..bench.observe import observe
+        from ..bench.saturation import saturation
+        from ..sources import choose
+        if self._stopping.wait(max(0.0, result.ended + watch.settle - time.time())):
+            return None
+        try:
+            source = choose(self.config)
+            seen = observe(source, result, instance=watch.instance, groupname=watch.groupname, settle=watch.settle)
+            sat = saturation(self.config, source, result, settle=watch.settle, scrape_interval=watch.scrape_interval)
+        except (SourceError, AdvisorError) as e:
+            return {"error": f"Prometheus: {e}", "rows": [("observed (Prometheus)", f"error: {e}")]}
+        seen["rows"] += sat.pop("rows")
+        seen["saturation"] = sat
+        return seen
+
+    def _run(self, bench_id: int, spec: BenchSpec, watch: Observe | None = None) -> dict:
         ctx = mp.get_context("spawn")
         reader, writer = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_child, args=(spec, writer), name=f"perfadvisor-bench-{bench_id}", daemon=False)
@@ -291,8 +347,20 @@ class Benchmarks:
             error = f"no answer from the target ({kinds})"
             self.log.fail(bench_id, now, error)
             return {"status": "failed", "error": error}
+        saturated = None
+        if watch is not None:
+            result.observed = data["observed"] = self._observe(result, watch)
+            sat = (result.observed or {}).get("saturation")
+            if sat is not None:
+                saturated = [f"{f['rule_id']} on " + (",".join(f"{k}={v}" for k, v in sorted(f["target"].items()))
+                                                      or "-") for f in sat["findings"]]
+            now = time.time()
         summary = {**data["summary"], "duration": result.duration, "started": result.started,
                    "ended": result.ended, "thresholds": data["thresholds"], "thresholds_ok": result.thresholds_ok}
+        if watch is not None:
+            summary["saturated"] = saturated
+            if result.observed and result.observed.get("error"):
+                summary["observe_error"] = result.observed["error"]
         prev = self.log.previous(target_key(spec), bench_id)
         comparison = compare_with(prev[1], result, prev[0]) if prev else None
         verdict = comparison["verdict"] if comparison else None
@@ -301,10 +369,12 @@ class Benchmarks:
                  summary["latency"]["p99"], prev[0] if prev else "-", verdict or "none (first of this target)")
         return {"status": "done", "rate": result.rate, "throughput": result.throughput,
                 "p99": summary["latency"]["p99"], "error_rate": result.error_rate,
-                "previous_id": prev[0] if prev else None, "verdict": verdict}
+                "previous_id": prev[0] if prev else None, "verdict": verdict,
+                **({"saturated": saturated} if watch is not None else {})}
 
     def stop(self) -> None:
         """The service stops: a running bench is ended (its row says it was interrupted)."""
+        self._stopping.set()
         with self._lock:
             proc, bench_id = self._proc, self.running
         if proc is not None and proc.is_alive():

@@ -48,6 +48,16 @@ BENCHMARK_BODY: dict[str, Any] = {
         "duration": _DURATION, "warmup": _DURATION, "timeout": _DURATION,
         "connections": {"type": "integer"},
         "thresholds": {"type": "array", "maxItems": 32, "items": {"type": "string", "maxLength": 100}},
+        "observe": {
+            "type": "object", "additionalProperties": False,
+            "description": "With a Prometheus as the service's source: what it saw during the run (CPU and memory "
+                           "per 1,000 requests of the process group and host) and what saturated (the service's "
+                           "packs evaluated over the run's window), as `advisor bench --prometheus` reports them.",
+            "properties": {
+                "instance": {"type": "string", "maxLength": 512, "description": "Regex of the host's instance."},
+                "groupname": {"type": "string", "maxLength": 512,
+                              "description": "Regex of the target's process group."},
+                "settle": _DURATION, "scrape_interval": _DURATION}},
     },
 }
 

@@ -78,3 +78,36 @@ def test_bench_reports_what_saturated_during_the_run(nginx, prometheus):
     table = R.render(BenchResult.from_dict(doc), "table")
     assert re.search(r"saturated during the run\s+host-cpu-saturation \(\w+\) on instance=", table), table
     assert "insufficient data" in table and "host-major-page-faults" in table
+
+
+def test_a_bench_started_through_serve_reports_what_saturated(tmp_path, nginx, prometheus):
+    """POST /api/performance/benchmark with "observe" on a service whose source is a Prometheus: the stored
+    result carries what Prometheus saw and the service's packs over the run's window, as the CLI's does."""
+    from tests.advisor.serve.launcher import serving
+    base = f"http://{nginx.address}"
+    with serving(tmp_path / "serve", "--prometheus", prometheus.url, "--interval", "1h", "--storage.path",
+                 str(tmp_path / "a.db"), "--no-builtin", "--pack", HOST_PACK, "--set", "host.cpu_high=0.01",
+                 "--set", "host.for_long=2s", "--bench.allow", f"{base}/", "--web.post-rate", "600") as served:
+        body = {"targets": [{"url": f"{base}/index.html?run=serve-saturate"}], "connections": 16, "duration": "13s",
+                "observe": {"settle": "3s", "scrape_interval": "1s"}}
+        r = served.post("/api/performance/benchmark", json=body)
+        assert r.status_code == 202, r.text
+        bench_id = r.json()["id"]
+        done = served.wait(lambda: (lambda b: b if b["status"] != "running" else None)(
+            served.json(f"/api/performance/benchmark/{bench_id}")), timeout=120, what="the benchmark")
+        assert done["status"] == "done", done
+        assert any(s.startswith("host-cpu-saturation on instance=") for s in done["summary"]["saturated"]), done
+        full = served.json(f"/api/performance/benchmark/{bench_id}?detail=full")["result"]["observed"]
+        assert full["values"]["host_cpu_seconds_per_1000_requests"] > 0
+        sat = full["saturation"]
+        assert sat["window_seconds"] == 16
+        assert "host-major-page-faults" in {s["rule_id"] for s in sat["insufficient_data"]}
+        # a bad observe option is refused before anything runs
+        bad = served.post("/api/performance/benchmark", json={**body, "observe": {"settle": "0s"}})
+        assert bad.status_code == 400 and "observe/settle" in bad.json()["error"], bad.text
+    # without a Prometheus the service says why it cannot observe
+    with serving(tmp_path / "local", "--interval", "1h", "--storage.path", str(tmp_path / "b.db"),
+                 "--bench.allow", f"{base}/", "--rule", "host-memory-*") as served:
+        r = served.post("/api/performance/benchmark", json={"targets": [{"url": f"{base}/index.html"}],
+                                                            "observe": {}})
+        assert r.status_code == 400 and "has no Prometheus" in r.json()["error"], r.text
