@@ -134,22 +134,24 @@ def bench_api(tmp: Path, clients: int, requests_each: int, targets: int) -> None
                 stop(exp)
 
 
-def bench_steady(tmp: Path, cycles: int, fleet: int = 0, time_limit: float = 0) -> None:
-    """Back-to-back cycles: on the embedded engine with local sampling, or (fleet > 0) against a synthetic fleet,
-    where nothing accumulates but the history store."""
+def bench_steady(tmp: Path, cycles: int, fleet: int = 0, time_limit: float = 0, interval: str = "10ms",
+                 every: int = 100) -> None:
+    """Cycles every `interval` (10ms: back to back): on the embedded engine with local sampling, or (fleet > 0)
+    against a synthetic fleet, where nothing accumulates but the history store."""
+    pace = "back-to-back" if interval == "10ms" else f"every {interval}"
     if fleet:
-        print(f"## Steady state: a {fleet}-target synthetic fleet, {cycles} back-to-back cycles")
+        print(f"## Steady state: a {fleet}-target synthetic fleet, {cycles} cycles {pace}")
         with Fleet(fleet) as f:
-            proc, url = start_serve(tmp, "--prometheus", f.url, "--interval", "10ms", "--log.level", "warn")
-            _steady(proc, url, cycles, time_limit)
+            proc, url = start_serve(tmp, "--prometheus", f.url, "--interval", interval, "--log.level", "warn")
+            _steady(proc, url, cycles, time_limit, every)
         return
-    print(f"## Steady state: embedded engine, local sampling every 1s, {cycles} back-to-back cycles")
-    proc, url = start_serve(tmp, "--interval", "10ms", "--sample-interval", "1s", "--log.level", "warn")
-    _steady(proc, url, cycles, time_limit)
+    print(f"## Steady state: embedded engine, local sampling every 1s, {cycles} cycles {pace}")
+    proc, url = start_serve(tmp, "--interval", interval, "--sample-interval", "1s", "--log.level", "warn")
+    _steady(proc, url, cycles, time_limit, every)
 
 
-def _steady(proc: subprocess.Popen, url: str, cycles: int, time_limit: float = 0) -> None:
-    """RSS and store size after the first cycles, every 100 cycles, and after `cycles` — or after as many as fit
+def _steady(proc: subprocess.Popen, url: str, cycles: int, time_limit: float = 0, every: int = 100) -> None:
+    """RSS and store size after the first cycles, every `every` cycles, and after `cycles` — or after as many as fit
     in `time_limit` seconds (0: no limit), whichever comes first."""
     try:
         ps = psutil.Process(proc.pid)
@@ -164,7 +166,7 @@ def _steady(proc: subprocess.Popen, url: str, cycles: int, time_limit: float = 0
         while done < cycles and time.monotonic() < stop_at:
             time.sleep(1)
             done = len([r for r in runs(url) if r["trigger"] == "schedule"])
-            if done // 100 > shown // 100 or done >= cycles or time.monotonic() >= stop_at:
+            if done // every > shown // every or done >= cycles or time.monotonic() >= stop_at:
                 _steady_line(ps, url, done, t0, early, rss0)
                 shown = done
     finally:
@@ -271,6 +273,9 @@ def main() -> None:
     ap.add_argument("--cycles", type=int, default=1000)
     ap.add_argument("--time-limit", type=float, default=0, metavar="S",
                     help="steady state: stop after S seconds and report the cycles reached (0: no limit)")
+    ap.add_argument("--steady-interval", default="10ms", metavar="DURATION",
+                    help="steady state: serve's --interval (default 10ms: cycles back to back)")
+    ap.add_argument("--steady-every", type=int, default=100, metavar="N", help="steady state: a line every N cycles")
     ap.add_argument("--steady-fleet", type=int, default=0, metavar="N",
                     help="steady state against an N-target synthetic fleet instead of the embedded engine")
     ap.add_argument("--targets", default="10,100,1000")
@@ -285,7 +290,7 @@ def main() -> None:
         if a.only in (None, "cycles"):
             bench_cycles(tmp, [int(x) for x in a.targets.split(",")], a.cycles_source)
         if a.only in (None, "steady"):
-            bench_steady(tmp, a.cycles, a.steady_fleet, a.time_limit)
+            bench_steady(tmp, a.cycles, a.steady_fleet, a.time_limit, a.steady_interval, a.steady_every)
 
 
 if __name__ == "__main__":
