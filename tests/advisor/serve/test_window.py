@@ -26,10 +26,10 @@ def test_windowed_load_reads_less_and_reports_the_same(tmp_path):
         real = [sampler.sample() for _ in range(3)]
     finally:
         sampler.close()
-    # A day of this machine's real scrapes, one a minute: far more than the host and process rules read.
+    # Half a day of this machine's real scrapes, one a minute: far more than the host rules read.
     now_ms = int(time.time() // 60 * 60_000)
     with SampleStore(path) as store:
-        batches = [Batch(now_ms - k * 60_000, real[k % 3].samples) for k in range(24 * 60, -1, -1)]
+        batches = [Batch(now_ms - k * 60_000, real[k % 3].samples) for k in range(12 * 60, -1, -1)]
         for i in range(0, len(batches), 500):
             store.append(batches[i:i + 500])
         total = sum(len(ts) for _, ts, _ in store.series())
