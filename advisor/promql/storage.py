@@ -6,6 +6,7 @@ so that window bounds for every (series, step) pair come out of one vectorized `
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -115,6 +116,7 @@ class Storage:
         self._chunks: list[list[tuple[np.ndarray, np.ndarray]]] = []  # from add_many, as arrays
         self._postings: dict[str, dict[str, list[int]]] = {}
         self._flat: Flat | None = None
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -151,9 +153,15 @@ class Storage:
         self._flat = None
 
     def flat(self) -> Flat:
-        if self._flat is None:
-            self._flat = self._build()
-        return self._flat
+        flat = self._flat
+        if flat is None:
+            # Rules evaluate on several threads: the first builds, the others wait for it (each building its own
+            # copy cost the peak memory and CPU of one flat per thread).
+            with self._lock:
+                flat = self._flat
+                if flat is None:
+                    flat = self._flat = self._build()
+        return flat
 
     def _build(self) -> Flat:
         keys_parts, vals_parts = [], []

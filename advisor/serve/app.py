@@ -92,6 +92,9 @@ def serve(config: Config, opts: ServeOptions, web: WebConfig) -> None:
     import socket
 
     import uvicorn
+
+    from .engine import tune_malloc
+    tune_malloc()
     # Bind before anything starts, so a taken port is one error line (exit 2), not a half-started service.
     family = socket.AF_INET6 if ":" in opts.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
