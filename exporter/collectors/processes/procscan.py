@@ -10,6 +10,7 @@ from operator import add
 from typing import Any, Callable
 
 from ...linux import pids as P
+from ...linux.pids import PF_KTHREAD
 
 TICKS = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
 PAGE = os.sysconf("SC_PAGESIZE") if hasattr(os, "sysconf") else 4096
@@ -91,10 +92,12 @@ class ProcScanner:
             files = entry[5] if entry is not None else None
             sched = None
             idle = False
-            if entry is not None and gate and entry[6] is not None and entry[8] < REFRESH and entry[10][7] == 1:
+            if entry is not None and gate and entry[6] is not None and entry[10][7] == 1 and \
+                    (entry[8] < REFRESH or entry[10][2] & PF_KTHREAD):
                 # A single-threaded task that has not run since the last scrape (schedstat: time on CPU, time
                 # waiting, schedule-ins all unchanged): nothing of it can have changed except its memory under
-                # reclaim (RSS, VmSwap), which the re-read every REFRESH scrapes catches.
+                # reclaim (RSS, VmSwap), which the re-read every REFRESH scrapes catches. A kernel thread has no
+                # memory of its own (RSS, VmSwap, size all 0): it is never re-read while it does not run.
                 try:
                     sched = pread(files.fds[1], 256, 0) if files is not None and files.fds[1] >= 0 else \
                         read_slot(files, 1, base)
@@ -159,7 +162,7 @@ class ProcScanner:
                 group = entry[1]
                 if group is None:
                     continue
-                kthread = v[2] & P.PF_KTHREAD
+                kthread = v[2] & PF_KTHREAD
                 # A task that has not been scheduled in since the last scrape cannot have switched context, done I/O
                 # or changed its descriptor table; reuse those values (re-read every REFRESH scrapes for VmSwap).
                 # schedstat covers the main thread only: a multi-threaded process must also show an unchanged stat
@@ -170,7 +173,8 @@ class ProcScanner:
                         sched = read_slot(files, 1, base)
                     except OSError:
                         sched = None
-                if sched is not None and sched == entry[6] and entry[8] < REFRESH and (v[7] == 1 or same_stat):
+                asleep = sched is not None and sched == entry[6]
+                if asleep and (entry[8] < REFRESH or kthread) and (v[7] == 1 or same_stat):
                     vol, nonvol, swapped, rb, wb, fds, pss, swap_pss = entry[7]
                     entry[8] += 1
                 else:
@@ -182,11 +186,17 @@ class ProcScanner:
                     if kthread:
                         rb = wb = fds = 0  # kernel threads have no descriptor table and no I/O accounting of their own
                     else:
-                        try:
-                            rb, wb = parse_io(read_slot(files, 3, base))
-                        except (OSError, ValueError):
-                            rb = wb = 0  # another user's process without CAP_SYS_PTRACE
-                            self.partial_errors += 1
+                        if asleep and v[7] == 1 and (entry[7][3] or entry[7][4]):
+                            # the periodic re-read of a single-threaded task that has not run: its I/O counters
+                            # only move while it runs (memory and, with a shared descriptor table, fds may not).
+                            # 0/0 may be an unreadable io file: read again, as its error counts every read.
+                            rb, wb = entry[7][3], entry[7][4]
+                        else:
+                            try:
+                                rb, wb = parse_io(read_slot(files, 3, base))
+                            except (OSError, ValueError):
+                                rb = wb = 0  # another user's process without CAP_SYS_PTRACE
+                                self.partial_errors += 1
                         fds = P.count_fds(base, fd_in_size)
                     pss = swap_pss = 0
                     if self.smaps and not kthread:
