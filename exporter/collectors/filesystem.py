@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from ..linux.procfs import parse_mounts, read
 from ..linux import LINUX
 from ._settings import regex
-from ..families import Sample, family
+from ..families import LabelCache, Sample, family
 from ..registry import CollectorContext, Family, register
 
 DEFAULT_MOUNT_EXCLUDE = r"^/(dev|proc|run|sys|mnt|media|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
@@ -64,6 +64,7 @@ class FilesystemCollector:
         self._pool: ThreadPoolExecutor | None = None
         self._stuck: set[str] = set()
         self._lock = threading.Lock()
+        self._labels = LabelCache(*LABELS)
 
     def _mounts(self):
         if not LINUX:
@@ -114,7 +115,7 @@ class FilesystemCollector:
                 st = self._statvfs_remote(path) if REMOTE.match(fstype) else os.statvfs(path)
             except OSError:
                 st = None
-            lv = dict(zip(LABELS, labels))
+            lv = self._labels(*labels)
             ro.samples.append(Sample("node_filesystem_readonly", lv, 1.0 if "ro" in options.split(",") else 0.0,
                                      None, None))
             if st is None:
