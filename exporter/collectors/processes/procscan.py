@@ -60,9 +60,10 @@ class ProcScanner:
         self.procfs = procfs
         self.prefix = procfs.rstrip("/") + "/"
         self.name_fn, self.children, self.smaps, self.rules = name_fn, children, smaps, rules
-        # pid -> [start, group, max fds, last counters, generation, OpenFiles, schedstat line, (status/io/fd values),
-        #         scrapes since those were read, last stat bytes, their parse, share of the group row]
-        self._pids: dict[int, list[Any]] = {}
+        # pid (its /proc name) -> [start, group, max fds, last counters, generation, OpenFiles, schedstat line,
+        #     (status/io/fd values), scrapes since those were read, last stat bytes, their parse, share of the group
+        #     row, schedstat descriptor for the short path (-1: not eligible), kernel thread]
+        self._pids: dict[str, list[Any]] = {}
         self._gen = 0
         self.partial_errors = 0
         self.read_errors = 0
@@ -84,15 +85,39 @@ class ProcScanner:
             # parents before children (so a child can join its parent's group); /proc lists in pid order already
             names = sorted((n for n in names if n.isdigit()), key=int)
         for name in names:
-            if not name.isdigit():
+            entry = cache.get(name)
+            known = False
+            if entry is not None and gate and entry[12] >= 0 and (entry[8] < REFRESH or entry[13]):
+                # The common case, kept short: a single-threaded task whose schedstat is kept open and unchanged
+                # (see below) adds its share of the group's gauges as last time.
+                try:
+                    sched = pread(entry[12], 256, 0)
+                except OSError:
+                    sched = None
+                if sched is not None and sched == entry[6]:
+                    entry[4] = gen
+                    entry[8] += 1
+                    seen += 1
+                    contrib = entry[11]
+                    row = rows.get(entry[1])
+                    if row is None:
+                        row = rows[entry[1]] = ROW.copy()
+                    row[:] = map(add, row, contrib[0])
+                    if contrib[1] > row[5]:
+                        row[5] = contrib[1]
+                    if contrib[2] < row[7]:
+                        row[7] = contrib[2]
+                    continue
+                known = True  # it ran (or its schedstat cannot be read now): the full path, with this reading
+            elif entry is None and not name.isdigit():
                 continue
             base = prefix + name
             pid = int(name)
-            entry = cache.get(pid)
             files = entry[5] if entry is not None else None
-            sched = None
+            if not known:
+                sched = None
             idle = False
-            if entry is not None and gate and entry[6] is not None and entry[10][7] == 1 and \
+            if not known and entry is not None and gate and entry[6] is not None and entry[10][7] == 1 and \
                     (entry[8] < REFRESH or entry[10][2] & PF_KTHREAD):
                 # A single-threaded task that has not run since the last scrape (schedstat: time on CPU, time
                 # waiting, schedule-ins all unchanged): nothing of it can have changed except its memory under
@@ -118,7 +143,7 @@ class ProcScanner:
                     st = b""
                 if not st:
                     if entry is not None:  # the task we held is gone (exited, or the pid was reused)
-                        self._drop(pid)
+                        self._drop(name)
                         entry = files = None
                         try:
                             st = read_slot(None, 0, base)
@@ -140,24 +165,24 @@ class ProcScanner:
                 start = v[0]
                 if entry is None or entry[0] != start:
                     if entry is not None:
-                        self._drop(pid)
+                        self._drop(name)
                     # start, group, max fds, last counters, generation, OpenFiles, schedule-ins,
                     # (ctx, swap, io, fds, pss), scrapes since read, last stat bytes, their parse, share of the row
                     if comm is None:
                         comm = parse_stat(st)[0]
                     group = self.name_fn(pid, comm, base)
                     if group is None and self.children:  # process-exporter's -children: a tracked process' child joins
-                        parent = cache.get(int(parse_stat(st)[1][1]))
+                        parent = cache.get(parse_stat(st)[1][1].decode())
                         if parent is not None:
                             group = parent[1]
-                    entry = cache[pid] = [start, group, None, None, gen, None, None, None, 0, None, None, None]
+                    entry = cache[name] = [start, group, None, None, gen, None, None, None, 0, None, None, None, -1, 0]
                     if entry[1] is not None and self._open_files < self._fd_budget:
                         try:
                             files = entry[5] = P.OpenFiles(base, KEPT)
                             self._open_files += 1
                         except OSError:
                             pass
-                entry[4], entry[9], entry[10] = gen, st, v
+                entry[4], entry[9], entry[10], entry[12] = gen, st, v, -1
                 seen += 1
                 group = entry[1]
                 if group is None:
@@ -221,6 +246,9 @@ class ProcScanner:
                 c[STATES.get(v[1], 12)] = 1
                 c[CPU_NOW], c[PSS], c[SWAP_PSS] = v[3] + v[4], pss, swap_pss
                 contrib = entry[11] = (c, ratio, start)
+                # the short path above, while it does not run: single-threaded, schedstat kept open and read
+                if v[7] == 1 and files is not None and files.fds[1] >= 0 and entry[6] is not None:
+                    entry[12], entry[13] = files.fds[1], v[2] & PF_KTHREAD
             row[:] = map(add, row, contrib[0])
             if contrib[1] > row[5]:
                 row[5] = contrib[1]
@@ -243,17 +271,17 @@ class ProcScanner:
                     if d > 0:
                         row[13 + i] += d
         if seen != len(cache):  # some process exited since the last scan
-            for pid in [p for p, e in cache.items() if e[4] != gen]:
-                self._drop(pid)
+            for key in [k for k, e in cache.items() if e[4] != gen]:
+                self._drop(key)
         return rows
 
     def close(self) -> None:
         """Release every /proc file kept open (the scanner can still scan afterwards, reopening as it goes)."""
-        for pid in list(self._pids):
-            self._drop(pid)
+        for key in list(self._pids):
+            self._drop(key)
 
-    def _drop(self, pid: int) -> None:
-        entry = self._pids.pop(pid, None)
+    def _drop(self, key: str) -> None:
+        entry = self._pids.pop(key, None)
         if entry is not None and entry[5] is not None:
             entry[5].close()
             self._open_files -= 1
