@@ -129,7 +129,8 @@ class ProcessesCollector:
         total_rss = sum(r[1] for r in rows.values()) or 1.0
         ranked = sorted(rows, key=lambda g: (score[g] / total_cpu + rows[g][1] / total_rss, g), reverse=True)
         chosen = ranked[: self.top_n]
-        self._forget(set(rows))
+        if len(acc) > len(rows):  # every group with processes has counters: only then can one be gone
+            self._forget(set(rows))
         return chosen
 
     def _forget(self, live: set[str]) -> None:
