@@ -169,3 +169,33 @@ def test_a_family_written_again_shows_exactly_its_current_samples(writer):
     for fams in ([fam], [family("memo_x", "x", "gauge", [Sample("memo_x", {"device": "a"}, 7.0)])]):
         fresh = writer(fams)
         assert writer(fams) == fresh
+
+
+@pytest.mark.parametrize("writer", [generate_text, generate_openmetrics])
+def test_a_family_that_changed_in_part_is_written_as_a_fresh_render_would(writer):
+    """After a render, a family that changed in part (a value in the middle, a sample dropped, added or going to
+    None, an OpenMetrics-only sample) comes out exactly as it would the first time."""
+    from perfadvisor.exporter import exposition
+    from perfadvisor.exporter.families import Labels, Sample, family
+
+    lv = [Labels(device=d) for d in "abcd"]
+
+    def fams(values, created=1.0):
+        return [family("part_x", "x", "counter", [Sample("part_x_total", lv[i], v) for i, v in enumerate(values)]
+                       + [Sample("part_x_created", lv[0], created)]),
+                family("part_y", "y", "gauge", [Sample("part_y", lv[i], v) for i, v in enumerate(values)])]
+
+    def fresh(families):
+        memo = exposition._TEXT_MEMO if writer is generate_text else exposition._OM_MEMO
+        saved = dict(memo)
+        memo.clear()
+        try:
+            return writer(families)
+        finally:
+            memo.clear()
+            memo.update(saved)
+
+    for values in ([1.0, 2.0, 3.0], [1.0, 2.5, 3.0], [1.0, 2.5], [1.0, 2.5, 3.0, 4.0], [1.0, None, 3.0, 4.0],
+                   [0.0, None, 3.0, 4.0]):
+        for created in (1.0, 2.0):
+            assert writer(fams(values, created)) == fresh(fams(values, created)), (values, created)
