@@ -85,6 +85,23 @@ def _esc(s: str) -> str:
 
 _PLAIN_TYPES = frozenset(("gauge", "untyped", "unknown", "info", "stateset"))
 
+# The text last written for each family name, with what it was written from (samples, help, type, unit): a
+# family whose samples compare equal to last time's (most info series, static gauges, idle process groups, many
+# counters between two close scrapes) is written by copying that text. Comparing two sample lists is a C-level
+# loop over immutable tuples, ~10x cheaper than formatting them. The samples are kept as a copy of the list, so a
+# collector that reuses its list cannot change what the text was made from; sample tuples and their label
+# dicts are never modified (families.py). One entry per family name, bounded: beyond _MAX_MEMO names (textfile
+# metrics may bring ever new ones) it starts afresh. Renders in parallel threads only race to store equal text.
+_MAX_MEMO = 8192
+_TEXT_MEMO: dict[str, tuple] = {}
+_OM_MEMO: dict[str, tuple] = {}
+
+
+def _memo(memo: dict[str, tuple]) -> dict[str, tuple]:
+    if len(memo) >= _MAX_MEMO:
+        memo.clear()
+    return memo
+
 
 def generate_text(families: Iterable[Metric]) -> bytes:
     """Prometheus text format 0.0.4 for the families (already merged by name).
@@ -95,16 +112,22 @@ def generate_text(families: Iterable[Metric]) -> bytes:
     out: list[str] = []
     append = out.append
     value = _value
+    memo = _memo(_TEXT_MEMO)
     for fam in families:
         name = fam.name
         typ = fam.type
         samples = fam.samples
+        doc = fam.documentation
+        kept = memo.get(name)
+        if kept is not None and kept[0] == samples and kept[1] == doc and kept[2] == typ:
+            append(kept[3])
+            continue
+        mark = len(out)
         if typ == "counter":
             # A counter whose samples lack _total (process-exporter's names) keeps its own name in HELP/TYPE.
             mname = name if samples and samples[0].name == name else name + "_total"
         else:
             mname = name + "_info" if typ == "info" else name
-        doc = fam.documentation
         if "\\" in doc or "\n" in doc:
             doc = doc.replace("\\", "\\\\").replace("\n", "\\n")
         append(f"# HELP {mname} {doc}\n# TYPE {mname} {_TEXT_TYPES.get(typ, 'untyped')}\n")
@@ -145,6 +168,7 @@ def generate_text(families: Iterable[Metric]) -> bytes:
             for suffix, lines in sorted(extra.items()):
                 append(f"# HELP {name}{suffix} {doc}\n# TYPE {name}{suffix} gauge\n")
                 out.extend(lines)
+        memo[name] = (list(samples), fam.documentation, typ, "".join(out[mark:]))
     return "".join(out).encode("utf-8")
 
 
@@ -157,14 +181,20 @@ def generate_openmetrics(families: Iterable[Metric]) -> bytes:
     out: list[str] = []
     append = out.append
     value = _value
+    memo = _memo(_OM_MEMO)
     for fam in families:
-        mark = len(out)
         name = fam.name
+        samples = fam.samples
         doc = fam.documentation
+        kept = memo.get(name)
+        if kept is not None and kept[0] == samples and kept[1] == doc and kept[2] == fam.type and \
+                kept[3] == fam.unit:
+            append(kept[4])
+            continue
+        mark = len(out)
         if "\\" in doc or "\n" in doc or '"' in doc:
             doc = _esc(doc)
         typ = fam.type
-        samples = fam.samples
         if typ == "counter" and samples and samples[0].name == name:
             typ = "unknown"  # OpenMetrics counters must end in _total; this one cannot be typed as a counter
         elif typ == "untyped":
@@ -199,6 +229,7 @@ def generate_openmetrics(families: Iterable[Metric]) -> bytes:
             if s.timestamp is not None:
                 line = f"{line} {s.timestamp}"
             append(line + "\n")
+        memo[name] = (list(samples), fam.documentation, fam.type, fam.unit, "".join(out[mark:]))
     append("# EOF\n")
     return "".join(out).encode("utf-8")
 

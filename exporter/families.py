@@ -115,10 +115,33 @@ class Labels(dict):
         self.text = "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in self.items()) + "}"
 
 
+class LabelCache:
+    """``Labels`` for label sets a collector builds again every scrape from the same values (one per device, per
+    CPU and mode, ...): built once, so the writers copy their text instead of rendering each sample's labels.
+
+    ``cache(*values)`` is the label set ``dict(zip(names, values))`` (same order, same text). Bounded: beyond
+    ``limit`` sets (devices that came and went), it starts afresh. Safe to share between threads.
+    """
+
+    __slots__ = ("names", "limit", "_sets")
+
+    def __init__(self, *names: str, limit: int = 4096):
+        self.names, self.limit = names, limit
+        self._sets: dict[tuple[str, ...], Labels] = {}
+
+    def __call__(self, *values: str) -> Labels:
+        labels = self._sets.get(values)
+        if labels is None:
+            if len(self._sets) >= self.limit:
+                self._sets = {}
+            labels = self._sets[values] = Labels(zip(self.names, values))
+        return labels
+
+
 def single(name: str, doc: str, typ: str, value: float) -> Metric:
     """A family with one unlabelled sample; counters get the `_total` sample name."""
     return family(name, doc, typ, [Sample(name + "_total" if typ == "counter" else name, NO_LABELS, value, None,
                                           None)])
 
 
-__all__ = ["Family", "Labels", "NO_LABELS", "Sample", "SampleType", "family", "single"]
+__all__ = ["Family", "LabelCache", "Labels", "NO_LABELS", "Sample", "SampleType", "family", "single"]

@@ -15,6 +15,7 @@ from prometheus_client.core import Metric
 
 from .families import Sample, family, single
 from .linux.pids import fd_count_in_size
+from .linux.procfs import read
 from .scrape import Collection
 
 
@@ -29,6 +30,7 @@ class _OwnProcess(ProcessCollector):
     def __init__(self, procfs: str = "/proc"):
         super().__init__(registry=None, proc=procfs)
         self._fd_dir = os.path.join(procfs, "self", "fd")
+        self._stat, self._limits = os.path.join(procfs, "self", "stat"), os.path.join(procfs, "self", "limits")
         self._in_size = fd_count_in_size(procfs)
 
     def collect(self) -> list[Metric]:
@@ -36,8 +38,8 @@ class _OwnProcess(ProcessCollector):
             return list(super().collect())
         result: list[Metric] = []
         try:
-            with open(os.path.join(self._proc, "self", "stat"), "rb") as f:
-                parts = f.read().split(b")")[-1].split()
+            # kept descriptors re-read with pread (procfs.read): /proc/self resolved once, to this process
+            parts = read(self._stat).rsplit(")", 1)[-1].split()
             result += [
                 single("process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge", float(parts[20])),
                 single("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge",
@@ -50,9 +52,9 @@ class _OwnProcess(ProcessCollector):
         except OSError:
             pass
         try:
-            open_fds = os.stat(self._fd_dir).st_size
-            with open(os.path.join(self._proc, "self", "limits"), "rb") as f:
-                max_fds = next(float(line.split()[3]) for line in f if line.startswith(b"Max open file"))
+            max_fds = next(float(line.split()[3]) for line in read(self._limits).splitlines()
+                           if line.startswith("Max open file"))
+            open_fds = os.stat(self._fd_dir).st_size  # after the reads: counts the descriptors they keep
             result += [single("process_open_fds", "Number of open file descriptors.", "gauge", open_fds),
                        single("process_max_fds", "Maximum number of open file descriptors.", "gauge", max_fds)]
         except (OSError, StopIteration):
@@ -72,11 +74,11 @@ class _AddressSpaceLimit:
 
     def collect(self) -> list[Metric]:
         try:
-            with open(self._limits, "rb") as f:
-                soft = next(line[26:].split()[0] for line in f if line.startswith(b"Max address space"))
+            soft = next(line[26:].split()[0] for line in read(self._limits).splitlines()
+                        if line.startswith("Max address space"))
         except (OSError, StopIteration, IndexError):
             return []
-        value = self.UNLIMITED if soft == b"unlimited" else float(soft)
+        value = self.UNLIMITED if soft == "unlimited" else float(soft)
         return [single("process_virtual_memory_max_bytes", "Maximum amount of virtual memory available in bytes.",
                        "gauge", value)]
 

@@ -4,15 +4,20 @@
 Starts both on free loopback ports with their default collectors (ours includes the process groups), warms
 them, then for each: N sequential scrapes (server CPU seconds per scrape from /proc/<pid>/stat utime+stime,
 median and p90 wall time, series count, RSS), the same with P parallel scrapers, and prints the ratios
-ours/node_exporter. --procs adds the per-process cost of the processes collector: it spawns that many sleeping
-processes (and removes them), measured in-process as µs of CPU per process per collection.
+ours/node_exporter. Scrapes send the headers Prometheus sends (gzip, OpenMetrics preferred, scrape timeout),
+so each exporter pays for what a real scrape asks of it; one more run sends none (uncompressed text).
+--procs adds the per-process cost of the processes collector: it spawns that many sleeping processes (and
+removes them), measured in-process as µs of CPU per process per collection. --baseline adds another build of
+perfadvisor-exporter (e.g. main's) to the same interleaved runs: an A/B of two versions under the same load.
 
 Example:
     .venv/bin/python scripts/bench_exporter.py --scrapes 200 --parallel 10 --procs 500
+    .venv/bin/python scripts/bench_exporter.py --procs 0 --baseline /work/main/.venv/bin/perfadvisor-exporter
 """
 from __future__ import annotations
 
 import argparse
+import gzip
 import http.client
 import os
 import shutil
@@ -36,10 +41,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cpu_seconds(pid: int) -> float:
+# What Prometheus 2.x sends with every scrape (scrape/scrape.go): it asks for gzip and prefers OpenMetrics.
+PROMETHEUS_HEADERS = {
+    "Accept": "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+              "text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+    "Accept-Encoding": "gzip",
+    "X-Prometheus-Scrape-Timeout-Seconds": "10",
+}
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(utime, stime) of the process in seconds."""
     with open(f"/proc/{pid}/stat", "rb") as f:
         fields = f.read().rsplit(b")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    return int(fields[11]) / TICKS, int(fields[12]) / TICKS
 
 
 def rss_mb(pid: int) -> float:
@@ -68,13 +83,14 @@ class Target:
                 time.sleep(0.1)
         sys.exit(f"{self.name} did not answer on 127.0.0.1:{self.port} within 30 s")
 
-    def scrape(self, conn: http.client.HTTPConnection, path: str = "/metrics") -> bytes:
-        conn.request("GET", path)
+    def scrape(self, conn: http.client.HTTPConnection, path: str = "/metrics",
+               headers: dict[str, str] | None = None) -> bytes:
+        conn.request("GET", path, headers=headers or {})
         resp = conn.getresponse()
         body = resp.read()
         if resp.status != 200:
             raise RuntimeError(f"{self.name}: HTTP {resp.status}")
-        return body
+        return gzip.decompress(body) if resp.getheader("Content-Encoding") == "gzip" else body
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -86,8 +102,10 @@ class Target:
                 self.proc.wait(10)
 
 
-def run_scrapes(t: Target, n: int, parallel: int, path: str = "/metrics") -> tuple[float, list[float], float, int]:
-    """n scrapes spread over `parallel` clients (one keep-alive connection each) → (cpu s, walls, elapsed, series)."""
+def run_scrapes(t: Target, n: int, parallel: int, path: str = "/metrics", headers: dict[str, str] | None = None
+                ) -> tuple[tuple[float, float], list[float], float, int]:
+    """n scrapes spread over `parallel` clients (one keep-alive connection each)
+    → ((utime s, stime s), walls, elapsed, series)."""
     walls: list[float] = []
     series = [0]
     lock = threading.Lock()
@@ -98,44 +116,51 @@ def run_scrapes(t: Target, n: int, parallel: int, path: str = "/metrics") -> tup
             if time.monotonic() > DEADLINE:
                 return
             t0 = time.perf_counter()
-            body = t.scrape(conn, path)
+            body = t.scrape(conn, path, headers)
             dt = time.perf_counter() - t0
             with lock:
                 walls.append(dt)
-                series[0] = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
+                if series[0] == 0:
+                    series[0] = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
         conn.close()
 
     per = [n // parallel + (1 if i < n % parallel else 0) for i in range(parallel)]
-    cpu0, w0 = cpu_seconds(t.proc.pid), time.perf_counter()
+    (u0, s0), w0 = cpu_seconds(t.proc.pid), time.perf_counter()
     threads = [threading.Thread(target=worker, args=(c,)) for c in per]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
-    return cpu_seconds(t.proc.pid) - cpu0, walls, time.perf_counter() - w0, series[0]
+    u1, s1 = cpu_seconds(t.proc.pid)
+    return (u1 - u0, s1 - s0), walls, time.perf_counter() - w0, series[0]
 
 
 def compare(targets: list[Target], n: int, parallel: int, batch: int = 20,
-            paths: dict[str, str] | None = None) -> dict[str, dict]:
-    """n scrapes of each target, interleaved in batches so both see the same background load."""
-    acc = {t.name: [0.0, [], 0.0, 0] for t in targets}
+            paths: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> dict[str, dict]:
+    """n scrapes of each target, interleaved in batches so all see the same background load."""
+    acc = {t.name: [0.0, 0.0, [], 0.0, 0] for t in targets}
     done = 0
     while done < n and time.monotonic() < DEADLINE:
         step = min(batch, n - done)
         for t in targets:
-            cpu, walls, elapsed, series = run_scrapes(t, step, parallel, (paths or {}).get(t.name, "/metrics"))
+            (ut, st), walls, elapsed, series = run_scrapes(t, step, parallel, (paths or {}).get(t.name, "/metrics"),
+                                                           headers)
             a = acc[t.name]
-            a[0] += cpu
-            a[1] += walls
-            a[2] += elapsed
-            a[3] = series
+            a[0] += ut
+            a[1] += st
+            a[2] += walls
+            a[3] += elapsed
+            a[4] = series
         done += step
     out = {}
     for t in targets:
-        cpu, walls, elapsed, series = acc[t.name]
+        ut, st, walls, elapsed, series = acc[t.name]
         walls.sort()
+        per = max(len(walls), 1)
         out[t.name] = {
-            "cpu_ms": cpu / max(len(walls), 1) * 1000,
+            "cpu_ms": (ut + st) / per * 1000,
+            "utime_ms": ut / per * 1000,
+            "stime_ms": st / per * 1000,
             "p50_ms": statistics.median(walls) * 1000,
             "p90_ms": walls[max(int(len(walls) * 0.9) - 1, 0)] * 1000,
             "rps": len(walls) / elapsed,
@@ -195,13 +220,15 @@ def per_process_cost(extra: int, rounds: int = 50) -> dict[str, float]:
     return out
 
 
-def table(rows: list[tuple[str, dict, dict]]) -> None:
-    print(f"{'run':<22}{'metric':<12}{'node_exporter':>15}{'perfadvisor':>14}{'ratio':>8}")
-    for label, ne, ours in rows:
-        for key in ("cpu_ms", "p50_ms", "p90_ms", "rps", "series", "rss_mb"):
-            ratio = ours[key] / ne[key] if ne[key] else float("nan")
-            print(f"{label:<22}{key:<12}{ne[key]:>15.2f}{ours[key]:>14.2f}{ratio:>8.2f}")
-        label = ""
+def table(rows: list[tuple[str, dict]], a: str = "node_exporter", b: str = "perfadvisor",
+          keys: tuple[str, ...] = ("cpu_ms", "utime_ms", "stime_ms", "p50_ms", "p90_ms", "rps", "series",
+                                   "rss_mb")) -> None:
+    print(f"{'run':<22}{'metric':<12}{a:>15}{b:>14}{'ratio':>8}")
+    for label, res in rows:
+        for key in keys:
+            ratio = res[b][key] / res[a][key] if res[a][key] else float("nan")
+            print(f"{label:<22}{key:<12}{res[a][key]:>15.2f}{res[b][key]:>14.2f}{ratio:>8.2f}")
+            label = ""
 
 
 def main() -> None:
@@ -213,6 +240,9 @@ def main() -> None:
     ap.add_argument("--ours", default=os.path.join(REPO, ".venv", "bin", "perfadvisor-exporter"))
     ap.add_argument("--ours-arg", action="append", default=[], metavar="ARG",
                     help="extra flag for our exporter, repeatable (e.g. --ours-arg=--scrape.workers=1)")
+    ap.add_argument("--baseline", metavar="PATH",
+                    help="another perfadvisor-exporter (e.g. /work/main/.venv/bin/perfadvisor-exporter), scraped "
+                         "in the same interleaved runs: prints baseline vs ours")
     a = ap.parse_args()
     n, par, procs = min(a.scrapes, 2000), max(1, min(a.parallel, 50)), min(a.procs, 2000)
 
@@ -220,35 +250,50 @@ def main() -> None:
         Target("node_exporter", [a.node_exporter, f"--web.listen-address=127.0.0.1:{(p := free_port())}"], p),
         Target("perfadvisor", [a.ours, f"--web.listen-address=127.0.0.1:{(q := free_port())}", *a.ours_arg], q),
     ]
-    rows = []
+    if a.baseline:
+        targets.append(Target("baseline", [a.baseline, f"--web.listen-address=127.0.0.1:{(r := free_port())}",
+                                           *a.ours_arg], r))
+    prom = PROMETHEUS_HEADERS
+    rows: list[tuple[str, dict]] = []
     try:
         for t in targets:
             t.start()
-            run_scrapes(t, 20, 1)  # warm caches, JIT-free but allocator and page cache warm
-        seq = compare(targets, n, 1)
-        rows.append((f"sequential x{n}", seq["node_exporter"], seq["perfadvisor"]))
+            run_scrapes(t, 20, 1, headers=prom)  # warm caches, JIT-free but allocator and page cache warm
+            run_scrapes(t, 5, 1)
+        rows.append((f"sequential x{n}", compare(targets, n, 1, headers=prom)))
         # what a scrape costs us before any collector runs: HTTP, orchestration, self metrics, one tiny collector
-        cpu, walls, _, _ = run_scrapes(targets[1], n // 2, 1, "/metrics?collect[]=loadavg")
-        fixed_ms = cpu / max(len(walls), 1) * 1000
+        (ut, st), walls, _, _ = run_scrapes(targets[1], n // 2, 1, "/metrics?collect[]=loadavg", prom)
+        fixed_ms = (ut + st) / max(len(walls), 1) * 1000
         # the same set of work node_exporter does: host collectors only, no process groups
-        host = compare(targets, n // 2, 1, paths={"perfadvisor": "/metrics?exclude[]=processes"})
-        rows.insert(1, ("host only (no procs)", host["node_exporter"], host["perfadvisor"]))
-        con = compare(targets, n, par, batch=10 * par)
-        rows.append((f"{par} parallel x{n}", con["node_exporter"], con["perfadvisor"]))
+        host = compare(targets, n // 2, 1, headers=prom,
+                       paths={"perfadvisor": "/metrics?exclude[]=processes", "baseline": "/metrics?exclude[]=processes"})
+        rows.append(("host only (no procs)", host))
+        # a client that asks for nothing: uncompressed text 0.0.4
+        rows.append((f"no gzip x{n}", compare(targets, n, 1)))
+        rows.append((f"{par} parallel x{n}", compare(targets, n, par, batch=10 * par, headers=prom)))
         if procs:
             with sleepers(procs):
                 for t in targets:
-                    run_scrapes(t, 5, 1)
-                many = compare(targets, max(n // 4, 20), 1)
-            rows.append((f"+{procs} procs x{max(n // 4, 20)}", many["node_exporter"], many["perfadvisor"]))
+                    run_scrapes(t, 5, 1, headers=prom)
+                many = compare(targets, max(n // 4, 20), 1, headers=prom)
+            rows.append((f"+{procs} procs x{max(n // 4, 20)}", many))
     finally:
         for t in targets:
             t.stop()
     nprocs = sum(1 for d in os.listdir("/proc") if d.isdigit())
-    print(f"\n{os.cpu_count()} CPUs, {nprocs} processes; CPU per scrape is the server's utime+stime / scrapes\n")
+    load = os.getloadavg()
+    print(f"\n{os.cpu_count()} CPUs, {nprocs} processes, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+          f"CPU per scrape is the server's utime+stime / scrapes; scrapes send Prometheus' headers (gzip) except "
+          f"the 'no gzip' run\n")
     table(rows)
+    seq = rows[0][1]
     print(f"\nperfadvisor fixed cost per scrape (?collect[]=loadavg): {fixed_ms:.2f} ms CPU — the rest of its "
-          f"sequential figure is the collectors ({rows[0][2]['cpu_ms'] - fixed_ms:.2f} ms)")
+          f"sequential figure is the collectors ({seq['perfadvisor']['cpu_ms'] - fixed_ms:.2f} ms)")
+    print(f"default ratio (sequential, CPU per scrape, perfadvisor / node_exporter): "
+          f"{seq['perfadvisor']['cpu_ms'] / seq['node_exporter']['cpu_ms']:.2f}")
+    if a.baseline:
+        print(f"\nA/B, same interleaved runs: {a.baseline} (baseline) vs {a.ours}\n")
+        table(rows, "baseline", "perfadvisor", ("cpu_ms", "utime_ms", "stime_ms", "series"))
     if procs:
         c = per_process_cost(procs)
         print(f"\nprocesses collector, µs CPU per process per collection ({c['n0']} → {c['n1']} processes): "

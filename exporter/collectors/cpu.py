@@ -12,7 +12,7 @@ from ..linux import LINUX
 from ..linux.procfs import CPU_MODES, parse_stat, read
 from ..linux.sysfs import AttrFiles
 from ..registry import CollectorContext, Family, register
-from ..families import Sample, family
+from ..families import LabelCache, Sample, family
 
 TICKS = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
 JUMP_BACK = 3.0  # seconds of idle lost that mean a hot-plug reset rather than a kernel accounting dip
@@ -35,6 +35,7 @@ class CpuCollector:
         self.attrs = AttrFiles(self.sysdir, limit=2048)
         self._last: dict[str, list[float]] = {}  # cpu -> seconds per mode, as last exported
         self._lock = threading.Lock()
+        self._labels = LabelCache("cpu", "mode")
 
     def _times(self) -> dict[str, list[float]]:
         if LINUX:
@@ -88,13 +89,14 @@ class CpuCollector:
 
     def collect(self):
         times = self._monotonic(self._times())
+        lv = self._labels
         secs, guest = [], []
         for cpu, v in times.items():
             for i, mode in enumerate(CPU_MODES):
-                secs.append(Sample("node_cpu_seconds_total", {"cpu": cpu, "mode": mode}, v[i], None, None))
+                secs.append(Sample("node_cpu_seconds_total", lv(cpu, mode), v[i], None, None))
             # Guest time is also counted in user/nice; node_exporter exposes it separately, unsubtracted.
-            guest.append(Sample("node_cpu_guest_seconds_total", {"cpu": cpu, "mode": "nice"}, v[9], None, None))
-            guest.append(Sample("node_cpu_guest_seconds_total", {"cpu": cpu, "mode": "user"}, v[8], None, None))
+            guest.append(Sample("node_cpu_guest_seconds_total", lv(cpu, "nice"), v[9], None, None))
+            guest.append(Sample("node_cpu_guest_seconds_total", lv(cpu, "user"), v[8], None, None))
         yield family("node_cpu_seconds", "Seconds the CPUs spent in each mode.", "counter", secs)
         if LINUX:
             yield family("node_cpu_guest_seconds", "Seconds the CPUs spent in guests (VMs) for each mode.", "counter",

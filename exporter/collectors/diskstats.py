@@ -7,7 +7,7 @@ import os
 from ..linux.procfs import parse_diskstats, parse_udev, read
 from ..linux import LINUX
 from ._settings import regex
-from ..families import Sample, family
+from ..families import LabelCache, Sample, family
 from ..registry import CollectorContext, Family, register
 
 DEFAULT_EXCLUDE = r"^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$"
@@ -85,6 +85,7 @@ class DiskstatsCollector:
         self.udev = os.path.join(ctx.rootfs, "run", "udev", "data")
         self.exclude = regex("diskstats", "device-exclude", ctx.settings.get("device-exclude", DEFAULT_EXCLUDE) or "^$")
         self._udev: dict[str, tuple[float, dict[str, str]]] = {}  # udev data file -> (mtime, properties)
+        self._labels, self._info_labels = LabelCache("device"), LabelCache(*INFO_LABELS)
 
     def _udev_props(self, major: str, minor: str) -> dict[str, str]:
         """The device's udev properties, re-parsed only when udev rewrites its data file."""
@@ -114,11 +115,11 @@ class DiskstatsCollector:
             p = self._udev_props(major, minor) if LINUX else {}
             # node_exporter's serial: the label serial, else the short one, else ID_SERIAL (virtio)
             serial = p.get("SCSI_IDENT_SERIAL") or p.get("ID_SERIAL_SHORT") or p.get("ID_SERIAL", "")
-            info.samples.append(Sample("node_disk_info", dict(zip(INFO_LABELS, (
+            info.samples.append(Sample("node_disk_info", self._info_labels(
                 dev, major, minor, p.get("ID_MODEL", ""), p.get("ID_PATH", ""), p.get("ID_REVISION", ""), serial,
-                p.get("ID_WWN", "")))), 1, None, None))
+                p.get("ID_WWN", "")), 1, None, None))
             n = len(stats)
-            device = {"device": dev}
+            device = self._labels(dev)
             for (col, name, _, scale, _), fam in zip(COLUMNS, fams):
                 if col < n:
                     fam.samples.append(Sample(f"node_disk_{name}", device, stats[col] * scale, None, None))

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from ..linux.procfs import parse_mounts, read
 from ..linux import LINUX
 from ._settings import regex
-from ..families import Sample, family
+from ..families import LabelCache, Sample, family
 from ..registry import CollectorContext, Family, register
 
 DEFAULT_MOUNT_EXCLUDE = r"^/(dev|proc|run|sys|mnt|media|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
@@ -64,6 +64,8 @@ class FilesystemCollector:
         self._pool: ThreadPoolExecutor | None = None
         self._stuck: set[str] = set()
         self._lock = threading.Lock()
+        self._labels = LabelCache(*LABELS)
+        self._table: tuple[str, list[tuple]] | None = None  # (mount table text, what _wanted() made of it)
 
     def _mounts(self):
         if not LINUX:
@@ -76,6 +78,40 @@ class FilesystemCollector:
             except OSError:
                 continue
         return []
+
+    def _wanted(self) -> list[tuple]:
+        """The filesystems to report: (labels, path to statvfs, remote, read-only), from the mount table.
+
+        On Linux the table is a pure function of /proc/<pid>/mounts' text (and the fixed settings): while that
+        text is unchanged (almost every scrape) the list is the one worked out last time.
+        """
+        raw = None
+        if LINUX:
+            for p in self.mounts_paths:
+                try:
+                    raw = read(p)
+                    break
+                except OSError:
+                    continue
+            cached = self._table
+            if raw is not None and cached is not None and cached[0] == raw:
+                return cached[1]
+        out = []
+        seen: set[tuple[str, str, str]] = set()
+        for device, mountpoint, fstype, options in (parse_mounts(raw) if raw is not None else
+                                                    [] if LINUX else self._mounts()):
+            if self.mount_exclude.match(mountpoint) or self.fs_exclude.match(fstype):
+                continue
+            labels = (device, fstype, mountpoint)
+            if labels in seen:
+                continue
+            seen.add(labels)
+            path = os.path.join(self.rootfs, mountpoint.lstrip("/")) if self.rootfs != "/" else mountpoint
+            out.append((self._labels(*labels), path, bool(REMOTE.match(fstype)),
+                        1.0 if "ro" in options.split(",") else 0.0))
+        if raw is not None:
+            self._table = (raw, out)
+        return out
 
     def _statvfs_remote(self, path: str):
         with self._lock:
@@ -101,22 +137,12 @@ class FilesystemCollector:
         err = family("node_filesystem_device_error",
                      "Whether an error occurred while getting statistics for the given device.", "gauge", [])
         ro = family("node_filesystem_readonly", "Filesystem read-only status.", "gauge", [])
-        seen: set[tuple[str, str, str]] = set()
-        for device, mountpoint, fstype, options in self._mounts():
-            if self.mount_exclude.match(mountpoint) or self.fs_exclude.match(fstype):
-                continue
-            labels = (device, fstype, mountpoint)
-            if labels in seen:
-                continue
-            seen.add(labels)
-            path = os.path.join(self.rootfs, mountpoint.lstrip("/")) if self.rootfs != "/" else mountpoint
+        for lv, path, remote, readonly in self._wanted():
             try:
-                st = self._statvfs_remote(path) if REMOTE.match(fstype) else os.statvfs(path)
+                st = self._statvfs_remote(path) if remote else os.statvfs(path)
             except OSError:
                 st = None
-            lv = dict(zip(LABELS, labels))
-            ro.samples.append(Sample("node_filesystem_readonly", lv, 1.0 if "ro" in options.split(",") else 0.0,
-                                     None, None))
+            ro.samples.append(Sample("node_filesystem_readonly", lv, readonly, None, None))
             if st is None:
                 err.samples.append(Sample("node_filesystem_device_error", lv, 1, None, None))
                 continue

@@ -7,7 +7,7 @@ from ..linux import LINUX
 from ..linux.sysfs import AttrFiles
 from ..registry import CollectorContext, Family, register
 from ._settings import regex
-from ..families import Sample, family
+from ..families import LabelCache, Sample, family
 
 # (sysfs attribute, metric suffix, type, parse base) in node_exporter 1.5's set; an attribute that cannot be read
 # (EINVAL while the link is down, absent on virtual devices) is left out, as node_exporter does.
@@ -31,6 +31,11 @@ PROPS = (
     ("type", "protocol_type", "gauge", 10),
 )
 INFO = ("address", "broadcast", "duplex", "ifalias", "operstate")
+ATTRS = (*INFO, *(p[0] for p in PROPS))  # read per device, in this order
+N_INFO, OPERSTATE = len(INFO), INFO.index("operstate")
+# per property: (attribute, parse base, sample name, Mbit/s to convert)
+_PROPS = tuple((a, b, f"node_network_{suffix}" + ("_total" if typ == "counter" else ""), a == "speed")
+               for a, suffix, typ, b in PROPS)
 
 
 @register(
@@ -53,6 +58,8 @@ class NetclassCollector:
         self.dir = os.path.join(ctx.sysfs, "class", "net")
         self.ignored = regex("netclass", "ignored-devices", ctx.settings.get("ignored-devices", "^$") or "^$")
         self.attrs = AttrFiles(self.dir)
+        self._device = LabelCache("device")
+        self._info = LabelCache(*INFO, "device")
 
     def collect(self):
         if not LINUX:
@@ -61,36 +68,35 @@ class NetclassCollector:
             devices = sorted(os.listdir(self.dir))
         except OSError:
             return
-        attr = self.attrs.read
+        read_many = self.attrs.read_many
         self.attrs.keep_only(set(devices))
         up, info = [], []
-        props: dict[str, list] = {p[1]: [] for p in PROPS}
+        props: list[list] = [[] for _ in PROPS]
         for dev in devices:
             if self.ignored.match(dev) or dev == "bonding_masters":  # a file, not a device
                 continue
-            vals = {a: attr(dev, a) for a in INFO}
-            op = vals["operstate"] or ""
-            up.append(Sample("node_network_up", {"device": dev}, 1.0 if op == "up" else 0.0, None, None))
-            labels = {k: vals[k] or "" for k in INFO}
-            labels["device"] = dev
-            info.append(Sample("node_network_info", labels, 1.0, None, None))
-            for name_, suffix, typ, b in PROPS:
-                raw = attr(dev, name_)
-                if raw is None or raw == "":
+            raw = read_many(dev, ATTRS)
+            op = raw[OPERSTATE] or ""
+            device = self._device(dev)
+            up.append(Sample("node_network_up", device, 1.0 if op == "up" else 0.0, None, None))
+            info.append(Sample("node_network_info", self._info(*(v or "" for v in raw[:N_INFO]), dev), 1.0, None,
+                               None))
+            for i, (_, base, name, speed) in enumerate(_PROPS):
+                text = raw[N_INFO + i]
+                if not text:
                     continue
                 try:
-                    v = int(raw, b)
+                    v = int(text, base)
                 except ValueError:
                     continue
-                if name_ == "speed":
+                if speed:
                     v = v * 1000 * 1000 // 8  # Mbit/s → bytes/s
-                name = f"node_network_{suffix}" + ("_total" if typ == "counter" else "")
-                props[suffix].append(Sample(name, {"device": dev}, float(v), None, None))
+                props[i].append(Sample(name, device, float(v), None, None))
         yield family("node_network_up", "Value is 1 if operstate is 'up', 0 otherwise.", "gauge", up)
         yield family("node_network_info", "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
                      "gauge", info)
-        for _, suffix, typ, _ in PROPS:
-            if props[suffix]:
+        for (_, suffix, typ, _), samples in zip(PROPS, props):
+            if samples:
                 name = f"node_network_{suffix}"
                 yield family(name, f"Network device property: {suffix}" + ("_total" if typ == "counter" else ""),
-                             typ, props[suffix])
+                             typ, samples)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from ..families import Sample, family
+from ..families import LabelCache, Sample, family
 from ..linux import LINUX
 from ..linux.procfs import NETDEV_RX, NETDEV_TX, parse_net_dev, read
 from ..linux.sysfs import AttrFiles
@@ -44,6 +44,7 @@ class NetdevCollector:
         self.path = os.path.join(ctx.procfs, "net", "dev")
         self.sysnet = os.path.join(ctx.sysfs, "class", "net")
         self.attrs = AttrFiles(self.sysnet, limit=512)
+        self._labels = LabelCache("device")
         inc = ctx.settings.get("device-include")
         self.include = regex("netdev", "device-include", inc) if inc else None
         self.exclude = regex("netdev", "device-exclude", ctx.settings.get("device-exclude", DEFAULT_EXCLUDE) or "^$")
@@ -69,7 +70,7 @@ class NetdevCollector:
         for dev, vals in stats.items():
             if not self._wanted(dev):
                 continue
-            device = {"device": dev}
+            device = self._labels(dev)
             for n, v in zip(NAMES, vals):
                 fams[n].samples.append(Sample(f"node_network_{n}_total", device, v, None, None))
             nh = self._nohandler(dev) if LINUX else None

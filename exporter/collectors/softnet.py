@@ -6,7 +6,7 @@ import os
 from ..linux import LINUX
 from ..linux.procfs import parse_softnet, read
 from ..registry import CollectorContext, Family, register
-from ..families import Sample, family
+from ..families import LabelCache, Sample, family
 
 COLUMNS = (("processed", "Number of processed packets"), ("dropped", "Number of dropped packets"),
            ("times_squeezed", "Number of times processing packets ran out of quota"))
@@ -22,6 +22,7 @@ class SoftnetCollector:
 
     def __init__(self, ctx: CollectorContext):
         self.path = os.path.join(ctx.procfs, "net", "softnet_stat")
+        self._labels = LabelCache("cpu")
 
     def collect(self):
         if not LINUX:
@@ -30,4 +31,4 @@ class SoftnetCollector:
         for i, (col, doc) in enumerate(COLUMNS):
             name = f"node_softnet_{col}_total"
             yield family(name[:-6], doc, "counter",
-                         [Sample(name, {"cpu": str(cpu)}, float(r[i]), None, None) for cpu, r in enumerate(rows)])
+                         [Sample(name, self._labels(str(cpu)), float(r[i]), None, None) for cpu, r in enumerate(rows)])

@@ -40,6 +40,32 @@ class AttrFiles:
         with self._lock:
             return self._open_and_read(dev, attr, _retry)
 
+    def read_many(self, dev: str, attrs: tuple[str, ...]) -> list[str | None]:
+        """``[read(dev, a) for a in attrs]`` under one lock, descriptors already open read with one pread each."""
+        with self._lock:
+            files = self._fds.get(dev)
+            if files is None:
+                return [self._open_and_read(dev, a, True) for a in attrs]
+            out: list[str | None] = []
+            append = out.append
+            for a in attrs:
+                fd = files.get(a)
+                if fd is not None and fd >= 0:
+                    try:
+                        append(_pread(fd, 4096, 0).decode("utf-8", "replace").strip())
+                        continue
+                    except OSError as e:
+                        if e.errno != errno.ENODEV:
+                            append(None)  # e.g. EINVAL: the device cannot report it now
+                            continue
+                elif fd is not None:
+                    append(None)  # the device does not have it
+                    continue
+                # not opened yet, or the device went away (reopened by name): the general path
+                append(self._open_and_read(dev, a, True))
+                files = self._fds.get(dev) or {}
+            return out
+
     def _open_and_read(self, dev: str, attr: str, _retry: bool) -> str | None:
         files = self._fds.setdefault(dev, {})
         fd = files.get(attr)

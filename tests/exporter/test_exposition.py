@@ -148,3 +148,54 @@ def test_counter_without_total_suffix_keeps_its_name():
     om = generate_openmetrics([m]).decode()
     assert "# TYPE t_errors unknown\nt_errors 2.0\n" in om
     assert [f.type for f in om_parse(om)] == ["unknown"]
+
+
+@pytest.mark.parametrize("writer", [generate_text, generate_openmetrics])
+def test_a_family_written_again_shows_exactly_its_current_samples(writer):
+    """Text is reused only for samples equal to last time's: a changed value, help, a sample added to the same
+    list (a collector reusing its list) or a label set with the same values all give what a fresh render gives."""
+    from perfadvisor.exporter.families import Sample, family
+
+    samples = [Sample("memo_x", {"device": "a"}, 1.0), Sample("memo_x", {"device": "b"}, 2.0)]
+    fam = family("memo_x", "x", "gauge", samples)
+    first = writer([fam])
+    assert writer([family("memo_x", "x", "gauge", list(samples))]) == first
+    samples.append(Sample("memo_x", {"device": "c"}, 3.0))  # the same list object, one sample more
+    assert b'device="c"' in writer([fam])
+    changed = writer([family("memo_x", "x", "gauge", [Sample("memo_x", {"device": "a"}, 1.5), samples[1]])])
+    assert b'memo_x{device="a"} 1.5' in changed and b'device="c"' not in changed
+    assert b"# HELP memo_x other" in writer([family("memo_x", "other", "gauge", list(samples))])
+    assert b"# TYPE memo_x gauge" not in writer([family("memo_x", "x", "counter", list(samples))])
+    for fams in ([fam], [family("memo_x", "x", "gauge", [Sample("memo_x", {"device": "a"}, 7.0)])]):
+        fresh = writer(fams)
+        assert writer(fams) == fresh
+
+
+@pytest.mark.parametrize("writer", [generate_text, generate_openmetrics])
+def test_a_family_that_changed_in_part_is_written_as_a_fresh_render_would(writer):
+    """After a render, a family that changed in part (a value in the middle, a sample dropped, added or going to
+    None, an OpenMetrics-only sample) comes out exactly as it would the first time."""
+    from perfadvisor.exporter import exposition
+    from perfadvisor.exporter.families import Labels, Sample, family
+
+    lv = [Labels(device=d) for d in "abcd"]
+
+    def fams(values, created=1.0):
+        return [family("part_x", "x", "counter", [Sample("part_x_total", lv[i], v) for i, v in enumerate(values)]
+                       + [Sample("part_x_created", lv[0], created)]),
+                family("part_y", "y", "gauge", [Sample("part_y", lv[i], v) for i, v in enumerate(values)])]
+
+    def fresh(families):
+        memo = exposition._TEXT_MEMO if writer is generate_text else exposition._OM_MEMO
+        saved = dict(memo)
+        memo.clear()
+        try:
+            return writer(families)
+        finally:
+            memo.clear()
+            memo.update(saved)
+
+    for values in ([1.0, 2.0, 3.0], [1.0, 2.5, 3.0], [1.0, 2.5], [1.0, 2.5, 3.0, 4.0], [1.0, None, 3.0, 4.0],
+                   [0.0, None, 3.0, 4.0]):
+        for created in (1.0, 2.0):
+            assert writer(fams(values, created)) == fresh(fams(values, created)), (values, created)

@@ -48,3 +48,19 @@ def test_what_the_host_collectors_emit_here_is_declared():
                 if _typ(fam.type) not in types:
                     undeclared.setdefault(name, set()).add(f"{s.name} {fam.type}")
     assert not undeclared, undeclared
+
+
+def test_label_cache_gives_the_same_exposition_as_a_plain_label_dict():
+    from perfadvisor.exporter.exposition import generate_openmetrics, generate_text
+    from perfadvisor.exporter.families import LabelCache, Sample, family
+
+    cache = LabelCache("device", "ifalias", limit=3)
+    awkward = ("eth0", 'say "hi"\\now\n')
+    plain = family("node_x", "x", "gauge", [Sample("node_x", dict(zip(cache.names, awkward)), 1.5)])
+    cached = family("node_x", "x", "gauge", [Sample("node_x", cache(*awkward), 1.5)])
+    assert generate_text([cached]) == generate_text([plain])
+    assert generate_openmetrics([cached]) == generate_openmetrics([plain])
+    assert cache(*awkward) is cache(*awkward) and cache(*awkward) == dict(zip(cache.names, awkward))
+    for i in range(10):  # devices that come and go: the cache stays bounded
+        cache(f"veth{i}", "")
+    assert len(cache._sets) <= 3

@@ -129,7 +129,8 @@ class ProcessesCollector:
         total_rss = sum(r[1] for r in rows.values()) or 1.0
         ranked = sorted(rows, key=lambda g: (score[g] / total_cpu + rows[g][1] / total_rss, g), reverse=True)
         chosen = ranked[: self.top_n]
-        self._forget(set(rows))
+        if len(acc) > len(rows):  # every group with processes has counters: only then can one be gone
+            self._forget(set(rows))
         return chosen
 
     def _forget(self, live: set[str]) -> None:
@@ -171,7 +172,9 @@ class ProcessesCollector:
                 a[i] += other[13 + i]
             rows["other"] = other
             groups.append("other")
-        return list(self._families(groups, rows))
+        # by name, as process-exporter writes them (Go's client sorts by label values): a stable order, so the
+        # writers find an idle group's lines where they were last scrape
+        return list(self._families(sorted(groups), rows))
 
     def _labels_for(self, g: str) -> tuple[dict[str, str], ...]:
         """The label sets of one group's samples, built once: fewer allocations per scrape, less GC work.

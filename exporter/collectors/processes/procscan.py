@@ -10,6 +10,7 @@ from operator import add
 from typing import Any, Callable
 
 from ...linux import pids as P
+from ...linux.pids import PF_KTHREAD
 
 TICKS = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
 PAGE = os.sysconf("SC_PAGESIZE") if hasattr(os, "sysconf") else 4096
@@ -59,9 +60,10 @@ class ProcScanner:
         self.procfs = procfs
         self.prefix = procfs.rstrip("/") + "/"
         self.name_fn, self.children, self.smaps, self.rules = name_fn, children, smaps, rules
-        # pid -> [start, group, max fds, last counters, generation, OpenFiles, schedstat line, (status/io/fd values),
-        #         scrapes since those were read, last stat bytes, their parse, share of the group row]
-        self._pids: dict[int, list[Any]] = {}
+        # pid (its /proc name) -> [start, group, max fds, last counters, generation, OpenFiles, schedstat line,
+        #     (status/io/fd values), scrapes since those were read, last stat bytes, their parse, share of the group
+        #     row, schedstat descriptor for the short path (-1: not eligible), kernel thread]
+        self._pids: dict[str, list[Any]] = {}
         self._gen = 0
         self.partial_errors = 0
         self.read_errors = 0
@@ -83,18 +85,44 @@ class ProcScanner:
             # parents before children (so a child can join its parent's group); /proc lists in pid order already
             names = sorted((n for n in names if n.isdigit()), key=int)
         for name in names:
-            if not name.isdigit():
+            entry = cache.get(name)
+            known = False
+            if entry is not None and gate and entry[12] >= 0 and (entry[8] < REFRESH or entry[13]):
+                # The common case, kept short: a single-threaded task whose schedstat is kept open and unchanged
+                # (see below) adds its share of the group's gauges as last time.
+                try:
+                    sched = pread(entry[12], 256, 0)
+                except OSError:
+                    sched = None
+                if sched is not None and sched == entry[6]:
+                    entry[4] = gen
+                    entry[8] += 1
+                    seen += 1
+                    contrib = entry[11]
+                    row = rows.get(entry[1])
+                    if row is None:
+                        row = rows[entry[1]] = ROW.copy()
+                    row[:] = map(add, row, contrib[0])
+                    if contrib[1] > row[5]:
+                        row[5] = contrib[1]
+                    if contrib[2] < row[7]:
+                        row[7] = contrib[2]
+                    continue
+                known = True  # it ran (or its schedstat cannot be read now): the full path, with this reading
+            elif entry is None and not name.isdigit():
                 continue
             base = prefix + name
             pid = int(name)
-            entry = cache.get(pid)
             files = entry[5] if entry is not None else None
-            sched = None
+            if not known:
+                sched = None
             idle = False
-            if entry is not None and gate and entry[6] is not None and entry[8] < REFRESH and entry[10][7] == 1:
+            if not known and entry is not None and gate and entry[6] is not None and entry[10][7] == 1 and \
+                    (entry[8] < REFRESH or entry[10][2] & PF_KTHREAD):
                 # A single-threaded task that has not run since the last scrape (schedstat: time on CPU, time
                 # waiting, schedule-ins all unchanged): nothing of it can have changed except its memory under
-                # reclaim (RSS, VmSwap), which the re-read every REFRESH scrapes catches.
+                # reclaim (RSS, VmSwap), which the re-read every REFRESH scrapes catches. A kernel thread has no
+                # memory of its own (RSS, VmSwap, size all 0): it is never re-read while it does not run.
                 try:
                     sched = pread(files.fds[1], 256, 0) if files is not None and files.fds[1] >= 0 else \
                         read_slot(files, 1, base)
@@ -115,7 +143,7 @@ class ProcScanner:
                     st = b""
                 if not st:
                     if entry is not None:  # the task we held is gone (exited, or the pid was reused)
-                        self._drop(pid)
+                        self._drop(name)
                         entry = files = None
                         try:
                             st = read_slot(None, 0, base)
@@ -137,29 +165,29 @@ class ProcScanner:
                 start = v[0]
                 if entry is None or entry[0] != start:
                     if entry is not None:
-                        self._drop(pid)
+                        self._drop(name)
                     # start, group, max fds, last counters, generation, OpenFiles, schedule-ins,
                     # (ctx, swap, io, fds, pss), scrapes since read, last stat bytes, their parse, share of the row
                     if comm is None:
                         comm = parse_stat(st)[0]
                     group = self.name_fn(pid, comm, base)
                     if group is None and self.children:  # process-exporter's -children: a tracked process' child joins
-                        parent = cache.get(int(parse_stat(st)[1][1]))
+                        parent = cache.get(parse_stat(st)[1][1].decode())
                         if parent is not None:
                             group = parent[1]
-                    entry = cache[pid] = [start, group, None, None, gen, None, None, None, 0, None, None, None]
+                    entry = cache[name] = [start, group, None, None, gen, None, None, None, 0, None, None, None, -1, 0]
                     if entry[1] is not None and self._open_files < self._fd_budget:
                         try:
                             files = entry[5] = P.OpenFiles(base, KEPT)
                             self._open_files += 1
                         except OSError:
                             pass
-                entry[4], entry[9], entry[10] = gen, st, v
+                entry[4], entry[9], entry[10], entry[12] = gen, st, v, -1
                 seen += 1
                 group = entry[1]
                 if group is None:
                     continue
-                kthread = v[2] & P.PF_KTHREAD
+                kthread = v[2] & PF_KTHREAD
                 # A task that has not been scheduled in since the last scrape cannot have switched context, done I/O
                 # or changed its descriptor table; reuse those values (re-read every REFRESH scrapes for VmSwap).
                 # schedstat covers the main thread only: a multi-threaded process must also show an unchanged stat
@@ -170,7 +198,8 @@ class ProcScanner:
                         sched = read_slot(files, 1, base)
                     except OSError:
                         sched = None
-                if sched is not None and sched == entry[6] and entry[8] < REFRESH and (v[7] == 1 or same_stat):
+                asleep = sched is not None and sched == entry[6]
+                if asleep and (entry[8] < REFRESH or kthread) and (v[7] == 1 or same_stat):
                     vol, nonvol, swapped, rb, wb, fds, pss, swap_pss = entry[7]
                     entry[8] += 1
                 else:
@@ -182,11 +211,17 @@ class ProcScanner:
                     if kthread:
                         rb = wb = fds = 0  # kernel threads have no descriptor table and no I/O accounting of their own
                     else:
-                        try:
-                            rb, wb = parse_io(read_slot(files, 3, base))
-                        except (OSError, ValueError):
-                            rb = wb = 0  # another user's process without CAP_SYS_PTRACE
-                            self.partial_errors += 1
+                        if asleep and v[7] == 1 and (entry[7][3] or entry[7][4]):
+                            # the periodic re-read of a single-threaded task that has not run: its I/O counters
+                            # only move while it runs (memory and, with a shared descriptor table, fds may not).
+                            # 0/0 may be an unreadable io file: read again, as its error counts every read.
+                            rb, wb = entry[7][3], entry[7][4]
+                        else:
+                            try:
+                                rb, wb = parse_io(read_slot(files, 3, base))
+                            except (OSError, ValueError):
+                                rb = wb = 0  # another user's process without CAP_SYS_PTRACE
+                                self.partial_errors += 1
                         fds = P.count_fds(base, fd_in_size)
                     pss = swap_pss = 0
                     if self.smaps and not kthread:
@@ -211,6 +246,9 @@ class ProcScanner:
                 c[STATES.get(v[1], 12)] = 1
                 c[CPU_NOW], c[PSS], c[SWAP_PSS] = v[3] + v[4], pss, swap_pss
                 contrib = entry[11] = (c, ratio, start)
+                # the short path above, while it does not run: single-threaded, schedstat kept open and read
+                if v[7] == 1 and files is not None and files.fds[1] >= 0 and entry[6] is not None:
+                    entry[12], entry[13] = files.fds[1], v[2] & PF_KTHREAD
             row[:] = map(add, row, contrib[0])
             if contrib[1] > row[5]:
                 row[5] = contrib[1]
@@ -233,17 +271,17 @@ class ProcScanner:
                     if d > 0:
                         row[13 + i] += d
         if seen != len(cache):  # some process exited since the last scan
-            for pid in [p for p, e in cache.items() if e[4] != gen]:
-                self._drop(pid)
+            for key in [k for k, e in cache.items() if e[4] != gen]:
+                self._drop(key)
         return rows
 
     def close(self) -> None:
         """Release every /proc file kept open (the scanner can still scan afterwards, reopening as it goes)."""
-        for pid in list(self._pids):
-            self._drop(pid)
+        for key in list(self._pids):
+            self._drop(key)
 
-    def _drop(self, pid: int) -> None:
-        entry = self._pids.pop(pid, None)
+    def _drop(self, key: str) -> None:
+        entry = self._pids.pop(key, None)
         if entry is not None and entry[5] is not None:
             entry[5].close()
             self._open_files -= 1

@@ -76,6 +76,25 @@ def test_filesystem_unreachable_mount_is_a_device_error(tmp_path):
     assert reg.get_sample_value("node_filesystem_size_bytes", lbl) is None
 
 
+def test_filesystem_follows_mount_table_changes_between_scrapes(tmp_path):
+    """What the mount table says is worked out again as soon as its text changes: a remount read-only, a new
+    mount, an unmount."""
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    (proc / "mounts").write_text("/dev/vda / ext4 rw 0 0\n")
+    reg, _ = build("filesystem", procfs=str(proc))
+    root = {"device": "/dev/vda", "fstype": "ext4", "mountpoint": "/"}
+    assert reg.get_sample_value("node_filesystem_readonly", root) == 0
+    assert reg.get_sample_value("node_filesystem_readonly", root) == 0  # unchanged table, same answer
+    (proc / "mounts").write_text(f"/dev/vda / ext4 ro,relatime 0 0\ntmpfs {tmp_path} tmpfs rw 0 0\n")
+    assert reg.get_sample_value("node_filesystem_readonly", root) == 1
+    tmp = {"device": "tmpfs", "fstype": "tmpfs", "mountpoint": str(tmp_path)}
+    assert reg.get_sample_value("node_filesystem_device_error", tmp) == 0
+    (proc / "mounts").write_text("/dev/vda / ext4 rw 0 0\n")
+    assert reg.get_sample_value("node_filesystem_device_error", tmp) is None
+    assert reg.get_sample_value("node_filesystem_readonly", root) == 0
+
+
 def test_netdev_excludes_loopback_and_counts_bytes():
     reg, _ = build("netdev")
     devs = {dict(k)["device"] for k in samples(reg, "node_network_receive_bytes_total")}

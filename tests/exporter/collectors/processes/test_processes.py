@@ -81,10 +81,10 @@ def test_default_grouping_by_comm_keeps_top_n(child):
 
 # --- fixture /proc: deterministic counter rules -------------------------------------------------------------
 
-def _proc(root, pid, comm, *, utime, rss_pages, start=100, state="S", ctx=0, rb=0, threads=1, ppid=1):
+def _proc(root, pid, comm, *, utime, rss_pages, start=100, state="S", ctx=0, rb=0, threads=1, ppid=1, flags=0):
     d = root / str(pid)
     (d / "fd").mkdir(parents=True, exist_ok=True)
-    fields = [state, str(ppid), str(pid), str(pid), "0", "-1", "0", "5", "0", "1", "0", str(utime), "0", "0", "0", "20",
+    fields = [state, str(ppid), str(pid), str(pid), "0", "-1", str(flags), "5", "0", "1", "0", str(utime), "0", "0", "0", "20",
               "0", str(threads), "0", str(start), str(rss_pages * 4096 * 2), str(rss_pages)]
     (d / "stat").write_text(f"{pid} ({comm}) " + " ".join(fields) + "\n")
     (d / "status").write_text(f"Name:\t{comm}\nvoluntary_ctxt_switches:\t{ctx}\nnonvoluntary_ctxt_switches:\t0\n")
@@ -285,6 +285,36 @@ def test_idle_process_memory_is_refreshed_periodically(fakeproc):
     _proc(fakeproc, 10, "svc", utime=1, rss_pages=40)  # pages reclaimed while it slept
     values = [rss() for _ in range(REFRESH + 2)]
     assert values[-1] == 40 * 4096
+
+
+def test_idle_tasks_keep_their_values_across_periodic_rereads(fakeproc):
+    """A kernel thread and a sleeping single-threaded process that do not run keep reporting the same counters
+    through many scrapes (and the periodic re-reads); once they run, their new counts show."""
+    from perfadvisor.exporter.collectors.processes.procscan import REFRESH
+    from perfadvisor.exporter.linux.pids import PF_KTHREAD
+
+    (fakeproc / "self").mkdir()
+    (fakeproc / "self" / "schedstat").write_text("1 1 5\n")
+    _proc(fakeproc, 2, "kworker", utime=0, rss_pages=0, ctx=50, flags=PF_KTHREAD)
+    (fakeproc / "2" / "schedstat").write_text("500 0 50\n")
+    _proc(fakeproc, 10, "svc", utime=1, rss_pages=10, ctx=7, rb=8192)
+    (fakeproc / "10" / "schedstat").write_text("100 0 7\n")
+    reg, _ = build("processes", {"groups": [{"name": "k", "comm": ["kworker"]}, {"name": "svc", "comm": ["svc"]}]},
+                   procfs=str(fakeproc))
+
+    def values():
+        ctx = {g: reg.get_sample_value("namedprocess_namegroup_context_switches_total",
+                                       {"groupname": g, "ctxswitchtype": "voluntary"}) for g in ("k", "svc")}
+        return ctx, reg.get_sample_value("namedprocess_namegroup_read_bytes_total", {"groupname": "svc"})
+
+    first = values()
+    assert first == ({"k": 0, "svc": 0}, 0)  # counters start at 0, as in process-exporter
+    assert all(values() == first for _ in range(2 * REFRESH + 2))
+    _proc(fakeproc, 2, "kworker", utime=0, rss_pages=0, ctx=53, flags=PF_KTHREAD)  # both run
+    (fakeproc / "2" / "schedstat").write_text("600 0 53\n")
+    _proc(fakeproc, 10, "svc", utime=2, rss_pages=10, ctx=9, rb=12288)
+    (fakeproc / "10" / "schedstat").write_text("200 0 9\n")
+    assert values() == ({"k": 3, "svc": 2}, 4096)
 
 
 def test_unprivileged_exporter_still_reports_groups(child):
