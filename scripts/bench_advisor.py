@@ -12,6 +12,7 @@ and the best ratio (target ≤ 1.2).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import random
 import shutil
@@ -154,21 +155,32 @@ def main() -> None:
     ap.add_argument("--interval", type=int, default=60, help="seconds between synthetic samples")
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--data", type=Path, help="keep the backfilled blocks in this directory and reuse them on later "
+                    "runs (same evaluation time, so reports compare field by field)")
+    ap.add_argument("--report", type=Path, help="write the last run's JSON report here (generated_at removed)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-advisor-"))
     prom = None
     try:
-        end = int(time.time()) // 60 * 60
-        start = end - int(args.hours * 3600)
-        om = tmp / "data.om"
-        t0 = time.perf_counter()
-        n = write_openmetrics(om, args.instances, args.groups, start, end, args.interval)
-        print(f"generated {n:,} samples for {args.instances} instances × {args.groups} groups "
-              f"in {time.perf_counter() - t0:.1f}s")
-        data = tmp / "data"
-        subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(om), str(data)],
-                       check=True, stdout=subprocess.DEVNULL)
-        om.unlink()
+        data = args.data or tmp / "data"
+        shape = f"{args.instances} {args.groups} {args.hours:g} {args.interval}"
+        stamp = data / "bench-advisor.end"
+        if args.data and stamp.exists() and stamp.read_text().split(" ", 1)[1] == shape:
+            end = int(stamp.read_text().split(" ", 1)[0])
+            print(f"reusing the blocks in {data} (evaluation time {end})")
+        else:
+            shutil.rmtree(data, ignore_errors=True)
+            end = int(time.time()) // 60 * 60
+            start = end - int(args.hours * 3600)
+            om = tmp / "data.om"
+            t0 = time.perf_counter()
+            n = write_openmetrics(om, args.instances, args.groups, start, end, args.interval)
+            print(f"generated {n:,} samples for {args.instances} instances × {args.groups} groups "
+                  f"in {time.perf_counter() - t0:.1f}s")
+            subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(om), str(data)],
+                           check=True, stdout=subprocess.DEVNULL)
+            om.unlink()
+            stamp.write_text(f"{end} {shape}")
         port = free_port()
         (tmp / "prometheus.yml").write_text("global: {scrape_interval: 1m}\n")
         prom = subprocess.Popen(["prometheus", f"--config.file={tmp / 'prometheus.yml'}",
@@ -212,6 +224,11 @@ def main() -> None:
                   f"evaluated {report.evaluated_count}/{len(report.results)}")
             best = ratio if best is None else min(best, ratio)
             ratios.append(ratio)
+        if args.report:
+            from perfadvisor.advisor.reports.json_report import as_dict
+            body = as_dict(report)
+            body.pop("generated_at", None)
+            args.report.write_text(json.dumps(body, indent=1, sort_keys=True, default=str))
         ratios.sort()
         median = ratios[len(ratios) // 2] if len(ratios) % 2 else sum(ratios[len(ratios) // 2 - 1:][:2]) / 2
         print(f"advisor wall / Prometheus eval: median {median:.2f}, best {best:.2f} over {len(ratios)} runs "
