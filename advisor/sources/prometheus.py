@@ -26,8 +26,10 @@ from .base import Points, QueryError, QueryResult, Series, SourceError
 
 try:  # decodes straight from bytes, ~4x faster than json on range answers; json stays a fallback
     from orjson import loads as _loads
+    _fast_loads = _loads
 except ImportError:  # pragma: no cover
     from json import loads as _loads
+    _fast_loads = None
 
 MAX_ANSWER_BYTES = 64 << 20
 _POINTS = object()   # key of a decoded body's points, set by _parse (never a JSON key)
@@ -66,6 +68,7 @@ def redact_url(url: str) -> str:
 
 _VALUES = re.compile(rb'"(values?)"\s*:\s*\[')
 _NOT_NUMBERS = b'[]"'
+_NUMBER_BYTES = b"0123456789.,+-eE \t\r\n"
 _CHUNK = 8 << 20
 
 
@@ -120,7 +123,7 @@ def split_points(raw: bytes):
                     size += e - s
                     k += counts[i]
                 if group and (size >= _CHUNK or i == len(spans) - 1):
-                    nums = np.fromstring(b",".join(group).translate(None, _NOT_NUMBERS), dtype=float, sep=",")
+                    nums = _numbers(b",".join(group).translate(None, _NOT_NUMBERS))
                     if len(nums) != 2 * (k - filled):
                         return None
                     ts[filled:k], vs[filled:k] = nums[0::2], nums[1::2]
@@ -130,6 +133,19 @@ def split_points(raw: bytes):
     if filled != total:
         return None
     return b"".join(pieces), counts, ts, vs
+
+
+def _numbers(text: bytes):
+    """Comma-separated numbers as a float array. A JSON decoder reads them 2-3x faster than numpy's text parser
+    (both round correctly) when the text is only JSON numbers; NaN and ±Inf are not JSON, and -0 would come back
+    as the integer 0: those go to numpy, as does anything else (``true``, ``null``), which numpy refuses."""
+    if (_fast_loads is not None and not text.translate(None, _NUMBER_BYTES) and b"-0," not in text
+            and not text.endswith(b"-0")):
+        try:
+            return np.array(_fast_loads(b"[" + text + b"]"), dtype=float)
+        except ValueError:   # not numbers after all: numpy names the problem
+            pass
+    return np.fromstring(text, dtype=float, sep=",")
 
 
 def _emptied(body: dict, counts: list[int]) -> bool:
