@@ -200,7 +200,7 @@ def parse_data(query: str, data: dict, warnings: tuple[str, ...] = (), labelsets
             if one and n == 1:
                 series.append(Series(metric, ((float(ts[at]), float(vs[at])),)))
             else:
-                series.append(Series(metric, Points(ts[at:at + n], vs[at:at + n]) if n else ()))
+                series.append(Series(metric, Points.of(ts[at:at + n], vs[at:at + n]) if n else ()))
             at += n
         return QueryResult(kind, tuple(series), warnings)
     except (KeyError, TypeError, ValueError) as e:
