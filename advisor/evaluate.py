@@ -2,7 +2,8 @@
 
 Queries return values for every target (packs never filter by threshold in PromQL); the condition is
 applied here, so non-firing targets still contribute observed values and scores. Rules run concurrently
-(bounded by ``concurrency``); a SourceError aborts the run, a QueryError only marks its rule not evaluated.
+(``concurrency`` bounds the queries in flight); a SourceError aborts the run, a QueryError only marks its rule not
+evaluated.
 """
 from __future__ import annotations
 
