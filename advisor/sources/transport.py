@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import socket
 import threading
 import time
@@ -41,6 +42,10 @@ class _Deadlines:
     wall time to start, as much as a small query's whole exchange on loopback)."""
 
     def __init__(self):
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)   # a forked child has no deadline thread, maybe a held lock
+
+    def _reset(self) -> None:
         self.lock = threading.Lock()
         self._cond = threading.Condition(self.lock)
         self._heap: list = []
@@ -50,7 +55,7 @@ class _Deadlines:
     def add(self, when: float, dog: "_Watchdog") -> None:
         with self._cond:
             heapq.heappush(self._heap, (when, next(self._seq), dog))
-            if self._thread is None or not self._thread.is_alive():   # first use, or after a fork
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="advisor-deadlines", daemon=True)
                 self._thread.start()
             elif self._heap[0][2] is dog:
