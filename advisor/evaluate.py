@@ -2,7 +2,8 @@
 
 Queries return values for every target (packs never filter by threshold in PromQL); the condition is
 applied here, so non-firing targets still contribute observed values and scores. Rules run concurrently
-(bounded by ``concurrency``); a SourceError aborts the run, a QueryError only marks its rule not evaluated.
+(``concurrency`` bounds the queries in flight); a SourceError aborts the run, a QueryError only marks its rule not
+evaluated.
 """
 from __future__ import annotations
 
@@ -86,21 +87,27 @@ class Evaluator:
 
     def __init__(self, source: Source, now: float | None = None, concurrency: int = 4,
                  progress: Callable[[RuleResult], None] | None = None, top: int = 10):
-        self.source = MemoSource(source)
+        self.concurrency = max(1, concurrency)
+        self.source = MemoSource(source, in_flight=self.concurrency)
         self.top = max(0, top)
         self._histories: dict[tuple, float | None] = {}
         self._targets: dict[tuple, tuple] = {}
         self._windows: dict[tuple, tuple] = {}
         self.now = _time.time() if now is None else now
-        self.concurrency = max(1, concurrency)
         self.progress = progress
 
     def run(self, rules: list[ResolvedRule]) -> list[RuleResult]:
         """Every rule's result, in the order given; the first SourceError is raised."""
         self.source.expect(k for rr in rules for k in self._planned(rr))
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="advisor")
+        # `concurrency` bounds the queries in flight (the memo holds the slots); twice as many rules run, so a
+        # rule busy analysing its answer leaves its slot to another rule's query. The most expensive queries
+        # go first: the run ends with many short ones instead of one long one.
+        workers = 1 if self.concurrency == 1 else 2 * self.concurrency
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="advisor")
         try:
-            futures = [pool.submit(self.evaluate, r) for r in rules]
+            futures = [None] * len(rules)
+            for i in sorted(range(len(rules)), key=lambda i: -_cost(rules[i])):
+                futures[i] = pool.submit(self.evaluate, rules[i])
             # Progress is reported from this thread, not from done-callbacks: a callback runs on a worker (or
             # on cancellation) after a failure and anything it raises is logged as a traceback.
             for f in as_completed(futures):
@@ -670,6 +677,14 @@ def _extra(rr: ResolvedRule) -> float:
 def _step(rr: ResolvedRule) -> float:
     """The range-query step: the rule's, coarsened for long windows (servers refuse > 11,000 points)."""
     return max(rr.step or default_step(rr.lookback), (rr.lookback + _extra(rr)) / MAX_POINTS)
+
+
+def _cost(rr: ResolvedRule) -> float:
+    """The expected cost of a rule's query, in evaluation steps: a range query's server time and answer size
+    grow with its steps; an instant query is one (with `for`, its window's steps too)."""
+    if rr.rule.evaluate.mode != "instant":
+        return (rr.lookback + _extra(rr)) / _step(rr) + 1
+    return 1 + (rr.for_seconds / _for_step(rr) if rr.for_seconds else 0)
 
 
 def _for_step(rr: ResolvedRule) -> float:

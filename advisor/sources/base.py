@@ -25,6 +25,13 @@ class Points:
         self.ts = np.asarray(ts, dtype=float)
         self.vs = np.asarray(vs, dtype=float)
 
+    @classmethod
+    def of(cls, ts, vs) -> "Points":
+        """Points over two float arrays as they are (the decoder's slices), without the conversion."""
+        p = cls.__new__(cls)
+        p.ts, p.vs = ts, vs
+        return p
+
     def __len__(self) -> int:
         return len(self.ts)
 

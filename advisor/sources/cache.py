@@ -2,7 +2,8 @@
 
 Packs reuse queries (one CPU-busy expression feeds saturation, right-sizing and idle rules; capacity and
 metric-presence checks repeat), so a run sends each distinct request once; concurrent identical requests
-wait for the first instead of racing.
+wait for the first instead of racing. ``in_flight`` bounds the requests sent at once, whatever the number of
+threads asking: the evaluator runs more rules than that, so one rule's analysis does not hold a request slot.
 """
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from .base import QueryResult, Source
 class MemoSource:
     """Wraps a source for one evaluation run."""
 
-    def __init__(self, inner: Source):
+    def __init__(self, inner: Source, in_flight: int | None = None):
         self.inner = inner
+        self._slots = threading.BoundedSemaphore(in_flight) if in_flight else None
         self.name = getattr(inner, "name", type(inner).__name__)
         self._lock = threading.Lock()
         self._memo: dict[tuple, Future] = {}
@@ -69,7 +71,11 @@ class MemoSource:
                 self.sent += 1
         if owner:
             try:
-                fut.set_result(call())
+                if self._slots is None:
+                    fut.set_result(call())
+                else:
+                    with self._slots:
+                        fut.set_result(call())
             except BaseException as e:  # noqa: BLE001 - re-raised to every waiter
                 fut.set_exception(e)
         with self._lock:

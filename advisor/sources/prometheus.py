@@ -9,6 +9,7 @@ never carry credentials.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import threading
 import warnings as _warnings
@@ -25,8 +26,10 @@ from .base import Points, QueryError, QueryResult, Series, SourceError
 
 try:  # decodes straight from bytes, ~4x faster than json on range answers; json stays a fallback
     from orjson import loads as _loads
+    _fast_loads = _loads
 except ImportError:  # pragma: no cover
     from json import loads as _loads
+    _fast_loads = None
 
 MAX_ANSWER_BYTES = 64 << 20
 _POINTS = object()   # key of a decoded body's points, set by _parse (never a JSON key)
@@ -65,6 +68,7 @@ def redact_url(url: str) -> str:
 
 _VALUES = re.compile(rb'"(values?)"\s*:\s*\[')
 _NOT_NUMBERS = b'[]"'
+_NUMBER_BYTES = b"0123456789.,+-eE \t\r\n"
 _CHUNK = 8 << 20
 
 
@@ -119,7 +123,7 @@ def split_points(raw: bytes):
                     size += e - s
                     k += counts[i]
                 if group and (size >= _CHUNK or i == len(spans) - 1):
-                    nums = np.fromstring(b",".join(group).translate(None, _NOT_NUMBERS), dtype=float, sep=",")
+                    nums = _numbers(b",".join(group).translate(None, _NOT_NUMBERS))
                     if len(nums) != 2 * (k - filled):
                         return None
                     ts[filled:k], vs[filled:k] = nums[0::2], nums[1::2]
@@ -129,6 +133,19 @@ def split_points(raw: bytes):
     if filled != total:
         return None
     return b"".join(pieces), counts, ts, vs
+
+
+def _numbers(text: bytes):
+    """Comma-separated numbers as a float array. A JSON decoder reads them 2-3x faster than numpy's text parser
+    (both round correctly) when the text is only JSON numbers; NaN and ±Inf are not JSON, and -0 would come back
+    as the integer 0: those go to numpy, as does anything else (``true``, ``null``), which numpy refuses."""
+    if (_fast_loads is not None and not text.translate(None, _NUMBER_BYTES) and b"-0," not in text
+            and not text.endswith(b"-0")):
+        try:
+            return np.array(_fast_loads(b"[" + text + b"]"), dtype=float)
+        except ValueError:   # not numbers after all: numpy names the problem
+            pass
+    return np.fromstring(text, dtype=float, sep=",")
 
 
 def _emptied(body: dict, counts: list[int]) -> bool:
@@ -183,7 +200,7 @@ def parse_data(query: str, data: dict, warnings: tuple[str, ...] = (), labelsets
             if one and n == 1:
                 series.append(Series(metric, ((float(ts[at]), float(vs[at])),)))
             else:
-                series.append(Series(metric, Points(ts[at:at + n], vs[at:at + n]) if n else ()))
+                series.append(Series(metric, Points.of(ts[at:at + n], vs[at:at + n]) if n else ()))
             at += n
         return QueryResult(kind, tuple(series), warnings)
     except (KeyError, TypeError, ValueError) as e:
@@ -207,6 +224,12 @@ class PrometheusSource:
             loopback = (parts.hostname or "") in ("localhost", "127.0.0.1", "::1")
             self.config = config = dataclasses.replace(config, compression=not loopback)
         self._verify = config.ca_file if (config.verify and config.ca_file) else config.verify
+        # What requests would read from the environment on every request (proxies and NO_PROXY, a CA bundle,
+        # ~/.netrc: ~1 ms of CPU per request), read once: the sessions then do not look again.
+        self._proxies = requests.utils.get_environ_proxies(self.base)
+        if self._verify is True:
+            self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        self._netrc = None if self._user else requests.utils.get_netrc_auth(self.base)
         if not config.verify:  # the operator asked for it (--insecure); one warning per request is noise
             import urllib3
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
@@ -222,6 +245,8 @@ class PrometheusSource:
         if s is None:
             c = self.config
             s = transport.session()
+            s.trust_env = False
+            s.proxies.update(self._proxies)
             s.headers.update({"User-Agent": "perfadvisor-advisor", "Accept": "application/json"})
             if c.compression is False:
                 s.headers["Accept-Encoding"] = "identity"
@@ -230,6 +255,8 @@ class PrometheusSource:
                 s.headers["Authorization"] = f"Bearer {c.bearer_token}"
             elif self._user:
                 s.auth = (self._user, self._password)
+            if s.auth is None and self._netrc:   # as requests does: ~/.netrc when no basic auth is configured
+                s.auth = self._netrc
             if c.cert_file:
                 s.cert = (c.cert_file, c.key_file) if c.key_file else c.cert_file
             self._local.session = s

@@ -8,6 +8,9 @@ checked before reading). Keep-alive connections are pooled per session as usual.
 """
 from __future__ import annotations
 
+import heapq
+import itertools
+import os
 import socket
 import threading
 import time
@@ -34,16 +37,60 @@ class TooLarge(Exception):
         self.declared = declared
 
 
+class _Deadlines:
+    """One thread firing every request's deadline (a timer thread per request costs about a millisecond of
+    wall time to start, as much as a small query's whole exchange on loopback)."""
+
+    def __init__(self):
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)   # a forked child has no deadline thread, maybe a held lock
+
+    def _reset(self) -> None:
+        self.lock = threading.Lock()
+        self._cond = threading.Condition(self.lock)
+        self._heap: list = []
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, when: float, dog: "_Watchdog") -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (when, next(self._seq), dog))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="advisor-deadlines", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is dog:
+                self._cond.notify()
+
+    def _loop(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][2].done:   # finished in time
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                left = self._heap[0][0] - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                heapq.heappop(self._heap)[2].fire()
+
+
+_DEADLINES = _Deadlines()
+
+
 class _Watchdog:
     """Shuts the request's socket down at the deadline; a blocked recv then returns and the request fails."""
 
     def __init__(self, seconds: float):
         self.sock = None   # the request's socket (http.client drops conn.sock once a closing answer arrives)
         self.fired = False
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self._timer.daemon = True
+        self.done = False
+        self._when = time.monotonic() + max(seconds, 0.0)
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
+        if self.done:
+            return
         self.fired = True
         sock = self.sock
         if sock is not None:
@@ -54,11 +101,13 @@ class _Watchdog:
 
     def __enter__(self):
         _inflight.watchdog = self
-        self._timer.start()
+        _DEADLINES.add(self._when, self)
         return self
 
     def __exit__(self, *exc):
-        self._timer.cancel()
+        with _DEADLINES.lock:   # not while the deadline thread is shutting the socket down
+            self.done = True
+            self.sock = None
         _inflight.watchdog = None
 
 

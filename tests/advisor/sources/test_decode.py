@@ -83,3 +83,19 @@ def test_an_answer_through_the_source_is_decoded_the_same_way():
     assert [points(s) for s in got.series] == [points(s) for s in ref.series]
     assert len(vec.series) == 20 and all(len(s.points) == 1 for s in vec.series)
     assert np.isclose(vec.series[0].value, fleet._values(np.array([fleet.end]))[0, 0], rtol=1e-5)
+
+
+def test_values_a_json_number_parser_reads_differently_decode_exactly():
+    """-0 (an integer zero to JSON), integers beyond 64 bits and 17-digit values come out as the float parser
+    reads them; a value that is no number at all is still refused."""
+    body = (b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":'
+            b'[[1,"-0"],[2,"123456789012345678901"],[3,"0.30000000000000004"],[4.5,"9200000000000000000"],'
+            b'[5,"1e-07"],[6,"-0.5"]]}]}}')
+    ref, got = decoded(body)
+    assert got is not None
+    assert [(t, v, math.copysign(1, v)) for t, v in got.series[0].points] == \
+           [(t, v, math.copysign(1, v)) for t, v in ref.series[0].points]
+    assert math.copysign(1, got.series[0].points[0][1]) == -1
+    assert got.series[0].points[1][1] == 123456789012345678901.0
+    assert split_points(body.replace(b'"-0"', b'"true"')) is None
+    assert split_points(body.replace(b'"-0"', b'"null"')) is None
