@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 import time as _time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Callable
@@ -229,12 +230,15 @@ class Evaluator:
     def _missing_metrics(self, rr: ResolvedRule) -> list[str]:
         names = list(rr.rule.metrics) or metric_names(rr.query)
         window = format_duration(max(rr.lookback or 0, 300))
-        missing = []
-        for name in names:
-            res = self.source.instant(f"count(last_over_time({{__name__={_quote(name)}}}[{window}]))", self.now)
-            if not any(s.points for s in res.series):
-                missing.append(name)
-        return missing or ([] if names else ["(unknown)"])
+        if not names:
+            return ["(unknown)"]
+        # One query for all of the rule's metrics (last_over_time keeps the metric name; metric names hold no
+        # regex metacharacters but are escaped all the same).
+        pattern = "|".join(re.escape(n) for n in names)
+        res = self.source.instant(
+            f"count by (__name__) (last_over_time({{__name__=~{_quote(pattern)}}}[{window}]))", self.now)
+        present = {s.labels.get("__name__") for s in res.series if s.points}
+        return [n for n in names if n not in present]
 
     def _judge(self, rr: ResolvedRule, series: list[Series], for_points: dict, warnings) -> RuleResult:
         rule = rr.rule

@@ -24,9 +24,9 @@ class StaticSource:
     def _lookup(self, query):
         if query in self.errors:
             raise QueryError(query, "bad_data: unknown function")
-        m = re.match(r'count\(last_over_time\(\{__name__="(\w+)"\}', query)
+        m = re.match(r'count by \(__name__\) \(last_over_time\(\{__name__=~"([\w|]+)"\}', query)
         if m:
-            return [Series({}, ((NOW, 1.0),))] if m.group(1) in self.metrics else []
+            return [Series({"__name__": n}, ((NOW, 1.0),)) for n in m.group(1).split("|") if n in self.metrics]
         return self.table.get(query, [])
 
     def instant(self, query, time):
