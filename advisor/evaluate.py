@@ -20,7 +20,7 @@ from . import confidence as C
 from . import sizing as S
 from . import stats, trend
 from .durations import format_duration
-from .findings import Confidence, EvidenceItem, Finding, Projection, RuleResult, SizingRow
+from .findings import Briefs, Confidence, EvidenceItem, Finding, Projection, RuleFindings, RuleResult, SizingRow, Values
 from .packs import ResolvedRule
 from .promql.parse import metric_names
 from .render import render_text as render  # a template failure marks its finding, never ends the run
@@ -313,11 +313,15 @@ class Evaluator:
         held.sort(key=lambda f: _badness(rr, f))
         detailed = held if not self.top else held[:self.top]
         evidence = self._evidence(rr) if detailed else []
-        built = [self._finding(rr, f, evidence) for f in detailed]
-        built += [self._brief(rr, f) for f in held[len(detailed):]]
+        built = tuple(self._finding(rr, f, evidence) for f in detailed)
+        rest = held[len(detailed):]
+        del held[len(detailed):]
+        briefs = Briefs(rule, rr.threshold, rr.for_seconds, [self._brief(rr, f) for f in rest]) if rest else None
+        del rest
         notes = (f"{empty} series without a finite sample (all NaN or ±Inf) left out",) if empty else ()
-        return RuleResult(rule, rr.query, True, targets=len(values), findings=tuple(built), score=score,
-                          values=tuple(values), warnings=tuple(warnings), sizing_rows=tuple(rows), notes=notes)
+        return RuleResult(rule, rr.query, True, targets=len(values), findings=RuleFindings(built, briefs),
+                          score=score, values=Values(values), warnings=tuple(warnings), sizing_rows=tuple(rows),
+                          notes=notes)
 
     def _active_range(self, rr: ResolvedRule, ts, vs) -> float:
         """How long a range rule's condition has held: its reduction re-evaluated at every step of the `for`
@@ -473,23 +477,16 @@ class Evaluator:
                           for_seconds=rr.for_seconds, series=shown, window=window, notes=f["notes"])
         return rerender(finding, ctx)
 
-    def _brief(self, rr: ResolvedRule, f: dict) -> Finding:
-        """A finding beyond the rule's top N: its numbers and confidence, a one-line summary, no rendered texts,
+    def _brief(self, rr: ResolvedRule, f: dict) -> tuple:
+        """A finding beyond the rule's top N, as a row of Briefs: its numbers and confidence, no rendered texts,
         chart series or evidence (they are what makes 10,000 findings cost gigabytes)."""
-        rule = rr.rule
-        target = f["target"]
         ts = f["shown"][0]
         window = None
-        if len(ts) and (rule.evaluate.mode != "instant" or rr.for_seconds):
+        if len(ts) and (rr.rule.evaluate.mode != "instant" or rr.for_seconds):
             window = (float(ts[0]), float(ts[-1]))
             window = self._windows.setdefault(window, window)   # a fleet's targets share their windows
-        text = ", ".join(f"{k}={v}" for k, v in target.items()) or "(all)"
-        return Finding(rule=rule, target=target, labels=f["s"].labels, value=f["value"], stats=f["st"],
-                       threshold=rr.threshold, summary=f"{rule.title}: {text}", description="",
-                       recommendation="", confidence=f["conf"], projection=f["projection"],
-                       sizing=f["sizing_res"], replicas=f["replica_res"], state=f["state"],
-                       active_for=f["active_for"], for_seconds=rr.for_seconds, window=window, notes=f["notes"],
-                       detailed=False)
+        return (f["target"], f["s"].labels, f["value"], f["st"], f["conf"], f["projection"], f["sizing_res"],
+                f["replica_res"], f["state"], f["active_for"], window, f["notes"])
 
     def _confidence(self, rr: ResolvedRule, shown, value: float, verdict, active_for,
                     noise: float | None = None) -> Confidence:
@@ -589,20 +586,34 @@ def link_causes(results: list[RuleResult]) -> list[RuleResult]:
         if not r.rule.explained_by or not r.findings:
             out.append(r)
             continue
-        new = []
-        for f in r.findings:
-            cause = None
+        def cause_of(target: dict[str, str]) -> str | None:
             for rid, text in r.rule.explained_by:
                 other = by_rule.get(rid)
-                hit = _find_target(targets, other, f.target) if other else None
+                hit = _find_target(targets, other, target) if other else None
                 if hit is not None:
-                    cause = f"{text or other.rule.title} ({rid})"
-                    break
+                    return f"{text or other.rule.title} ({rid})"
+            return None
+        fs = r.findings
+        if isinstance(fs, RuleFindings):
+            detailed, briefs = fs.detailed, fs.briefs
+        else:
+            detailed, briefs = tuple(fs), None
+        new = []
+        for f in detailed:
+            cause = cause_of(f.target)
             if cause and f.detailed:
                 new.append(rerender(replace(f, cause=cause), f.context))
             else:
                 new.append(replace(f, cause=cause) if cause else f)
-        out.append(replace(r, findings=tuple(new)))
+        if briefs is not None:
+            causes = {}
+            for i in range(len(briefs)):
+                cause = cause_of(briefs.get("target", i))
+                if cause:
+                    causes[i] = cause
+            briefs = briefs.with_causes(causes) if causes else briefs
+        out.append(replace(r, findings=RuleFindings(tuple(new), briefs) if isinstance(fs, RuleFindings)
+                           else tuple(new)))
     return out
 
 
@@ -611,14 +622,20 @@ def _find_target(cache: dict, other: RuleResult, target: dict[str, str]):
     table = cache.get(other.rule.id)
     if table is None:
         table = cache[other.rule.id] = {}
-        for g in other.findings:
-            table.setdefault(tuple(sorted(g.target.items())), g)
+        for i, t in enumerate(_targets(other.findings)):
+            table.setdefault(tuple(sorted(t.items())), i)
     hit = table.get(tuple(sorted(target.items())))
     if hit is not None:
-        return hit
+        return other.findings[hit]
     if len(table) > 1000 and all(len(k) == len(target) for k in list(table)[:1]):
         return None   # same keys on both sides and no exact match: a scan cannot find one either
-    return next((g for g in other.findings if _same_target(target, g.target)), None)
+    return next((other.findings[i] for i, t in enumerate(_targets(other.findings)) if _same_target(target, t)),
+                None)
+
+
+def _targets(findings) -> list[dict[str, str]]:
+    """The findings' targets, without making brief findings."""
+    return findings.field("target") if isinstance(findings, RuleFindings) else [g.target for g in findings]
 
 
 def _same_target(a: dict[str, str], b: dict[str, str]) -> bool:

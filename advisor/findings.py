@@ -1,8 +1,12 @@
 """What an advisor run produces: findings per target, results per rule, and the report that holds them."""
 from __future__ import annotations
 
+import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
+
+from .columns import column
 
 from .packs import Rule
 from .scoring import Score
@@ -113,7 +117,197 @@ class Finding:
 
     @property
     def target_text(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in self.target.items()) or "(all)"
+        return target_text(self.target)
+
+
+def target_text(target: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in target.items()) or "(all)"
+
+
+class Briefs:
+    """A rule's findings beyond its top N (numbers and confidence, no texts, chart series or evidence), kept as
+    columns (see columns.py): a fleet's 300,000 of them as objects held ~0.55 GB until the report was written.
+    ``briefs[i]`` is the Finding, made when a format reads it."""
+
+    FIELDS = ("target", "labels", "value", "stats", "confidence", "projection", "sizing", "replicas", "state",
+              "active_for", "window", "notes")
+
+    def __init__(self, rule: Any, threshold: float | None, for_seconds: float | None, rows: list[tuple],
+                 causes: dict[int, str] | None = None):
+        """`rows`: one tuple of FIELDS' values per finding."""
+        self.rule, self.threshold, self.for_seconds = rule, threshold, for_seconds
+        self.n = len(rows)
+        self.cols = {name: column([r[k] for r in rows]) for k, name in enumerate(self.FIELDS)} if rows else {}
+        self.causes = causes or {}
+
+    def with_causes(self, causes: dict[int, str]) -> "Briefs":
+        out = object.__new__(Briefs)
+        out.__dict__.update(self.__dict__, causes={**self.causes, **causes})
+        return out
+
+    def __len__(self) -> int:
+        return self.n
+
+    def get(self, name: str, i: int) -> Any:
+        """One field of finding i, without making the Finding."""
+        return self.cols[name][i]
+
+    def __getitem__(self, i: int) -> "Finding":
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        c = self.cols
+        target = c["target"][i]
+        return Finding(rule=self.rule, target=target, labels=c["labels"][i], value=c["value"][i],
+                       stats=c["stats"][i], threshold=self.threshold,
+                       summary=f"{self.rule.title}: {target_text(target)}", description="", recommendation="",
+                       confidence=c["confidence"][i], projection=c["projection"][i], sizing=c["sizing"][i],
+                       replicas=c["replicas"][i], state=c["state"][i], active_for=c["active_for"][i],
+                       for_seconds=self.for_seconds, window=c["window"][i], cause=self.causes.get(i),
+                       notes=c["notes"][i], detailed=False)
+
+
+class RuleFindings(Sequence):
+    """A rule's findings: the detailed ones (objects) then the brief ones (columns), worst first."""
+
+    def __init__(self, detailed: tuple["Finding", ...], briefs: Briefs | None = None):
+        self.detailed, self.briefs = tuple(detailed), briefs
+        self._n = len(self.detailed) + (len(briefs) if briefs is not None else 0)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(self._n))]
+        if i < 0:
+            i += self._n
+        d = len(self.detailed)
+        if i < d:
+            return self.detailed[i]
+        if self.briefs is None or not 0 <= i - d < len(self.briefs):
+            raise IndexError(i)
+        return self.briefs[i - d]
+
+    def __iter__(self) -> Iterator["Finding"]:
+        yield from self.detailed
+        if self.briefs is not None:
+            for i in range(len(self.briefs)):
+                yield self.briefs[i]
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, (Sequence)) and len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None
+
+    def field(self, name: str) -> list:
+        """One field of every finding (state, target, …), without making the brief ones."""
+        out = [getattr(f, name) for f in self.detailed]
+        if self.briefs is not None:
+            out += [self.briefs.get(name, i) for i in range(len(self.briefs))]
+        return out
+
+
+def _field(findings: Sequence, name: str) -> list:
+    if isinstance(findings, RuleFindings):
+        return findings.field(name)
+    return [getattr(f, name) for f in findings]
+
+
+class Values(Sequence):
+    """(target, value) of every target of a rule, as a list of the (shared) target dicts and a column of values."""
+
+    def __init__(self, pairs: list[tuple[dict[str, str], float]]):
+        self.targets = [t for t, _ in pairs]
+        self.values = column([v for _, v in pairs])
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        return self.targets[i], self.values[i]
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None
+
+
+class FindingsView(Sequence):
+    """A report's findings of one state in report order, read from the rules' results as a format walks them
+    (a fleet's findings are never all objects at once). ``parts`` are (RuleResult, positions in its findings)."""
+
+    def __init__(self, parts: list[tuple["RuleResult", list[int]]]):
+        self.parts = [(r, idx) for r, idx in parts if len(idx)]
+        self.offsets = []
+        n = 0
+        for _, idx in self.parts:
+            self.offsets.append(n)
+            n += len(idx)
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(self._n))]
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        p = bisect.bisect_right(self.offsets, i) - 1
+        r, idx = self.parts[p]
+        return r.findings[idx[i - self.offsets[p]]]
+
+    def __iter__(self) -> Iterator["Finding"]:
+        for r, idx in self.parts:
+            fs = r.findings
+            for i in idx:
+                yield fs[i]
+
+    def __add__(self, other) -> list:
+        return list(self) + list(other)
+
+    def __radd__(self, other) -> list:
+        return list(other) + list(self)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None
+
+    def detailed(self) -> list["Finding"]:
+        """The findings with texts (each rule's top N), without making the brief ones."""
+        out = []
+        for r, idx in self.parts:
+            fs = r.findings
+            if isinstance(fs, RuleFindings):
+                d = len(fs.detailed)
+                out += [fs.detailed[i] for i in idx if i < d]
+            else:
+                out += [fs[i] for i in idx if fs[i].detailed]
+        return out
+
+    def brief_counts(self) -> dict[str, int]:
+        """Per rule id, how many findings have no texts (beyond the rule's top N), in report order."""
+        out: dict[str, int] = {}
+        for r, idx in self.parts:
+            fs = r.findings
+            if isinstance(fs, RuleFindings):
+                d = len(fs.detailed)
+                n = sum(1 for i in idx if i >= d)
+            else:
+                n = sum(1 for i in idx if not fs[i].detailed)
+            if n:
+                out[r.rule.id] = out.get(r.rule.id, 0) + n
+        return out
+
+    def of_category(self, category: str) -> "FindingsView":
+        return FindingsView([(r, idx) for r, idx in self.parts if r.rule.category == category])
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +329,9 @@ class RuleResult:
     evaluated: bool
     reason: str = ""              # why not evaluated: "no data: metric X", "needs ≥ 1h of history", …
     targets: int = 0
-    findings: tuple[Finding, ...] = ()
+    findings: Sequence[Finding] = ()   # a tuple, or RuleFindings (detailed objects, then brief columns)
     score: float | None = None    # 0..1, None when not scored
-    values: tuple[tuple[dict[str, str], float], ...] = ()
+    values: Sequence[tuple[dict[str, str], float]] = ()   # (target, value) of every target
     warnings: tuple[str, ...] = ()
     sizing_rows: tuple[SizingRow, ...] = ()
     notes: tuple[str, ...] = ()   # about the data: series left out because no sample was finite
@@ -149,6 +343,10 @@ class RuleResult:
     @property
     def pending(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.state == "pending")
+
+    def count(self, state: str) -> int:
+        """len(self.firing) or len(self.pending), without making the findings."""
+        return sum(1 for s in _field(self.findings, "state") if s == state)
 
 
 @dataclass(frozen=True)
@@ -167,25 +365,42 @@ class Report:
         if self.evaluated_at is None:
             object.__setattr__(self, "evaluated_at", self.generated_at)
 
-    def _sorted(self, state: str) -> list[Finding]:
-        # Sorted once per report (a fleet's report has 300,000 findings and formats ask more than once).
+    def _sorted(self, state: str) -> FindingsView:
+        # Ordered once per report (most severe first, then category, rule, target) as positions in the rules'
+        # findings: a fleet's report has 300,000 findings, formats ask more than once, and most are columns.
         cache = self.__dict__.get("_order")
         if cache is None:
             order = {"critical": 0, "warning": 1, "info": 2}
-            every = sorted((f for r in self.results for f in r.findings),
-                           key=lambda f: (order[f.severity], f.rule.category, f.rule.id, f.target_text))
-            cache = {"firing": tuple(f for f in every if f.state == "firing"),
-                     "pending": tuple(f for f in every if f.state == "pending")}
+            groups: dict[tuple, list[RuleResult]] = {}
+            for r in self.results:
+                if len(r.findings):
+                    groups.setdefault((order[r.rule.severity], r.rule.category, r.rule.id), []).append(r)
+            cache = {"firing": [], "pending": []}
+            for key in sorted(groups):
+                entries = []
+                for r in groups[key]:
+                    texts = [target_text(t) for t in _field(r.findings, "target")]
+                    states = _field(r.findings, "state")
+                    entries += [(texts[i], r, i, states[i]) for i in range(len(texts))]
+                entries.sort(key=lambda e: e[0])
+                for st, parts in cache.items():
+                    for e in entries:
+                        if e[3] != st:
+                            continue
+                        if parts and parts[-1][0] is e[1]:
+                            parts[-1][1].append(e[2])
+                        else:
+                            parts.append((e[1], [e[2]]))
             self.__dict__["_order"] = cache
-        return list(cache.get(state, ()))
+        return FindingsView(cache.get(state, []))
 
     @property
-    def findings(self) -> list[Finding]:
-        """Firing findings, most severe first."""
+    def findings(self) -> FindingsView:
+        """Firing findings, most severe first (a sequence; brief findings are made as it is read)."""
         return self._sorted("firing")
 
     @property
-    def pending(self) -> list[Finding]:
+    def pending(self) -> FindingsView:
         """Findings whose condition holds but not yet for the rule's whole `for` window (same order)."""
         return self._sorted("pending")
 
@@ -229,6 +444,9 @@ class Report:
         return sum(1 for r in self.results if r.evaluated)
 
     def monthly_cost_change(self) -> float | None:
-        costs = [f.sizing.monthly_cost_change for f in self.findings
-                 if f.sizing and f.sizing.monthly_cost_change is not None]
+        costs = []
+        for r, idx in self.findings.parts:
+            sizing = _field(r.findings, "sizing")
+            costs += [sizing[i].monthly_cost_change for i in idx
+                      if sizing[i] and sizing[i].monthly_cost_change is not None]
         return sum(costs) if costs else None
