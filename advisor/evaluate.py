@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import operator
+import threading
 import time as _time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Callable
@@ -20,7 +21,8 @@ from . import confidence as C
 from . import sizing as S
 from . import stats, trend
 from .durations import format_duration
-from .findings import Briefs, Confidence, EvidenceItem, Finding, Projection, RuleFindings, RuleResult, SizingRow, Values
+from .findings import (Briefs, Confidence, EvidenceItem, Finding, Projection, RuleFindings, RuleResult, SizingRow,
+                       Values, target_of)
 from .packs import ResolvedRule
 from .promql.parse import metric_names
 from .render import render_text as render  # a template failure marks its finding, never ends the run
@@ -37,12 +39,6 @@ MAX_POINTS = 10_000
 
 def default_step(lookback: float) -> float:
     return max(1.0, lookback / 240)
-
-
-def target_of(rule, labels: dict[str, str]) -> dict[str, str]:
-    if rule.target:
-        return {k: labels[k] for k in rule.target if k in labels}
-    return {k: v for k, v in labels.items() if k != "__name__"}
 
 
 def match(labels: dict[str, str], candidates, keys: tuple[str, ...]) -> Series | None:
@@ -89,10 +85,12 @@ class Evaluator:
         self.source = MemoSource(source)
         self.top = max(0, top)
         self._histories: dict[tuple, float | None] = {}
-        self._targets: dict[tuple, tuple] = {}
         self._windows: dict[tuple, tuple] = {}
         self.now = _time.time() if now is None else now
         self.concurrency = max(1, concurrency)
+        # One rule judged at a time while the others' requests are in flight: judging holds the GIL anyway,
+        # and four fleets' worth of judging transients at once raised a 10,000-series run's peak by ~150 MB.
+        self._judging = threading.Lock()
         self.progress = progress
 
     def run(self, rules: list[ResolvedRule]) -> list[RuleResult]:
@@ -174,7 +172,9 @@ class Evaluator:
                 ts, vs = _arrays(s)
                 keep = np.isfinite(vs)
                 for_points[_key(s.labels)] = (ts[keep], vs[keep])
-        return self._judge(rr, series, for_points, result.warnings)
+        aux = self._aux(rr)
+        with self._judging:
+            return self._judge(rr, series, for_points, result.warnings, aux)
 
     def _main(self, rr: ResolvedRule) -> QueryResult:
         mode = rr.rule.evaluate.mode
@@ -184,15 +184,6 @@ class Evaluator:
 
     def _range_args(self, rr: ResolvedRule) -> tuple:
         return rr.query, self.now - rr.lookback - _extra(rr), self.now, _step(rr)
-
-    def _target(self, rule, labels: dict[str, str]) -> dict[str, str]:
-        """target_of, one dict per label set and target keys for the whole run: the sources share label dicts
-        between answers, so a fleet's rules share their targets instead of holding 10,000 copies each."""
-        key = (rule.target, id(labels))
-        hit = self._targets.get(key)
-        if hit is None or hit[0] is not labels:
-            hit = self._targets[key] = (labels, target_of(rule, labels))
-        return hit[1]
 
     def _history(self, rr: ResolvedRule) -> float | None:
         """Seconds since the oldest sample of the rule's metrics within the window it needs, or None.
@@ -229,11 +220,10 @@ class Evaluator:
                 missing.append(name)
         return missing or ([] if names else ["(unknown)"])
 
-    def _judge(self, rr: ResolvedRule, series: list[Series], for_points: dict, warnings) -> RuleResult:
+    def _judge(self, rr: ResolvedRule, series: list[Series], for_points: dict, warnings, aux) -> RuleResult:
         rule = rr.rule
         cond = rule.condition
         mode = rule.evaluate.mode
-        aux = self._aux(rr)
         held, values, scores, rows = [], [], [], []
         empty = 0
         since = self.now - rr.lookback - _tol(rr) if (mode == "range" and rr.lookback) else None
@@ -255,18 +245,22 @@ class Evaluator:
         # Every target's reductions and noise at once (the windows' values, stacked by length).
         rows_of = stats.Rows([p[5] for p in prepared])
         how = rule.evaluate.reduce
+        verdicts = None
+        if mode == "trend" and rr.windows:   # every target's growth tests at once
+            verdicts = trend.judge_many([(p[1], p[2]) for p in prepared], self.now, rr.windows, rr.lookback,
+                                        _step(rr))
         for k, (s, ts, vs, dropped, wts, wvs) in enumerate(prepared):
             st = None
             projection = verdict = None
             if mode == "trend":
-                projection, verdict = self._project(rr, s.labels, (ts, vs), aux.get("limit"))
+                projection, verdict = self._project(rr, s.labels, (ts, vs), aux.get("limit"),
+                                                    next(verdicts) if verdicts is not None else None)
                 value = projection.slope if cond and cond.of == "slope" else projection.projected
             elif mode == "range":
                 value = rows_of.value(k, how)
             else:
                 value = float(wvs[-1])
-            target = self._target(rule, s.labels)   # one dict for the value and the findings
-            values.append((target, value))
+            values.append(value)
             holds = cond is None or OPS[cond.op](value, rr.threshold)
             if holds and verdict is not None and rr.windows and not verdict.significant:
                 holds = False   # no upward trend the data can tell from noise
@@ -303,7 +297,7 @@ class Evaluator:
             notes = (f"{dropped} non-finite sample{'s' if dropped != 1 else ''} (NaN, ±Inf) left out",) \
                 if dropped else ()
             conf = self._confidence(rr, shown, value, verdict, active_for, noise)
-            held.append(dict(s=s, target=target, value=value, st=st, projection=projection, verdict=verdict,
+            held.append(dict(s=s, value=value, st=st, projection=projection, verdict=verdict,
                              sizing_res=sizing_res, replica_res=replica_res, state=state, active_for=active_for, conf=conf, notes=notes,
                              shown=shown))
         score = min(scores) if scores else None
@@ -320,8 +314,8 @@ class Evaluator:
         del rest
         notes = (f"{empty} series without a finite sample (all NaN or ±Inf) left out",) if empty else ()
         return RuleResult(rule, rr.query, True, targets=len(values), findings=RuleFindings(built, briefs),
-                          score=score, values=Values(values), warnings=tuple(warnings), sizing_rows=tuple(rows),
-                          notes=notes)
+                          score=score, values=Values(rule, [p[0].labels for p in prepared], values),
+                          warnings=tuple(warnings), sizing_rows=tuple(rows), notes=notes)
 
     def _active_range(self, rr: ResolvedRule, ts, vs) -> float:
         """How long a range rule's condition has held: its reduction re-evaluated at every step of the `for`
@@ -374,15 +368,16 @@ class Evaluator:
                     out[key] = ()
         return out
 
-    def _project(self, rr: ResolvedRule, labels, arrays, limits) -> tuple[Projection, trend.Verdict | None]:
-        """The growth and where it leads: a multi-window robust verdict for rules with `windows`, else the
-        least-squares line (as predict_linear/deriv, so the generated alerts agree). Never beyond the limit."""
+    def _project(self, rr: ResolvedRule, labels, arrays, limits,
+                 verdict: trend.Verdict | None = None) -> tuple[Projection, trend.Verdict | None]:
+        """The growth and where it leads: a multi-window robust verdict for rules with `windows` (`verdict`
+        when judged already), else the least-squares line (as predict_linear/deriv, so the generated alerts
+        agree). Never beyond the limit."""
         ts, vs = arrays
         current = float(vs[-1])
-        verdict = None
         if rr.windows:
             step = _step(rr)
-            verdict = trend.judge(arrays, self.now, rr.windows, rr.lookback, step)
+            verdict = verdict or trend.judge(arrays, self.now, rr.windows, rr.lookback, step)
             slope, r2 = verdict.slope, verdict.r2
             fitted_now = verdict.intercept + slope * self.now
             if verdict.basis == "daily baselines":
@@ -485,7 +480,7 @@ class Evaluator:
         if len(ts) and (rr.rule.evaluate.mode != "instant" or rr.for_seconds):
             window = (float(ts[0]), float(ts[-1]))
             window = self._windows.setdefault(window, window)   # a fleet's targets share their windows
-        return (f["target"], f["s"].labels, f["value"], f["st"], f["conf"], f["projection"], f["sizing_res"],
+        return (f["s"].labels, f["value"], f["st"], f["conf"], f["projection"], f["sizing_res"],
                 f["replica_res"], f["state"], f["active_for"], window, f["notes"])
 
     def _confidence(self, rr: ResolvedRule, shown, value: float, verdict, active_for,

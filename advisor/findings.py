@@ -120,6 +120,13 @@ class Finding:
         return target_text(self.target)
 
 
+def target_of(rule: Any, labels: dict[str, str]) -> dict[str, str]:
+    """What a finding is about: the rule's target labels of the series (all but __name__ without `target`)."""
+    if rule.target:
+        return {k: labels[k] for k in rule.target if k in labels}
+    return {k: v for k, v in labels.items() if k != "__name__"}
+
+
 def target_text(target: dict[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in target.items()) or "(all)"
 
@@ -129,7 +136,7 @@ class Briefs:
     columns (see columns.py): a fleet's 300,000 of them as objects held ~0.55 GB until the report was written.
     ``briefs[i]`` is the Finding, made when a format reads it."""
 
-    FIELDS = ("target", "labels", "value", "stats", "confidence", "projection", "sizing", "replicas", "state",
+    FIELDS = ("labels", "value", "stats", "confidence", "projection", "sizing", "replicas", "state",
               "active_for", "window", "notes")
 
     def __init__(self, rule: Any, threshold: float | None, for_seconds: float | None, rows: list[tuple],
@@ -139,6 +146,10 @@ class Briefs:
         self.n = len(rows)
         self.cols = {name: column([r[k] for r in rows]) for k, name in enumerate(self.FIELDS)} if rows else {}
         self.causes = causes or {}
+
+    def target(self, i: int) -> dict[str, str]:
+        """Finding i's target, made from its labels (a fleet's target dicts are not kept: 10,000 per rule)."""
+        return target_of(self.rule, self.cols["labels"][i])
 
     def with_causes(self, causes: dict[int, str]) -> "Briefs":
         out = object.__new__(Briefs)
@@ -150,13 +161,13 @@ class Briefs:
 
     def get(self, name: str, i: int) -> Any:
         """One field of finding i, without making the Finding."""
-        return self.cols[name][i]
+        return self.target(i) if name == "target" else self.cols[name][i]
 
     def __getitem__(self, i: int) -> "Finding":
         if not 0 <= i < self.n:
             raise IndexError(i)
         c = self.cols
-        target = c["target"][i]
+        target = self.target(i)
         return Finding(rule=self.rule, target=target, labels=c["labels"][i], value=c["value"][i],
                        stats=c["stats"][i], threshold=self.threshold,
                        summary=f"{self.rule.title}: {target_text(target)}", description="", recommendation="",
@@ -214,21 +225,21 @@ def _field(findings: Sequence, name: str) -> list:
 
 
 class Values(Sequence):
-    """(target, value) of every target of a rule, as a list of the (shared) target dicts and a column of values."""
+    """(target, value) of every target of a rule, kept as the series' (shared) label dicts and a column of values;
+    the target is made when read."""
 
-    def __init__(self, pairs: list[tuple[dict[str, str], float]]):
-        self.targets = [t for t, _ in pairs]
-        self.values = column([v for _, v in pairs])
+    def __init__(self, rule: Any, labels: list[dict[str, str]], values: list[float]):
+        self.rule, self.labels, self.values = rule, labels, column(values)
 
     def __len__(self) -> int:
-        return len(self.targets)
+        return len(self.labels)
 
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[k] for k in range(*i.indices(len(self)))]
         if i < 0:
             i += len(self)
-        return self.targets[i], self.values[i]
+        return target_of(self.rule, self.labels[i]), self.values[i]
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Sequence) and len(self) == len(other) and all(a == b for a, b in zip(self, other))

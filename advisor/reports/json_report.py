@@ -81,13 +81,13 @@ def brief_dicts(b: Briefs, positions) -> Iterator[dict]:
     """finding_dict of each of a rule's brief findings, read from its columns (no Finding is made)."""
     r = b.rule
     c = b.cols
-    target, labels, value, stats, conf, proj, sizing, replicas, state, active_for, window, notes = (
+    labels, value, stats, conf, proj, sizing, replicas, state, active_for, window, notes = (
         c[name] for name in Briefs.FIELDS)
     op = r.condition.op if r.condition else None
     of = r.condition.of if r.condition else None
     refs = list(r.references)
     for i in positions:
-        t = target[i]
+        t = b.target(i)
         w = window[i]
         yield {
             "rule_id": r.id, "pack": r.pack, "title": r.title, "category": r.category, "dimension": r.dimension,
