@@ -26,6 +26,9 @@ class Const:
     def __getitem__(self, i: int) -> Any:
         return self.value
 
+    def take(self, positions: list[int]) -> list:
+        return [self.value] * len(positions)
+
 
 class Objects:
     """Anything else: a list of references (8 bytes a position)."""
@@ -37,6 +40,10 @@ class Objects:
 
     def __getitem__(self, i: int) -> Any:
         return self.items[i]
+
+    def take(self, positions: list[int]) -> list:
+        items = self.items
+        return [items[i] for i in positions]
 
 
 class Numbers:
@@ -52,6 +59,12 @@ class Numbers:
             return None
         return self.kind(self.array[i])
 
+    def take(self, positions: list[int]) -> list:
+        out = self.array[positions].tolist()   # Python floats, ints and bools: the kinds stored
+        if self.none is not None:
+            out = [None if n else v for v, n in zip(out, self.none[positions].tolist())]
+        return out
+
 
 class Records:
     """Dataclasses of one type (or None), each field its own column."""
@@ -66,6 +79,14 @@ class Records:
             return None
         return self.cls(**{name: col[i] for name, col in self.fields.items()})
 
+    def take(self, positions: list[int]) -> list:
+        cls, names = self.cls, list(self.fields)
+        cols = [col.take(positions) for col in self.fields.values()]
+        out = [cls(**dict(zip(names, vals))) for vals in zip(*cols)]
+        if self.none is not None:
+            out = [None if n else v for v, n in zip(out, self.none[positions].tolist())]
+        return out
+
 
 class Dicts:
     """Dicts with the same keys in the same order, each key's values their own column."""
@@ -77,6 +98,10 @@ class Dicts:
 
     def __getitem__(self, i: int) -> dict:
         return {k: c[i] for k, c in zip(self.keys, self.cols)}
+
+    def take(self, positions: list[int]) -> list:
+        keys = self.keys
+        return [dict(zip(keys, vals)) for vals in zip(*(c.take(positions) for c in self.cols))]
 
 
 def column(values: Sequence[Any]):
@@ -125,6 +150,10 @@ class _Spread:
 
     def __getitem__(self, i: int) -> Any:
         return self.inner[int(self.rank[i])]
+
+    def take(self, positions: list[int]) -> list:
+        # positions of None read some neighbour's value: Records.take puts None there
+        return self.inner.take(self.rank[positions].clip(0).tolist()) if len(self.rank) else []
 
 
 def _spread(inner, none: np.ndarray, n: int) -> _Spread:

@@ -213,8 +213,12 @@ class RuleFindings(Sequence):
     def field(self, name: str) -> list:
         """One field of every finding (state, target, …), without making the brief ones."""
         out = [getattr(f, name) for f in self.detailed]
-        if self.briefs is not None:
-            out += [self.briefs.get(name, i) for i in range(len(self.briefs))]
+        b = self.briefs
+        if b is not None:
+            if name == "target":
+                out += [target_of(b.rule, labels) for labels in b.cols["labels"].take(range(len(b)))]
+            else:
+                out += b.cols[name].take(range(len(b)))
         return out
 
 

@@ -7,7 +7,8 @@ import math
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
-from ..findings import Briefs, Finding, FindingsView, Report, RuleFindings, RuleResult, SizingRow, target_text
+from ..findings import (Briefs, Finding, FindingsView, Report, RuleFindings, RuleResult, SizingRow, target_of,
+                        target_text)
 from ..scoring import Score
 from . import register
 
@@ -77,27 +78,26 @@ def finding_dict(f: Finding) -> dict:
     }
 
 
-def brief_dicts(b: Briefs, positions) -> Iterator[dict]:
+def brief_dicts(b: Briefs, positions: list[int]) -> Iterator[dict]:
     """finding_dict of each of a rule's brief findings, read from its columns (no Finding is made)."""
     r = b.rule
-    c = b.cols
     labels, value, stats, conf, proj, sizing, replicas, state, active_for, window, notes = (
-        c[name] for name in Briefs.FIELDS)
+        b.cols[name].take(positions) for name in Briefs.FIELDS)
     op = r.condition.op if r.condition else None
     of = r.condition.of if r.condition else None
     refs = list(r.references)
-    for i in positions:
-        t = b.target(i)
-        w = window[i]
+    for k, i in enumerate(positions):
+        t = target_of(r, labels[k])
+        w = window[k]
         yield {
             "rule_id": r.id, "pack": r.pack, "title": r.title, "category": r.category, "dimension": r.dimension,
-            "severity": r.severity, "target": t, "labels": labels[i], "value": value[i], "unit": r.unit,
-            "threshold": b.threshold, "operator": op, "condition_of": of, "stats": stats[i],
+            "severity": r.severity, "target": t, "labels": labels[k], "value": value[k], "unit": r.unit,
+            "threshold": b.threshold, "operator": op, "condition_of": of, "stats": stats[k],
             "summary": f"{r.title}: {target_text(t)}", "description": "", "recommendation": "",
-            "state": state[i], "active_for": active_for[i], "for_seconds": b.for_seconds, "cause": b.causes.get(i),
-            "confidence": _conf(conf[i]), "series": [], "window": list(w) if w else None, "evidence": [],
-            "projection": _plain(proj[i]), "sizing": _sizing(sizing[i]), "replicas": _plain(replicas[i]),
-            "references": refs, "runbook": r.runbook, "notes": list(notes[i]), "detailed": False,
+            "state": state[k], "active_for": active_for[k], "for_seconds": b.for_seconds, "cause": b.causes.get(i),
+            "confidence": _conf(conf[k]), "series": [], "window": list(w) if w else None, "evidence": [],
+            "projection": _plain(proj[k]), "sizing": _sizing(sizing[k]), "replicas": _plain(replicas[k]),
+            "references": refs, "runbook": r.runbook, "notes": list(notes[k]), "detailed": False,
         }
 
 
@@ -114,6 +114,9 @@ def _dicts(view: FindingsView) -> Iterator[dict]:
         for i in idx:
             if i >= d:
                 run.append(i - d)
+                if len(run) >= 2000:   # a few thousand at a time: the rows read from the columns stay small
+                    yield from brief_dicts(fs.briefs, run)
+                    run = []
                 continue
             if run:
                 yield from brief_dicts(fs.briefs, run)
