@@ -21,8 +21,8 @@ from . import confidence as C
 from . import sizing as S
 from . import stats, trend
 from .durations import format_duration
-from .findings import (Briefs, Confidence, EvidenceItem, Finding, Projection, RuleFindings, RuleResult, SizingRow,
-                       Values, target_of)
+from .briefs import Briefs, RuleFindings, Values, target_of
+from .findings import Confidence, EvidenceItem, Finding, Projection, RuleResult, SizingRow
 from .packs import ResolvedRule
 from .promql.parse import metric_names
 from .render import render_text as render  # a template failure marks its finding, never ends the run
@@ -618,18 +618,20 @@ def link_causes(results: list[RuleResult]) -> list[RuleResult]:
 
 def _find_target(cache: dict, other: RuleResult, target: dict[str, str]):
     """The first finding of `other` on the same target (same values of the keys both carry)."""
-    table = cache.get(other.rule.id)
-    if table is None:
-        table = cache[other.rule.id] = {}
-        for i, t in enumerate(_targets(other.findings)):
+    got = cache.get(other.rule.id)
+    if got is None:
+        every = _targets(other.findings)   # made once per rule: brief findings' targets are made when read
+        table: dict[tuple, int] = {}
+        for i, t in enumerate(every):
             table.setdefault(tuple(sorted(t.items())), i)
+        got = cache[other.rule.id] = (table, every)
+    table, every = got
     hit = table.get(tuple(sorted(target.items())))
     if hit is not None:
         return other.findings[hit]
     if len(table) > 1000 and all(len(k) == len(target) for k in list(table)[:1]):
         return None   # same keys on both sides and no exact match: a scan cannot find one either
-    return next((other.findings[i] for i, t in enumerate(_targets(other.findings)) if _same_target(target, t)),
-                None)
+    return next((other.findings[i] for i, t in enumerate(every) if _same_target(target, t)), None)
 
 
 def _targets(findings) -> list[dict[str, str]]:

@@ -7,8 +7,8 @@ import math
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
-from ..findings import (Briefs, Finding, FindingsView, Report, RuleFindings, RuleResult, SizingRow, target_of,
-                        target_text)
+from ..briefs import Briefs, FindingsView, RuleFindings, target_of, target_text
+from ..findings import Finding, Report, RuleResult, SizingRow
 from ..scoring import Score
 from . import register
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 
-from ..findings import Finding, FindingsView, Report, SizingRow
+from ..briefs import FindingsView
+from ..findings import Finding, Report, SizingRow
 from ..render import fmt_bytes, fmt_duration, fmt_num, fmt_unit
 
 # Beyond this the evaluation instant is not "now": the header says "evaluated as of …".
