@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import operator
 import re
+import threading
 import time as _time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Callable
@@ -22,6 +23,7 @@ from . import confidence as C
 from . import sizing as S
 from . import stats, trend
 from .durations import format_duration
+from .briefs import Briefs, RuleFindings, Values, target_of
 from .findings import Confidence, EvidenceItem, Finding, Projection, RuleResult, SizingRow
 from .packs import ResolvedRule
 from .promql.parse import metric_names
@@ -39,12 +41,6 @@ MAX_POINTS = 10_000
 
 def default_step(lookback: float) -> float:
     return max(1.0, lookback / 240)
-
-
-def target_of(rule, labels: dict[str, str]) -> dict[str, str]:
-    if rule.target:
-        return {k: labels[k] for k in rule.target if k in labels}
-    return {k: v for k, v in labels.items() if k != "__name__"}
 
 
 def match(labels: dict[str, str], candidates, keys: tuple[str, ...]) -> Series | None:
@@ -92,9 +88,11 @@ class Evaluator:
         self.source = MemoSource(source, in_flight=self.concurrency)
         self.top = max(0, top)
         self._histories: dict[tuple, float | None] = {}
-        self._targets: dict[tuple, tuple] = {}
         self._windows: dict[tuple, tuple] = {}
         self.now = _time.time() if now is None else now
+        # One rule judged at a time while the others' requests are in flight: judging holds the GIL anyway,
+        # and four fleets' worth of judging transients at once raised a 10,000-series run's peak by ~150 MB.
+        self._judging = threading.Lock()
         self.progress = progress
 
     def run(self, rules: list[ResolvedRule]) -> list[RuleResult]:
@@ -182,7 +180,13 @@ class Evaluator:
                 ts, vs = _arrays(s)
                 keep = np.isfinite(vs)
                 for_points[_key(s.labels)] = (ts[keep], vs[keep])
-        return self._judge(rr, series, for_points, result.warnings)
+        aux = self._aux(rr)
+        with self._judging:
+            try:
+                return self._judge(rr, series, for_points, result.warnings, aux)
+            finally:
+                del series, result, for_points, aux
+                _trim()
 
     def _main(self, rr: ResolvedRule) -> QueryResult:
         mode = rr.rule.evaluate.mode
@@ -192,15 +196,6 @@ class Evaluator:
 
     def _range_args(self, rr: ResolvedRule) -> tuple:
         return rr.query, self.now - rr.lookback - _extra(rr), self.now, _step(rr)
-
-    def _target(self, rule, labels: dict[str, str]) -> dict[str, str]:
-        """target_of, one dict per label set and target keys for the whole run: the sources share label dicts
-        between answers, so a fleet's rules share their targets instead of holding 10,000 copies each."""
-        key = (rule.target, id(labels))
-        hit = self._targets.get(key)
-        if hit is None or hit[0] is not labels:
-            hit = self._targets[key] = (labels, target_of(rule, labels))
-        return hit[1]
 
     def _history(self, rr: ResolvedRule) -> float | None:
         """Seconds since the oldest sample of the rule's metrics within the window it needs, or None.
@@ -240,11 +235,10 @@ class Evaluator:
         present = {s.labels.get("__name__") for s in res.series if s.points}
         return [n for n in names if n not in present]
 
-    def _judge(self, rr: ResolvedRule, series: list[Series], for_points: dict, warnings) -> RuleResult:
+    def _judge(self, rr: ResolvedRule, series: list[Series], for_points: dict, warnings, aux) -> RuleResult:
         rule = rr.rule
         cond = rule.condition
         mode = rule.evaluate.mode
-        aux = self._aux(rr)
         held, values, scores, rows = [], [], [], []
         empty = 0
         since = self.now - rr.lookback - _tol(rr) if (mode == "range" and rr.lookback) else None
@@ -266,18 +260,22 @@ class Evaluator:
         # Every target's reductions and noise at once (the windows' values, stacked by length).
         rows_of = stats.Rows([p[5] for p in prepared])
         how = rule.evaluate.reduce
+        verdicts = None
+        if mode == "trend" and rr.windows:   # every target's growth tests at once
+            verdicts = trend.judge_many([(p[1], p[2]) for p in prepared], self.now, rr.windows, rr.lookback,
+                                        _step(rr))
         for k, (s, ts, vs, dropped, wts, wvs) in enumerate(prepared):
             st = None
             projection = verdict = None
             if mode == "trend":
-                projection, verdict = self._project(rr, s.labels, (ts, vs), aux.get("limit"))
+                projection, verdict = self._project(rr, s.labels, (ts, vs), aux.get("limit"),
+                                                    next(verdicts) if verdicts is not None else None)
                 value = projection.slope if cond and cond.of == "slope" else projection.projected
             elif mode == "range":
                 value = rows_of.value(k, how)
             else:
                 value = float(wvs[-1])
-            target = self._target(rule, s.labels)   # one dict for the value and the findings
-            values.append((target, value))
+            values.append(value)
             holds = cond is None or OPS[cond.op](value, rr.threshold)
             if holds and verdict is not None and rr.windows and not verdict.significant:
                 holds = False   # no upward trend the data can tell from noise
@@ -314,7 +312,7 @@ class Evaluator:
             notes = (f"{dropped} non-finite sample{'s' if dropped != 1 else ''} (NaN, ±Inf) left out",) \
                 if dropped else ()
             conf = self._confidence(rr, shown, value, verdict, active_for, noise)
-            held.append(dict(s=s, target=target, value=value, st=st, projection=projection, verdict=verdict,
+            held.append(dict(s=s, value=value, st=st, projection=projection, verdict=verdict,
                              sizing_res=sizing_res, replica_res=replica_res, state=state, active_for=active_for, conf=conf, notes=notes,
                              shown=shown))
         score = min(scores) if scores else None
@@ -324,11 +322,15 @@ class Evaluator:
         held.sort(key=lambda f: _badness(rr, f))
         detailed = held if not self.top else held[:self.top]
         evidence = self._evidence(rr) if detailed else []
-        built = [self._finding(rr, f, evidence) for f in detailed]
-        built += [self._brief(rr, f) for f in held[len(detailed):]]
+        built = tuple(self._finding(rr, f, evidence) for f in detailed)
+        rest = held[len(detailed):]
+        del held[len(detailed):]
+        briefs = Briefs(rule, rr.threshold, rr.for_seconds, [self._brief(rr, f) for f in rest]) if rest else None
+        del rest
         notes = (f"{empty} series without a finite sample (all NaN or ±Inf) left out",) if empty else ()
-        return RuleResult(rule, rr.query, True, targets=len(values), findings=tuple(built), score=score,
-                          values=tuple(values), warnings=tuple(warnings), sizing_rows=tuple(rows), notes=notes)
+        return RuleResult(rule, rr.query, True, targets=len(values), findings=RuleFindings(built, briefs),
+                          score=score, values=Values(rule, [p[0].labels for p in prepared], values),
+                          warnings=tuple(warnings), sizing_rows=tuple(rows), notes=notes)
 
     def _active_range(self, rr: ResolvedRule, ts, vs) -> float:
         """How long a range rule's condition has held: its reduction re-evaluated at every step of the `for`
@@ -381,15 +383,16 @@ class Evaluator:
                     out[key] = ()
         return out
 
-    def _project(self, rr: ResolvedRule, labels, arrays, limits) -> tuple[Projection, trend.Verdict | None]:
-        """The growth and where it leads: a multi-window robust verdict for rules with `windows`, else the
-        least-squares line (as predict_linear/deriv, so the generated alerts agree). Never beyond the limit."""
+    def _project(self, rr: ResolvedRule, labels, arrays, limits,
+                 verdict: trend.Verdict | None = None) -> tuple[Projection, trend.Verdict | None]:
+        """The growth and where it leads: a multi-window robust verdict for rules with `windows` (`verdict`
+        when judged already), else the least-squares line (as predict_linear/deriv, so the generated alerts
+        agree). Never beyond the limit."""
         ts, vs = arrays
         current = float(vs[-1])
-        verdict = None
         if rr.windows:
             step = _step(rr)
-            verdict = trend.judge(arrays, self.now, rr.windows, rr.lookback, step)
+            verdict = verdict or trend.judge(arrays, self.now, rr.windows, rr.lookback, step)
             slope, r2 = verdict.slope, verdict.r2
             fitted_now = verdict.intercept + slope * self.now
             if verdict.basis == "daily baselines":
@@ -484,23 +487,16 @@ class Evaluator:
                           for_seconds=rr.for_seconds, series=shown, window=window, notes=f["notes"])
         return rerender(finding, ctx)
 
-    def _brief(self, rr: ResolvedRule, f: dict) -> Finding:
-        """A finding beyond the rule's top N: its numbers and confidence, a one-line summary, no rendered texts,
+    def _brief(self, rr: ResolvedRule, f: dict) -> tuple:
+        """A finding beyond the rule's top N, as a row of Briefs: its numbers and confidence, no rendered texts,
         chart series or evidence (they are what makes 10,000 findings cost gigabytes)."""
-        rule = rr.rule
-        target = f["target"]
         ts = f["shown"][0]
         window = None
-        if len(ts) and (rule.evaluate.mode != "instant" or rr.for_seconds):
+        if len(ts) and (rr.rule.evaluate.mode != "instant" or rr.for_seconds):
             window = (float(ts[0]), float(ts[-1]))
             window = self._windows.setdefault(window, window)   # a fleet's targets share their windows
-        text = ", ".join(f"{k}={v}" for k, v in target.items()) or "(all)"
-        return Finding(rule=rule, target=target, labels=f["s"].labels, value=f["value"], stats=f["st"],
-                       threshold=rr.threshold, summary=f"{rule.title}: {text}", description="",
-                       recommendation="", confidence=f["conf"], projection=f["projection"],
-                       sizing=f["sizing_res"], replicas=f["replica_res"], state=f["state"],
-                       active_for=f["active_for"], for_seconds=rr.for_seconds, window=window, notes=f["notes"],
-                       detailed=False)
+        return (f["s"].labels, f["value"], f["st"], f["conf"], f["projection"], f["sizing_res"],
+                f["replica_res"], f["state"], f["active_for"], window, f["notes"])
 
     def _confidence(self, rr: ResolvedRule, shown, value: float, verdict, active_for,
                     noise: float | None = None) -> Confidence:
@@ -600,41 +596,81 @@ def link_causes(results: list[RuleResult]) -> list[RuleResult]:
         if not r.rule.explained_by or not r.findings:
             out.append(r)
             continue
-        new = []
-        for f in r.findings:
-            cause = None
+        def cause_of(target: dict[str, str]) -> str | None:
             for rid, text in r.rule.explained_by:
                 other = by_rule.get(rid)
-                hit = _find_target(targets, other, f.target) if other else None
+                hit = _find_target(targets, other, target) if other else None
                 if hit is not None:
-                    cause = f"{text or other.rule.title} ({rid})"
-                    break
+                    return f"{text or other.rule.title} ({rid})"
+            return None
+        fs = r.findings
+        if isinstance(fs, RuleFindings):
+            detailed, briefs = fs.detailed, fs.briefs
+        else:
+            detailed, briefs = tuple(fs), None
+        new = []
+        for f in detailed:
+            cause = cause_of(f.target)
             if cause and f.detailed:
                 new.append(rerender(replace(f, cause=cause), f.context))
             else:
                 new.append(replace(f, cause=cause) if cause else f)
-        out.append(replace(r, findings=tuple(new)))
+        if briefs is not None:
+            causes = {}
+            for i in range(len(briefs)):
+                cause = cause_of(briefs.get("target", i))
+                if cause:
+                    causes[i] = cause
+            briefs = briefs.with_causes(causes) if causes else briefs
+        out.append(replace(r, findings=RuleFindings(tuple(new), briefs) if isinstance(fs, RuleFindings)
+                           else tuple(new)))
     return out
 
 
 def _find_target(cache: dict, other: RuleResult, target: dict[str, str]):
     """The first finding of `other` on the same target (same values of the keys both carry)."""
-    table = cache.get(other.rule.id)
-    if table is None:
-        table = cache[other.rule.id] = {}
-        for g in other.findings:
-            table.setdefault(tuple(sorted(g.target.items())), g)
+    got = cache.get(other.rule.id)
+    if got is None:
+        every = _targets(other.findings)   # made once per rule: brief findings' targets are made when read
+        table: dict[tuple, int] = {}
+        for i, t in enumerate(every):
+            table.setdefault(tuple(sorted(t.items())), i)
+        got = cache[other.rule.id] = (table, every)
+    table, every = got
     hit = table.get(tuple(sorted(target.items())))
     if hit is not None:
-        return hit
+        return other.findings[hit]
     if len(table) > 1000 and all(len(k) == len(target) for k in list(table)[:1]):
         return None   # same keys on both sides and no exact match: a scan cannot find one either
-    return next((g for g in other.findings if _same_target(target, g.target)), None)
+    return next((other.findings[i] for i, t in enumerate(every) if _same_target(target, t)), None)
+
+
+def _targets(findings) -> list[dict[str, str]]:
+    """The findings' targets, without making brief findings."""
+    return findings.field("target") if isinstance(findings, RuleFindings) else [g.target for g in findings]
 
 
 def _same_target(a: dict[str, str], b: dict[str, str]) -> bool:
     shared = [k for k in a if k in b]
     return bool(shared) and all(a[k] == b[k] for k in shared)
+
+
+def _load_trim():
+    try:
+        import ctypes
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _load_trim()
+
+
+def _trim() -> None:
+    """Give what a rule's judging freed back to the system: glibc keeps freed pages in its heap otherwise, and a
+    fleet's run peaked on what earlier rules left there. No effect outside glibc."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def _arrays(s: Series):

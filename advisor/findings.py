@@ -1,8 +1,11 @@
 """What an advisor run produces: findings per target, results per rule, and the report that holds them."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from .briefs import Briefs, FindingsView, RuleFindings, Values, _field, target_of, target_text  # noqa: F401
 
 from .packs import Rule
 from .scoring import Score
@@ -113,7 +116,10 @@ class Finding:
 
     @property
     def target_text(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in self.target.items()) or "(all)"
+        return target_text(self.target)
+
+
+Briefs.make = Finding
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +141,9 @@ class RuleResult:
     evaluated: bool
     reason: str = ""              # why not evaluated: "no data: metric X", "needs ≥ 1h of history", …
     targets: int = 0
-    findings: tuple[Finding, ...] = ()
+    findings: Sequence[Finding] = ()   # a tuple, or RuleFindings (detailed objects, then brief columns)
     score: float | None = None    # 0..1, None when not scored
-    values: tuple[tuple[dict[str, str], float], ...] = ()
+    values: Sequence[tuple[dict[str, str], float]] = ()   # (target, value) of every target
     warnings: tuple[str, ...] = ()
     sizing_rows: tuple[SizingRow, ...] = ()
     notes: tuple[str, ...] = ()   # about the data: series left out because no sample was finite
@@ -149,6 +155,10 @@ class RuleResult:
     @property
     def pending(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.state == "pending")
+
+    def count(self, state: str) -> int:
+        """len(self.firing) or len(self.pending), without making the findings."""
+        return sum(1 for s in _field(self.findings, "state") if s == state)
 
 
 @dataclass(frozen=True)
@@ -167,25 +177,42 @@ class Report:
         if self.evaluated_at is None:
             object.__setattr__(self, "evaluated_at", self.generated_at)
 
-    def _sorted(self, state: str) -> list[Finding]:
-        # Sorted once per report (a fleet's report has 300,000 findings and formats ask more than once).
+    def _sorted(self, state: str) -> FindingsView:
+        # Ordered once per report (most severe first, then category, rule, target) as positions in the rules'
+        # findings: a fleet's report has 300,000 findings, formats ask more than once, and most are columns.
         cache = self.__dict__.get("_order")
         if cache is None:
             order = {"critical": 0, "warning": 1, "info": 2}
-            every = sorted((f for r in self.results for f in r.findings),
-                           key=lambda f: (order[f.severity], f.rule.category, f.rule.id, f.target_text))
-            cache = {"firing": tuple(f for f in every if f.state == "firing"),
-                     "pending": tuple(f for f in every if f.state == "pending")}
+            groups: dict[tuple, list[RuleResult]] = {}
+            for r in self.results:
+                if len(r.findings):
+                    groups.setdefault((order[r.rule.severity], r.rule.category, r.rule.id), []).append(r)
+            cache = {"firing": [], "pending": []}
+            for key in sorted(groups):
+                entries = []
+                for r in groups[key]:
+                    texts = [target_text(t) for t in _field(r.findings, "target")]
+                    states = _field(r.findings, "state")
+                    entries += [(texts[i], r, i, states[i]) for i in range(len(texts))]
+                entries.sort(key=lambda e: e[0])
+                for st, parts in cache.items():
+                    for e in entries:
+                        if e[3] != st:
+                            continue
+                        if parts and parts[-1][0] is e[1]:
+                            parts[-1][1].append(e[2])
+                        else:
+                            parts.append((e[1], [e[2]]))
             self.__dict__["_order"] = cache
-        return list(cache.get(state, ()))
+        return FindingsView(cache.get(state, []))
 
     @property
-    def findings(self) -> list[Finding]:
-        """Firing findings, most severe first."""
+    def findings(self) -> FindingsView:
+        """Firing findings, most severe first (a sequence; brief findings are made as it is read)."""
         return self._sorted("firing")
 
     @property
-    def pending(self) -> list[Finding]:
+    def pending(self) -> FindingsView:
         """Findings whose condition holds but not yet for the rule's whole `for` window (same order)."""
         return self._sorted("pending")
 
@@ -229,6 +256,9 @@ class Report:
         return sum(1 for r in self.results if r.evaluated)
 
     def monthly_cost_change(self) -> float | None:
-        costs = [f.sizing.monthly_cost_change for f in self.findings
-                 if f.sizing and f.sizing.monthly_cost_change is not None]
+        costs = []
+        for r, idx in self.findings.parts:
+            sizing = _field(r.findings, "sizing")
+            costs += [sizing[i].monthly_cost_change for i in idx
+                      if sizing[i] and sizing[i].monthly_cost_change is not None]
         return sum(costs) if costs else None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -92,18 +93,58 @@ def _pairs(t, v) -> list[tuple[float, float]]:
     return list(zip(t.tolist(), v.tolist()))
 
 
-def judge(points, now: float, windows: tuple[float, ...], lookback: float, step: float) -> Verdict:
-    """The growth verdict for one series' points over [now − lookback, now]: (t, v) pairs, or a (timestamps,
-    values) pair of arrays."""
-    t, v = stats._finite_arrays(points)
+def _covered(t, windows: tuple[float, ...], lookback: float, step: float) -> tuple[float, list[float]]:
+    """The series' span and the windows it covers (each judged)."""
     span = float(t[-1] - t[0]) if len(t) else 0.0
     candidates = sorted({w for w in (*windows, lookback) if w and w <= lookback})
-    covered = [w for w in candidates if w <= span + step] or [max(span, step)]
+    return span, [w for w in candidates if w <= span + step] or [max(span, step)]
+
+
+def _window_arrays(t, v, now: float, w: float) -> tuple[int, np.ndarray, np.ndarray]:
+    """The points a window's fit rests on: how many there are, and (downsampled to 240) their arrays."""
+    keep = t >= now - w - 1e-6
+    t, v = t[keep], v[keep]
+    if len(t) > 240:
+        return len(t), *stats._finite_arrays(stats.downsample(list(zip(t.tolist(), v.tolist()))))
+    return len(t), t, v
+
+
+def judge_many(series: list, now: float, windows: tuple[float, ...], lookback: float,
+               step: float) -> Iterator[Verdict]:
+    """judge() of many series (a rule's targets), in order: the windows' Theil-Sen and Mann-Kendall tests run
+    on all the series at once (stats.trend_tests), the rest per series as the caller takes each verdict (a
+    verdict holds its window's points: 10,000 of them are not kept at once). Equal to judging each alone."""
+    arrays = [stats._finite_arrays(points) for points in series]
+    todo, inputs = [], []
+    for k, (t, v) in enumerate(arrays):
+        for w in _covered(t, windows, lookback, step)[1]:
+            n, dt, dv = _window_arrays(t, v, now, w)
+            todo.append((k, w, n))
+            inputs.append((dt, dv))
+    tested = stats.trend_tests(inputs)
+    fitted: list[dict] = [{} for _ in arrays]
+    for (k, w, n), (dt, dv), ((slope, _, lo, hi), (_, p)) in zip(todo, inputs, tested):
+        fitted[k][w] = (WindowFit(w, slope, lo, hi, p, n), (dt, dv))
+    del inputs, tested
+    for k in range(len(arrays)):
+        yield judge(arrays[k], now, windows, lookback, step, fitted=fitted[k])
+        arrays[k] = fitted[k] = None
+
+
+def judge(points, now: float, windows: tuple[float, ...], lookback: float, step: float,
+          fitted: dict | None = None) -> Verdict:
+    """The growth verdict for one series' points over [now − lookback, now]: (t, v) pairs, or a (timestamps,
+    values) pair of arrays. `fitted`: the covered windows' fits when made already (judge_many)."""
+    t, v = stats._finite_arrays(points)
+    span, covered = _covered(t, windows, lookback, step)
     fits = []
     by_window = {}
     for w in covered:
-        keep = t >= now - w - 1e-6
-        fit, ds = _fit_arrays(t[keep], v[keep], w)
+        if fitted is not None and w in fitted:
+            fit, ds = fitted[w]
+        else:
+            keep = t >= now - w - 1e-6
+            fit, ds = _fit_arrays(t[keep], v[keep], w)
         fits.append(fit)
         by_window[w] = (fit, ds)
     longest = covered[-1]

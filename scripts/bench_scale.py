@@ -64,8 +64,10 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=300.0)
     ap.add_argument("--advisor-arg", action="append", default=[], help="extra argument for advisor run")
     a = ap.parse_args()
+    print("load average %.1f %.1f %.1f (the machine's other jobs: CPU seconds move less than wall time)"
+          % os.getloadavg())
     print(f"{'series':>8} {'format':>6} {'exit':>4} {'wall s':>8} {'CPU s':>7} {'peak RSS MiB':>12} {'report':>10} "
-          f"{'findings':>9}")
+          f"{'findings':>9} {'load':>5}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in a.series:
             with Fleet(n) as fleet:
@@ -81,7 +83,7 @@ def main() -> None:
                         if fmt == "json" and size:
                             found = str(len(json.loads(out.read_text())["findings"]))
                         print(f"{n:>8} {fmt:>6} {code:>4} {wall:>8.1f} {cpu:>7.1f} {rss:>12.0f} {size / 1e6:>8.1f}MB "
-                              f"{found:>9}", flush=True)
+                              f"{found:>9} {os.getloadavg()[0]:>5.1f}", flush=True)
                         if code not in (0, 1):
                             print("   " + err.strip().splitlines()[-1] if err.strip() else "   (no stderr)")
 

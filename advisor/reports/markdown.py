@@ -65,7 +65,7 @@ def render_markdown(report: Report, **_) -> str:
         lines.append(f"| {d} | {s.value if s.value is not None else '—'} | {s.evaluated}/{s.total} |")
     lines.append("")
     for cat in CATEGORIES:
-        fs = [f for f in findings if f.rule.category == cat]
+        fs = findings.of_category(cat)
         if not fs:
             continue
         lines += [f"## {cat.capitalize()} ({len(fs)})", ""]

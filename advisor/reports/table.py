@@ -78,7 +78,7 @@ def render_table(report: Report, color: bool = False, width: int | None = None, 
                      f"{s.evaluated}/{s.total}")
     con.print(dims)
     for cat in CATEGORIES:
-        fs = [f for f in findings if f.rule.category == cat]
+        fs = findings.of_category(cat)
         if fs:
             top, more = shown(fs)
             con.print(_finding_table(f"{cat} ({len(fs)})", top) if top else Text(f"{cat} ({len(fs)})", style="bold"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 
+from ..briefs import FindingsView
 from ..findings import Finding, Report, SizingRow
 from ..render import fmt_bytes, fmt_duration, fmt_num, fmt_unit
 
@@ -168,6 +169,10 @@ def notes_text(f: Finding) -> str:
 def shown(fs: list[Finding]) -> tuple[list[Finding], list[str]]:
     """The findings a human format lays out (each rule's worst N, those with texts), and one line per rule
     for the rest: 'host-cpu-saturation: and 9,990 more targets (see --format json)'."""
+    if isinstance(fs, FindingsView):   # a report's findings: brief ones are counted, never made
+        out, more = fs.detailed(), fs.brief_counts()
+        return out, [f"{rid}: and {n:,} more target{'s' if n != 1 else ''} (see --format json)"
+                     for rid, n in more.items()]
     out, more = [], {}
     for f in fs:
         if f.detailed:
