@@ -67,7 +67,30 @@ class Briefs:
                        notes=c["notes"][i], detailed=False)
 
 
-class RuleFindings(Sequence):
+class _Seq(Sequence):
+    """A read-only sequence over ``_item(i)`` for 0 <= i < len: slices, negative indexes and equality with any
+    sequence of equal items."""
+
+    def _item(self, i: int):
+        raise NotImplementedError
+
+    def __getitem__(self, i):
+        n = len(self)
+        if isinstance(i, slice):
+            return [self._item(k) for k in range(*i.indices(n))]
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(i)
+        return self._item(i)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None
+
+
+class RuleFindings(_Seq):
     """A rule's findings: the detailed ones (objects) then the brief ones (columns), worst first."""
 
     def __init__(self, detailed: tuple["Finding", ...], briefs: Briefs | None = None):
@@ -77,28 +100,15 @@ class RuleFindings(Sequence):
     def __len__(self) -> int:
         return self._n
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(self._n))]
-        if i < 0:
-            i += self._n
+    def _item(self, i: int):
         d = len(self.detailed)
-        if i < d:
-            return self.detailed[i]
-        if self.briefs is None or not 0 <= i - d < len(self.briefs):
-            raise IndexError(i)
-        return self.briefs[i - d]
+        return self.detailed[i] if i < d else self.briefs[i - d]
 
     def __iter__(self) -> Iterator["Finding"]:
         yield from self.detailed
         if self.briefs is not None:
             for i in range(len(self.briefs)):
                 yield self.briefs[i]
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, (Sequence)) and len(self) == len(other) and all(a == b for a, b in zip(self, other))
-
-    __hash__ = None
 
     def field(self, name: str) -> list:
         """One field of every finding (state, target, …), without making the brief ones."""
@@ -118,7 +128,7 @@ def _field(findings: Sequence, name: str) -> list:
     return [getattr(f, name) for f in findings]
 
 
-class Values(Sequence):
+class Values(_Seq):
     """(target, value) of every target of a rule, kept as the series' (shared) label dicts and a column of values;
     the target is made when read."""
 
@@ -128,20 +138,11 @@ class Values(Sequence):
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
+    def _item(self, i: int):
         return target_of(self.rule, self.labels[i]), self.values[i]
 
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Sequence) and len(self) == len(other) and all(a == b for a, b in zip(self, other))
 
-    __hash__ = None
-
-
-class FindingsView(Sequence):
+class FindingsView(_Seq):
     """A report's findings of one state in report order, read from the rules' results as a format walks them
     (a fleet's findings are never all objects at once). ``parts`` are (RuleResult, positions in its findings)."""
 
@@ -157,13 +158,7 @@ class FindingsView(Sequence):
     def __len__(self) -> int:
         return self._n
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(self._n))]
-        if i < 0:
-            i += self._n
-        if not 0 <= i < self._n:
-            raise IndexError(i)
+    def _item(self, i: int):
         p = bisect.bisect_right(self.offsets, i) - 1
         r, idx = self.parts[p]
         return r.findings[idx[i - self.offsets[p]]]
@@ -180,10 +175,6 @@ class FindingsView(Sequence):
     def __radd__(self, other) -> list:
         return list(other) + list(self)
 
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Sequence) and len(self) == len(other) and all(a == b for a, b in zip(self, other))
-
-    __hash__ = None
 
     def detailed(self) -> list["Finding"]:
         """The findings with texts (each rule's top N), without making the brief ones."""
